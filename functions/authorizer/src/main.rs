@@ -1,0 +1,16 @@
+use authorizer::Authorizer;
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use patgate::config::Settings;
+use patgate::permissions::PermissionConfig;
+use patgate::store::{connect, TokenStore};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let settings = Settings::from_env()?;
+    let permissions = PermissionConfig::bundled()?;
+    let store = TokenStore::new(connect().await, settings.table_name.clone());
+    let authorizer = Authorizer::new(&settings, store, permissions);
+    run(service_fn(|event: LambdaEvent<Value>| authorizer.handle(event.payload, chrono::Utc::now()))).await
+}

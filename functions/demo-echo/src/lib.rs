@@ -1,0 +1,27 @@
+//! The demo API's backend: answers any route with the caller as the patgate
+//! authorizer described them (`requestContext.authorizer`), so a person trying the
+//! service sees what a real backend would receive.
+
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde_json::{json, Value};
+
+pub fn handle(request: &Request) -> Response<Body> {
+    let authorizer = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV1(context)) => context.authorizer.fields.clone(),
+        _ => Default::default(),
+    };
+    let field = |name: &str| authorizer.get(name).cloned().unwrap_or(Value::Null);
+    let body = json!({
+        "method": request.method().as_str(),
+        "path": request.raw_http_path(),
+        "userId": field("userId"),
+        "tokenId": field("tokenId"),
+        "permissions": field("permissions"),
+    });
+    let mut response = Response::new(Body::Text(body.to_string()));
+    response
+        .headers_mut()
+        .insert("content-type", lambda_http::http::HeaderValue::from_static("application/json"));
+    response
+}

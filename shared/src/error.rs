@@ -1,0 +1,117 @@
+//! The one error type of the token API, and the one place it becomes an HTTP response.
+
+use http::StatusCode;
+use serde_json::json;
+
+use crate::store::StoreError;
+
+/// Largest request body the token API reads.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    #[error("request body is not valid JSON: {0}")]
+    InvalidJson(String),
+    #[error("{field}: {message}")]
+    InvalidField { field: &'static str, message: String },
+    #[error("no caller identity in the request context")]
+    Unauthenticated,
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("no such token")]
+    NotFound,
+    #[error("you already have {limit} live tokens, the most allowed; revoke one first")]
+    TokenLimitReached { limit: u32 },
+    #[error("request body is larger than {MAX_BODY_BYTES} bytes")]
+    PayloadTooLarge,
+    #[error("the token store is unavailable; try again shortly")]
+    Unavailable,
+    #[error("internal error")]
+    Internal,
+}
+
+impl ApiError {
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        ApiError::InvalidField { field, message: message.into() }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::InvalidJson(_) | ApiError::InvalidField { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::TokenLimitReached { .. } => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::InvalidJson(_) => "invalid_json",
+            ApiError::InvalidField { .. } => "invalid_field",
+            ApiError::Unauthenticated => "unauthenticated",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::NotFound => "not_found",
+            ApiError::TokenLimitReached { .. } => "token_limit_reached",
+            ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::Unavailable => "service_unavailable",
+            ApiError::Internal => "internal_error",
+        }
+    }
+
+    /// `{"error":{"code","message"}}`, plus `field` for field errors.
+    pub fn body(&self) -> serde_json::Value {
+        let mut error = json!({ "code": self.code(), "message": self.to_string() });
+        if let ApiError::InvalidField { field, .. } = self {
+            error["field"] = json!(field);
+        }
+        json!({ "error": error })
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Unavailable(detail) => {
+                tracing::warn!(error = %detail, "token store unavailable");
+                ApiError::Unavailable
+            }
+            StoreError::Internal(detail) => {
+                tracing::error!(error = %detail, "token store failed");
+                ApiError::Internal
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_has_its_status_and_json_shape() {
+        let cases = [
+            (ApiError::InvalidJson("eof".into()), 400, "invalid_json"),
+            (ApiError::invalid("name", "is required"), 400, "invalid_field"),
+            (ApiError::Unauthenticated, 401, "unauthenticated"),
+            (ApiError::Forbidden("user is deactivated"), 403, "forbidden"),
+            (ApiError::NotFound, 404, "not_found"),
+            (ApiError::TokenLimitReached { limit: 50 }, 409, "token_limit_reached"),
+            (ApiError::PayloadTooLarge, 413, "payload_too_large"),
+            (ApiError::Unavailable, 503, "service_unavailable"),
+            (ApiError::Internal, 500, "internal_error"),
+        ];
+        for (err, status, code) in cases {
+            assert_eq!(err.status().as_u16(), status);
+            let body = err.body();
+            assert_eq!(body["error"]["code"], code);
+            assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+        }
+        let field = ApiError::invalid("expiresOn", "must be YYYY-MM-DD").body();
+        assert_eq!(field["error"]["field"], "expiresOn");
+        assert_eq!(field["error"]["message"], "expiresOn: must be YYYY-MM-DD");
+    }
+}

@@ -1,0 +1,301 @@
+//! What a token may do: exactly what its user's roles grant now.
+//!
+//! The configuration (`shared/config/permissions.json`, compiled into every function)
+//! has two maps: role → permissions, and API route (method, path pattern) →
+//! required permission. It ships with the code so that a change to it is reviewed,
+//! versioned and deployed like code, and the authorizer's hot path reads no extra
+//! item. Custom roles are added there next to the built-in Viewer, User, Manager
+//! and Admin.
+//!
+//! API Gateway caches the authorizer's policy per token and applies it to every
+//! route of the API, so [`PermissionConfig::policy`] answers for all routes at once:
+//! an Allow statement for the routes the permissions grant and an explicit Deny for
+//! the configured routes they do not; anything unlisted is denied implicitly.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+const BUNDLED: &str = include_str!("../config/permissions.json");
+const METHODS: [&str; 8] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "*"];
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum PermissionConfigError {
+    #[error("permission configuration is not valid JSON: {0}")]
+    Json(String),
+    #[error("route {method} {path}: {reason}")]
+    Route { method: String, path: String, reason: &'static str },
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Route {
+    pub method: String,
+    /// API Gateway resource path; `{name}` and `{name+}` segments match any value.
+    pub path: String,
+    pub permission: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PermissionConfig {
+    roles: BTreeMap<String, BTreeSet<String>>,
+    routes: Vec<Route>,
+}
+
+impl PermissionConfig {
+    /// The configuration compiled into the functions.
+    pub fn bundled() -> Result<Self, PermissionConfigError> {
+        Self::from_json(BUNDLED)
+    }
+
+    pub fn from_json(text: &str) -> Result<Self, PermissionConfigError> {
+        let config: PermissionConfig =
+            serde_json::from_str(text).map_err(|e| PermissionConfigError::Json(e.to_string()))?;
+        for route in &config.routes {
+            let fail = |reason| PermissionConfigError::Route {
+                method: route.method.clone(),
+                path: route.path.clone(),
+                reason,
+            };
+            if !METHODS.contains(&route.method.as_str()) {
+                return Err(fail("method must be an upper-case HTTP method or *"));
+            }
+            if !route.path.starts_with('/') || route.path.contains(['*', '?']) {
+                return Err(fail("path must start with / and use {name} for variable segments"));
+            }
+        }
+        Ok(config)
+    }
+
+    pub fn routes(&self) -> &[Route] {
+        &self.routes
+    }
+
+    /// The union of what `roles` grant. Unknown role names grant nothing.
+    pub fn permissions_of(&self, roles: &[String]) -> BTreeSet<String> {
+        roles
+            .iter()
+            .filter_map(|role| self.roles.get(role))
+            .flat_map(|perms| perms.iter().cloned())
+            .collect()
+    }
+
+    /// The IAM policy for a caller holding `granted`, valid for every route of the API
+    /// that `method_arn` (the ARN of the call being authorized) belongs to.
+    pub fn policy(&self, granted: &BTreeSet<String>, method_arn: &str) -> Option<PolicyDocument> {
+        let api = ApiArn::parse(method_arn)?;
+        let (allowed, denied): (Vec<&Route>, Vec<&Route>) =
+            self.routes.iter().partition(|route| granted.contains(&route.permission));
+        let resources = |routes: Vec<&Route>| -> Vec<String> {
+            let set: BTreeSet<String> = routes.iter().map(|r| api.resource(&r.method, &r.path)).collect();
+            set.into_iter().collect()
+        };
+        let mut statement = Vec::new();
+        let allowed = resources(allowed);
+        if !allowed.is_empty() {
+            statement.push(Statement::new(Effect::Allow, allowed));
+        }
+        let denied = resources(denied);
+        if !denied.is_empty() {
+            statement.push(Statement::new(Effect::Deny, denied));
+        }
+        if statement.is_empty() {
+            // Nothing configured at all: deny the whole API explicitly.
+            statement.push(Statement::new(Effect::Deny, vec![format!("{}/*", api.base)]));
+        }
+        Some(PolicyDocument { version: "2012-10-17".to_owned(), statement })
+    }
+}
+
+/// `arn:aws:execute-api:{region}:{account}:{api-id}/{stage}/{METHOD}/{path…}`
+struct ApiArn<'a> {
+    /// Everything up to and including the stage.
+    base: &'a str,
+}
+
+impl<'a> ApiArn<'a> {
+    fn parse(method_arn: &'a str) -> Option<Self> {
+        if !method_arn.starts_with("arn:") || method_arn.split(':').count() != 6 {
+            return None;
+        }
+        let mut slashes = method_arn.match_indices('/').map(|(i, _)| i);
+        let _api_id_end = slashes.next()?;
+        let stage_end = slashes.next()?;
+        Some(ApiArn { base: &method_arn[..stage_end] })
+    }
+
+    fn resource(&self, method: &str, path: &str) -> String {
+        let pattern: Vec<&str> = path
+            .trim_start_matches('/')
+            .split('/')
+            .map(|segment| if segment.starts_with('{') { "*" } else { segment })
+            .collect();
+        format!("{}/{}/{}", self.base, method, pattern.join("/"))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Effect {
+    Allow,
+    Deny,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Statement {
+    pub action: String,
+    pub effect: Effect,
+    pub resource: Vec<String>,
+}
+
+impl Statement {
+    fn new(effect: Effect, resource: Vec<String>) -> Self {
+        Statement { action: "execute-api:Invoke".to_owned(), effect, resource }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PolicyDocument {
+    pub version: String,
+    pub statement: Vec<Statement>,
+}
+
+impl PolicyDocument {
+    /// Whether this policy lets a call with `method_arn` through, as API Gateway
+    /// decides it: an explicit Deny wins, then an Allow, else deny.
+    pub fn allows(&self, method_arn: &str) -> bool {
+        let matches = |effect: Effect| {
+            self.statement
+                .iter()
+                .filter(|s| s.effect == effect && s.action == "execute-api:Invoke")
+                .any(|s| s.resource.iter().any(|pattern| glob_match(pattern, method_arn)))
+        };
+        !matches(Effect::Deny) && matches(Effect::Allow)
+    }
+}
+
+/// IAM resource matching: `*` matches any run of characters (slashes included), `?` one.
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (mut pi, mut ti) = (0, 0);
+    let mut backtrack: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            backtrack = Some((pi, ti));
+            pi += 1;
+        } else if let Some((star, matched)) = backtrack {
+            pi = star + 1;
+            ti = matched + 1;
+            backtrack = Some((star, matched + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ARN: &str = "arn:aws:execute-api:us-east-1:123456789012:abcdef123/prod/GET/catalog";
+
+    fn arn(method: &str, path: &str) -> String {
+        format!("arn:aws:execute-api:us-east-1:123456789012:abcdef123/prod/{method}{path}")
+    }
+
+    fn granted(config: &PermissionConfig, role: &str) -> BTreeSet<String> {
+        config.permissions_of(&[role.to_owned()])
+    }
+
+    #[test]
+    fn bundled_configuration_loads_with_the_built_in_roles() {
+        let config = PermissionConfig::bundled().unwrap();
+        for role in ["Viewer", "User", "Manager", "Admin"] {
+            assert!(!granted(&config, role).is_empty(), "{role}");
+        }
+        assert_eq!(granted(&config, "Viewer"), BTreeSet::from(["catalog:read".to_owned()]));
+        assert!(granted(&config, "Admin").contains("settings:admin"));
+        assert!(granted(&config, "Nobody").is_empty());
+    }
+
+    #[test]
+    fn viewer_policy_allows_reads_and_denies_writes_on_every_route() {
+        let config = PermissionConfig::bundled().unwrap();
+        // The policy was produced for a GET call but API Gateway reuses it for all routes.
+        let policy = config.policy(&granted(&config, "Viewer"), ARN).unwrap();
+        assert!(policy.allows(&arn("GET", "/catalog")));
+        assert!(policy.allows(&arn("GET", "/catalog/svc-42")));
+        assert!(policy.allows(&arn("GET", "/scorecards")));
+        assert!(!policy.allows(&arn("POST", "/catalog")));
+        assert!(!policy.allows(&arn("PUT", "/catalog/svc-42")));
+        assert!(!policy.allows(&arn("DELETE", "/catalog/svc-42")));
+        assert!(!policy.allows(&arn("PUT", "/settings")));
+        assert!(!policy.allows(&arn("GET", "/unlisted")));
+        // Another API or stage is never covered.
+        assert!(!policy.allows("arn:aws:execute-api:us-east-1:123456789012:other/prod/GET/catalog"));
+        assert!(!policy.allows("arn:aws:execute-api:us-east-1:123456789012:abcdef123/dev/GET/catalog"));
+    }
+
+    #[test]
+    fn custom_roles_and_unions() {
+        let config = PermissionConfig::from_json(
+            r#"{"roles":{"Auditor":["settings:admin"],"Viewer":["catalog:read"]},
+                "routes":[{"method":"GET","path":"/settings","permission":"settings:admin"},
+                          {"method":"GET","path":"/catalog","permission":"catalog:read"}]}"#,
+        )
+        .unwrap();
+        let both = config.permissions_of(&["Auditor".to_owned(), "Viewer".to_owned()]);
+        let policy = config.policy(&both, ARN).unwrap();
+        assert!(policy.allows(&arn("GET", "/settings")) && policy.allows(&arn("GET", "/catalog")));
+        let auditor = config.policy(&config.permissions_of(&["Auditor".to_owned()]), ARN).unwrap();
+        assert!(!auditor.allows(&arn("GET", "/catalog")));
+    }
+
+    #[test]
+    fn no_permissions_means_no_allow_statement() {
+        let config = PermissionConfig::bundled().unwrap();
+        let policy = config.policy(&BTreeSet::new(), ARN).unwrap();
+        assert!(policy.statement.iter().all(|s| s.effect == Effect::Deny));
+        assert!(!policy.allows(&arn("GET", "/catalog")));
+    }
+
+    #[test]
+    fn policy_serialises_in_api_gateway_shape() {
+        let config = PermissionConfig::bundled().unwrap();
+        let policy = config.policy(&granted(&config, "Viewer"), ARN).unwrap();
+        let json = serde_json::to_value(&policy).unwrap();
+        assert_eq!(json["Version"], "2012-10-17");
+        assert_eq!(json["Statement"][0]["Effect"], "Allow");
+        assert_eq!(json["Statement"][0]["Action"], "execute-api:Invoke");
+        assert!(json["Statement"][0]["Resource"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("arn:aws:execute-api:us-east-1:123456789012:abcdef123/prod/GET/catalog/*")));
+    }
+
+    #[test]
+    fn malformed_arns_and_configs_are_refused() {
+        let config = PermissionConfig::bundled().unwrap();
+        assert!(config.policy(&BTreeSet::new(), "not-an-arn").is_none());
+        assert!(config.policy(&BTreeSet::new(), "arn:aws:execute-api:us-east-1:1:api").is_none());
+        assert!(PermissionConfig::from_json("{").is_err());
+        assert!(PermissionConfig::from_json(r#"{"roles":{},"routes":[{"method":"get","path":"/x","permission":"p"}]}"#).is_err());
+        assert!(PermissionConfig::from_json(r#"{"roles":{},"routes":[{"method":"GET","path":"x","permission":"p"}]}"#).is_err());
+    }
+
+    #[test]
+    fn glob_semantics() {
+        assert!(glob_match("a/*/c", "a/b/c"));
+        assert!(glob_match("a/*", "a/b/c"));
+        assert!(!glob_match("a/*", "a"));
+        assert!(glob_match("a?c", "abc"));
+        assert!(!glob_match("abc", "abcd"));
+        assert!(glob_match("*", ""));
+    }
+}

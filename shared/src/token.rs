@@ -1,0 +1,338 @@
+//! Token format, hashing and identifiers.
+//!
+//! A personal access token reads `{prefix}_{body}{checksum}`:
+//! - `prefix`: the deployment's [`TokenPrefix`] (default `pgt`), so leaked tokens are
+//!   recognisable by secret scanners;
+//! - `body`: 43 base62 characters drawn uniformly from the OS CSPRNG
+//!   (43 × log2 62 ≈ 256.03 bits of entropy);
+//! - `checksum`: CRC32 of `{prefix}_{body}`, as 6 base62 characters.
+//!
+//! The checksum lets the authorizer reject a mistyped or made-up string by parsing
+//! alone, before any DynamoDB call. It is not a secret and proves nothing on its own:
+//! only a stored [`TokenHash`] does.
+
+use std::fmt;
+
+use rand::rngs::OsRng;
+use rand::TryRngCore;
+use sha2::{Digest, Sha256};
+
+const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+pub const BODY_LEN: usize = 43;
+pub const CHECKSUM_LEN: usize = 6;
+const DEFAULT_PREFIX: &str = "pgt";
+
+/// Why a string is not a well-formed token. The authorizer logs these as reason codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TokenFormatError {
+    #[error("token does not start with this deployment's prefix")]
+    WrongPrefix,
+    #[error("token has the wrong length")]
+    WrongLength,
+    #[error("token contains a character outside base62")]
+    BadCharacter,
+    #[error("token checksum does not match")]
+    BadChecksum,
+}
+
+impl TokenFormatError {
+    pub fn reason_code(self) -> &'static str {
+        match self {
+            TokenFormatError::WrongPrefix => "wrong_prefix",
+            TokenFormatError::WrongLength => "wrong_length",
+            TokenFormatError::BadCharacter => "bad_character",
+            TokenFormatError::BadChecksum => "bad_checksum",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the operating system's random number generator failed")]
+pub struct RandomnessError;
+
+/// The prefix of every token a deployment issues: 2 to 10 of `a-z0-9`, starting with a letter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenPrefix(String);
+
+impl TokenPrefix {
+    pub fn new(raw: &str) -> Result<Self, &'static str> {
+        let bytes = raw.as_bytes();
+        let ok = (2..=10).contains(&bytes.len())
+            && bytes[0].is_ascii_lowercase()
+            && bytes.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+        if ok {
+            Ok(TokenPrefix(raw.to_owned()))
+        } else {
+            Err("a token prefix is 2 to 10 characters of a-z and 0-9, starting with a letter")
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for TokenPrefix {
+    fn default() -> Self {
+        TokenPrefix(DEFAULT_PREFIX.to_owned())
+    }
+}
+
+/// The plaintext of a token. It leaves the process once, in the create response;
+/// `Debug` never shows it, so it cannot slip into logs or error messages.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TokenSecret(String);
+
+impl fmt::Debug for TokenSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TokenSecret(<redacted>)")
+    }
+}
+
+impl TokenSecret {
+    /// A fresh token from the OS CSPRNG.
+    pub fn generate(prefix: &TokenPrefix) -> Result<Self, RandomnessError> {
+        let body = random_base62(BODY_LEN)?;
+        let mut token = String::with_capacity(prefix.0.len() + 1 + BODY_LEN + CHECKSUM_LEN);
+        token.push_str(&prefix.0);
+        token.push('_');
+        token.push_str(&body);
+        let checksum = checksum(&token);
+        token.push_str(&checksum);
+        Ok(TokenSecret(token))
+    }
+
+    /// Checks a presented string's shape and checksum. No I/O.
+    pub fn parse(prefix: &TokenPrefix, presented: &str) -> Result<Self, TokenFormatError> {
+        let rest = presented
+            .strip_prefix(prefix.as_str())
+            .and_then(|r| r.strip_prefix('_'))
+            .ok_or(TokenFormatError::WrongPrefix)?;
+        if rest.len() != BODY_LEN + CHECKSUM_LEN {
+            return Err(TokenFormatError::WrongLength);
+        }
+        if !rest.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(TokenFormatError::BadCharacter);
+        }
+        let (signed, presented_checksum) = presented.split_at(presented.len() - CHECKSUM_LEN);
+        if checksum(signed) != presented_checksum {
+            return Err(TokenFormatError::BadChecksum);
+        }
+        Ok(TokenSecret(presented.to_owned()))
+    }
+
+    pub fn hash(&self) -> TokenHash {
+        TokenHash::of(&self.0)
+    }
+
+    /// What lists show instead of the secret: the prefix and the last 4 characters.
+    pub fn hint(&self) -> String {
+        let prefix_end = self.0.find('_').map_or(0, |i| i + 1);
+        format!("{}…{}", &self.0[..prefix_end], &self.0[self.0.len() - 4..])
+    }
+
+    /// The plaintext, for the one response that hands it to its owner.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+/// SHA-256 of a token, lowercase hex: the only form in which a token is stored.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TokenHash(String);
+
+impl TokenHash {
+    pub fn of(token: &str) -> Self {
+        let digest = Sha256::digest(token.as_bytes());
+        let mut hex = String::with_capacity(64);
+        for byte in digest {
+            hex.push(char::from(b"0123456789abcdef"[usize::from(byte >> 4)]));
+            hex.push(char::from(b"0123456789abcdef"[usize::from(byte & 0x0f)]));
+        }
+        TokenHash(hex)
+    }
+
+    /// Rebuilds a hash read back from storage.
+    pub fn from_stored(hex: String) -> Self {
+        TokenHash(hex)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A token's public identifier: 26 characters of Crockford base32 in the ULID layout
+/// (48-bit millisecond timestamp, then 80 random bits), so ids sort by creation time
+/// and a user's tokens list newest first straight from the sort key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TokenId(String);
+
+const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+impl TokenId {
+    pub fn generate(now_millis: u64) -> Result<Self, RandomnessError> {
+        let mut random = [0u8; 10];
+        OsRng.try_fill_bytes(&mut random).map_err(|_| RandomnessError)?;
+        let mut value: u128 = u128::from(now_millis & 0xFFFF_FFFF_FFFF) << 80;
+        for (i, byte) in random.iter().enumerate() {
+            value |= u128::from(*byte) << (8 * (9 - i));
+        }
+        let mut id = [0u8; 26];
+        for (i, slot) in id.iter_mut().enumerate() {
+            let shift = 5 * (25 - i);
+            *slot = CROCKFORD[((value >> shift) & 0x1f) as usize];
+        }
+        Ok(TokenId(id.iter().map(|&b| char::from(b)).collect()))
+    }
+
+    /// Accepts only the canonical form this service issues.
+    pub fn parse(raw: &str) -> Option<Self> {
+        let ok = raw.len() == 26 && raw.bytes().all(|b| CROCKFORD.contains(&b)) && raw.as_bytes()[0] <= b'7';
+        ok.then(|| TokenId(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for TokenId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// `len` characters, each uniform over base62: bytes ≥ 248 are rejected so that
+/// `byte % 62` carries no bias.
+fn random_base62(len: usize) -> Result<String, RandomnessError> {
+    let mut out = String::with_capacity(len);
+    let mut buf = [0u8; 64];
+    while out.len() < len {
+        OsRng.try_fill_bytes(&mut buf).map_err(|_| RandomnessError)?;
+        for &byte in buf.iter().filter(|&&b| b < 248) {
+            if out.len() == len {
+                break;
+            }
+            out.push(char::from(BASE62[usize::from(byte % 62)]));
+        }
+    }
+    Ok(out)
+}
+
+fn checksum(signed: &str) -> String {
+    let mut value = crc32fast::hash(signed.as_bytes());
+    let mut digits = [b'0'; CHECKSUM_LEN];
+    for slot in digits.iter_mut().rev() {
+        *slot = BASE62[(value % 62) as usize];
+        value /= 62;
+    }
+    digits.iter().map(|&b| char::from(b)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    fn prefix() -> TokenPrefix {
+        TokenPrefix::default()
+    }
+
+    #[test]
+    fn generated_tokens_have_the_documented_shape_and_parse_back() {
+        let token = TokenSecret::generate(&prefix()).unwrap();
+        let text = token.expose();
+        assert!(text.starts_with("pgt_"));
+        assert_eq!(text.len(), 4 + BODY_LEN + CHECKSUM_LEN);
+        assert!(text[4..].bytes().all(|b| b.is_ascii_alphanumeric()));
+        assert_eq!(TokenSecret::parse(&prefix(), text).unwrap(), token);
+    }
+
+    #[test]
+    fn tokens_do_not_repeat_and_use_the_whole_alphabet() {
+        let mut seen = HashSet::new();
+        let mut chars = HashSet::new();
+        for _ in 0..2000 {
+            let token = TokenSecret::generate(&prefix()).unwrap();
+            chars.extend(token.expose()[4..4 + BODY_LEN].bytes());
+            assert!(seen.insert(token.expose().to_owned()));
+        }
+        assert_eq!(chars.len(), 62, "every base62 character should appear in 86,000 draws");
+    }
+
+    #[test]
+    fn body_carries_at_least_256_bits() {
+        assert!(BODY_LEN as f64 * 62f64.log2() >= 256.0);
+    }
+
+    #[test]
+    fn any_single_character_typo_is_rejected_offline() {
+        let token = TokenSecret::generate(&prefix()).unwrap();
+        let text = token.expose().as_bytes().to_vec();
+        for i in 4..text.len() {
+            let mut typo = text.clone();
+            typo[i] = if typo[i] == b'a' { b'b' } else { b'a' };
+            let typo = String::from_utf8(typo).unwrap();
+            assert_eq!(TokenSecret::parse(&prefix(), &typo), Err(TokenFormatError::BadChecksum), "{i}");
+        }
+    }
+
+    #[test]
+    fn malformed_strings_are_rejected_with_a_reason() {
+        let token = TokenSecret::generate(&prefix()).unwrap();
+        let text = token.expose();
+        let other = TokenPrefix::new("acme").unwrap();
+        assert_eq!(TokenSecret::parse(&other, text), Err(TokenFormatError::WrongPrefix));
+        assert_eq!(TokenSecret::parse(&prefix(), "pgt"), Err(TokenFormatError::WrongPrefix));
+        assert_eq!(TokenSecret::parse(&prefix(), &text[..text.len() - 1]), Err(TokenFormatError::WrongLength));
+        assert_eq!(TokenSecret::parse(&prefix(), &format!("{text}0")), Err(TokenFormatError::WrongLength));
+        let mut bad = text.to_owned();
+        bad.replace_range(10..11, "-");
+        assert_eq!(TokenSecret::parse(&prefix(), &bad), Err(TokenFormatError::BadCharacter));
+        let multibyte = format!("pgt_{}é", "a".repeat(BODY_LEN + CHECKSUM_LEN - 2));
+        assert!(TokenSecret::parse(&prefix(), &multibyte).is_err());
+        let forged = format!("pgt_{}", "A".repeat(BODY_LEN + CHECKSUM_LEN));
+        assert_eq!(TokenSecret::parse(&prefix(), &forged), Err(TokenFormatError::BadChecksum));
+    }
+
+    #[test]
+    fn hash_is_sha256_hex_and_differs_from_the_plaintext() {
+        assert_eq!(
+            TokenHash::of("abc").as_str(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        let token = TokenSecret::generate(&prefix()).unwrap();
+        let hash = token.hash();
+        assert_eq!(hash.as_str().len(), 64);
+        assert!(!hash.as_str().contains(&token.expose()[4..20]));
+    }
+
+    #[test]
+    fn hint_shows_prefix_and_last_four_only() {
+        let token = TokenSecret::generate(&prefix()).unwrap();
+        let text = token.expose();
+        assert_eq!(token.hint(), format!("pgt_…{}", &text[text.len() - 4..]));
+        assert_eq!(format!("{token:?}"), "TokenSecret(<redacted>)");
+    }
+
+    #[test]
+    fn token_ids_sort_by_time_and_round_trip() {
+        let older = TokenId::generate(1_700_000_000_000).unwrap();
+        let newer = TokenId::generate(1_700_000_000_001).unwrap();
+        assert!(older < newer);
+        assert_eq!(TokenId::parse(older.as_str()), Some(older.clone()));
+        assert_eq!(TokenId::parse("not-an-id"), None);
+        assert_eq!(TokenId::parse(&older.as_str().to_lowercase()), None);
+        assert_eq!(TokenId::parse("ZZZZZZZZZZZZZZZZZZZZZZZZZZ"), None);
+    }
+
+    #[test]
+    fn prefix_rules() {
+        assert!(TokenPrefix::new("pgt").is_ok());
+        assert!(TokenPrefix::new("a1").is_ok());
+        for bad in ["", "p", "Pgt", "1pg", "pg_t", "abcdefghijk"] {
+            assert!(TokenPrefix::new(bad).is_err(), "{bad}");
+        }
+    }
+}
