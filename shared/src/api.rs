@@ -57,11 +57,15 @@ pub fn json_object(request: &Request) -> Result<Map<String, Value>, ApiError> {
         return Err(ApiError::PayloadTooLarge);
     }
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::InvalidJson("the body is empty; send a JSON object".to_owned()));
+        return Err(ApiError::InvalidJson(
+            "the body is empty; send a JSON object".to_owned(),
+        ));
     }
     match serde_json::from_slice::<Value>(bytes) {
         Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(ApiError::InvalidJson("the body must be a JSON object".to_owned())),
+        Ok(_) => Err(ApiError::InvalidJson(
+            "the body must be a JSON object".to_owned(),
+        )),
         Err(err) => Err(ApiError::InvalidJson(err.to_string())),
     }
 }
@@ -83,7 +87,11 @@ impl CreateTokenRequest {
         if let Some(unknown) = body.keys().find(|k| !Self::FIELDS.contains(&k.as_str())) {
             return Err(ApiError::InvalidField {
                 field: "body",
-                message: format!("unknown field `{}`; allowed: {}", truncate(unknown, 40), Self::FIELDS.join(", ")),
+                message: format!(
+                    "unknown field `{}`; allowed: {}",
+                    truncate(unknown, 40),
+                    Self::FIELDS.join(", ")
+                ),
             });
         }
         let name = match optional_string(body, "name")? {
@@ -101,21 +109,32 @@ impl CreateTokenRequest {
             check_text("description", description, MAX_DESCRIPTION_CHARS)?;
         }
         let expires_on = match optional_string(body, "expiresOn")? {
-            Some(raw) => parse_date(raw).ok_or_else(|| ApiError::invalid("expiresOn", "must be a date as YYYY-MM-DD"))?,
+            Some(raw) => parse_date(raw)
+                .ok_or_else(|| ApiError::invalid("expiresOn", "must be a date as YYYY-MM-DD"))?,
             None => return Err(ApiError::invalid("expiresOn", "is required")),
         };
         let time_zone = match optional_string(body, "timeZone")? {
-            Some(raw) => Some(
-                parse_time_zone(raw)
-                    .ok_or_else(|| ApiError::invalid("timeZone", "must be an IANA time zone name such as Europe/Paris"))?,
-            ),
+            Some(raw) => Some(parse_time_zone(raw).ok_or_else(|| {
+                ApiError::invalid(
+                    "timeZone",
+                    "must be an IANA time zone name such as Europe/Paris",
+                )
+            })?),
             None => None,
         };
-        Ok(CreateTokenRequest { name, description, expires_on, time_zone })
+        Ok(CreateTokenRequest {
+            name,
+            description,
+            expires_on,
+            time_zone,
+        })
     }
 }
 
-fn optional_string<'a>(body: &'a Map<String, Value>, field: &'static str) -> Result<Option<&'a str>, ApiError> {
+fn optional_string<'a>(
+    body: &'a Map<String, Value>,
+    field: &'static str,
+) -> Result<Option<&'a str>, ApiError> {
     match body.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
@@ -125,10 +144,19 @@ fn optional_string<'a>(body: &'a Map<String, Value>, field: &'static str) -> Res
 
 fn check_text(field: &'static str, value: &str, max_chars: usize) -> Result<(), ApiError> {
     if value.chars().count() > max_chars {
-        return Err(ApiError::invalid(field, format!("must be at most {max_chars} characters")));
+        return Err(ApiError::invalid(
+            field,
+            format!("must be at most {max_chars} characters"),
+        ));
     }
-    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        return Err(ApiError::invalid(field, "must not contain control characters"));
+    if value
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return Err(ApiError::invalid(
+            field,
+            "must not contain control characters",
+        ));
     }
     Ok(())
 }
@@ -186,7 +214,13 @@ pub struct TokenList {
 impl TokenList {
     /// Live tokens only: revoked ones and those past expiry that TTL has not removed yet are left out.
     pub fn live(records: &[TokenRecord], now: DateTime<Utc>) -> Self {
-        TokenList { tokens: records.iter().filter(|t| t.is_live(now)).map(TokenView::from).collect() }
+        TokenList {
+            tokens: records
+                .iter()
+                .filter(|t| t.is_live(now))
+                .map(TokenView::from)
+                .collect(),
+        }
     }
 }
 
@@ -260,7 +294,10 @@ mod tests {
         let req = parse(json!({"name":"  ci deploy ","description":" for CI ","expiresOn":"2026-12-31","timeZone":"Asia/Kathmandu"})).unwrap();
         assert_eq!(req.name, "ci deploy");
         assert_eq!(req.description.as_deref(), Some("for CI"));
-        assert_eq!(req.expires_on, NaiveDate::from_ymd_opt(2026, 12, 31).unwrap());
+        assert_eq!(
+            req.expires_on,
+            NaiveDate::from_ymd_opt(2026, 12, 31).unwrap()
+        );
         assert_eq!(req.time_zone, Some(chrono_tz::Asia::Kathmandu));
     }
 
@@ -270,15 +307,33 @@ mod tests {
             (json!({"expiresOn":"2026-12-31"}), "name"),
             (json!({"name":"   ","expiresOn":"2026-12-31"}), "name"),
             (json!({"name": 5,"expiresOn":"2026-12-31"}), "name"),
-            (json!({"name":"x".repeat(101),"expiresOn":"2026-12-31"}), "name"),
-            (json!({"name":"a\u{0007}b","expiresOn":"2026-12-31"}), "name"),
-            (json!({"name":"ok","description":"d".repeat(501),"expiresOn":"2026-12-31"}), "description"),
-            (json!({"name":"ok","description":[],"expiresOn":"2026-12-31"}), "description"),
+            (
+                json!({"name":"x".repeat(101),"expiresOn":"2026-12-31"}),
+                "name",
+            ),
+            (
+                json!({"name":"a\u{0007}b","expiresOn":"2026-12-31"}),
+                "name",
+            ),
+            (
+                json!({"name":"ok","description":"d".repeat(501),"expiresOn":"2026-12-31"}),
+                "description",
+            ),
+            (
+                json!({"name":"ok","description":[],"expiresOn":"2026-12-31"}),
+                "description",
+            ),
             (json!({"name":"ok"}), "expiresOn"),
             (json!({"name":"ok","expiresOn":"31/12/2026"}), "expiresOn"),
             (json!({"name":"ok","expiresOn":"2026-02-30"}), "expiresOn"),
-            (json!({"name":"ok","expiresOn":"2026-12-31","timeZone":"Mars/Base"}), "timeZone"),
-            (json!({"name":"ok","expiresOn":"2026-12-31","role":"Admin"}), "body"),
+            (
+                json!({"name":"ok","expiresOn":"2026-12-31","timeZone":"Mars/Base"}),
+                "timeZone",
+            ),
+            (
+                json!({"name":"ok","expiresOn":"2026-12-31","role":"Admin"}),
+                "body",
+            ),
         ];
         for (body, field) in cases {
             assert_eq!(field_of(parse(body.clone()).unwrap_err()), field, "{body}");
@@ -288,7 +343,10 @@ mod tests {
     #[test]
     fn limits_count_characters_not_bytes() {
         assert!(parse(json!({"name":"é".repeat(100),"expiresOn":"2026-12-31"})).is_ok());
-        assert!(parse(json!({"name":"ok","description":"ü".repeat(500),"expiresOn":"2026-12-31"})).is_ok());
+        assert!(
+            parse(json!({"name":"ok","description":"ü".repeat(500),"expiresOn":"2026-12-31"}))
+                .is_ok()
+        );
     }
 
     #[test]
@@ -296,11 +354,20 @@ mod tests {
         let headers = ResponseHeaders::new(Some("https://portal.example.com".into()));
         let response = headers.error(ApiError::NotFound);
         assert_eq!(response.status(), 404);
-        assert_eq!(response.headers()["access-control-allow-origin"], "https://portal.example.com");
+        assert_eq!(
+            response.headers()["access-control-allow-origin"],
+            "https://portal.example.com"
+        );
         assert_eq!(response.headers()["cache-control"], "no-store");
-        let Body::Text(text) = response.body() else { panic!("text body") };
+        let Body::Text(text) = response.body() else {
+            panic!("text body")
+        };
         let body: Value = serde_json::from_str(text).unwrap();
         assert_eq!(body["error"]["code"], "not_found");
-        assert!(ResponseHeaders::default().empty(204).headers().get("access-control-allow-origin").is_none());
+        assert!(ResponseHeaders::default()
+            .empty(204)
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none());
     }
 }

@@ -63,7 +63,11 @@ impl Settings {
 
     /// Builds settings from any name → value lookup (the environment, or a map in tests).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &'static str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let get = |name: &'static str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
         let table_name = get(TABLE_NAME).ok_or(ConfigError::Missing(TABLE_NAME))?;
         let token_prefix = match get(TOKEN_PREFIX) {
             Some(raw) => TokenPrefix::new(&raw).map_err(|reason| ConfigError::Invalid {
@@ -75,16 +79,36 @@ impl Settings {
         Ok(Settings {
             table_name,
             token_prefix,
-            max_token_lifetime_days: number(get(MAX_TOKEN_LIFETIME_DAYS), MAX_TOKEN_LIFETIME_DAYS, 366, 1..=36_500)?,
-            max_tokens_per_user: number(get(MAX_TOKENS_PER_USER), MAX_TOKENS_PER_USER, 50, 1..=10_000)?,
+            max_token_lifetime_days: number(
+                get(MAX_TOKEN_LIFETIME_DAYS),
+                MAX_TOKEN_LIFETIME_DAYS,
+                366,
+                1..=36_500,
+            )?,
+            max_tokens_per_user: number(
+                get(MAX_TOKENS_PER_USER),
+                MAX_TOKENS_PER_USER,
+                50,
+                1..=10_000,
+            )?,
             last_use_interval: Duration::from_secs(number(
                 get(LAST_USE_INTERVAL_SECONDS),
                 LAST_USE_INTERVAL_SECONDS,
                 300,
                 0..=86_400,
             )?),
-            user_cache_ttl: Duration::from_secs(number(get(USER_CACHE_TTL_SECONDS), USER_CACHE_TTL_SECONDS, 5, 0..=60)?),
-            user_cache_capacity: number(get(USER_CACHE_CAPACITY), USER_CACHE_CAPACITY, 1000, 0..=1_000_000)?,
+            user_cache_ttl: Duration::from_secs(number(
+                get(USER_CACHE_TTL_SECONDS),
+                USER_CACHE_TTL_SECONDS,
+                5,
+                0..=60,
+            )?),
+            user_cache_capacity: number(
+                get(USER_CACHE_CAPACITY),
+                USER_CACHE_CAPACITY,
+                1000,
+                0..=1_000_000,
+            )?,
             web_origin: get(WEB_ORIGIN),
         })
     }
@@ -119,7 +143,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn settings(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Settings::from_lookup(|name| map.get(name).cloned())
     }
 
@@ -144,11 +171,29 @@ mod tests {
     #[test]
     fn invalid_values_name_the_variable() {
         let err = settings(&[(TABLE_NAME, "t"), (MAX_TOKENS_PER_USER, "many")]).unwrap_err();
-        assert!(matches!(err, ConfigError::Invalid { name: MAX_TOKENS_PER_USER, .. }));
+        assert!(matches!(
+            err,
+            ConfigError::Invalid {
+                name: MAX_TOKENS_PER_USER,
+                ..
+            }
+        ));
         let err = settings(&[(TABLE_NAME, "t"), (USER_CACHE_TTL_SECONDS, "600")]).unwrap_err();
-        assert!(matches!(err, ConfigError::Invalid { name: USER_CACHE_TTL_SECONDS, .. }));
+        assert!(matches!(
+            err,
+            ConfigError::Invalid {
+                name: USER_CACHE_TTL_SECONDS,
+                ..
+            }
+        ));
         let err = settings(&[(TABLE_NAME, "t"), (TOKEN_PREFIX, "Bad_Prefix")]).unwrap_err();
-        assert!(matches!(err, ConfigError::Invalid { name: TOKEN_PREFIX, .. }));
+        assert!(matches!(
+            err,
+            ConfigError::Invalid {
+                name: TOKEN_PREFIX,
+                ..
+            }
+        ));
     }
 
     #[test]

@@ -13,7 +13,10 @@ pub enum ApiError {
     #[error("request body is not valid JSON: {0}")]
     InvalidJson(String),
     #[error("{field}: {message}")]
-    InvalidField { field: &'static str, message: String },
+    InvalidField {
+        field: &'static str,
+        message: String,
+    },
     #[error("no caller identity in the request context")]
     Unauthenticated,
     #[error("{0}")]
@@ -32,7 +35,10 @@ pub enum ApiError {
 
 impl ApiError {
     pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
-        ApiError::InvalidField { field, message: message.into() }
+        ApiError::InvalidField {
+            field,
+            message: message.into(),
+        }
     }
 
     pub fn status(&self) -> StatusCode {
@@ -95,11 +101,19 @@ mod tests {
     fn every_error_has_its_status_and_json_shape() {
         let cases = [
             (ApiError::InvalidJson("eof".into()), 400, "invalid_json"),
-            (ApiError::invalid("name", "is required"), 400, "invalid_field"),
+            (
+                ApiError::invalid("name", "is required"),
+                400,
+                "invalid_field",
+            ),
             (ApiError::Unauthenticated, 401, "unauthenticated"),
             (ApiError::Forbidden("user is deactivated"), 403, "forbidden"),
             (ApiError::NotFound, 404, "not_found"),
-            (ApiError::TokenLimitReached { limit: 50 }, 409, "token_limit_reached"),
+            (
+                ApiError::TokenLimitReached { limit: 50 },
+                409,
+                "token_limit_reached",
+            ),
             (ApiError::PayloadTooLarge, 413, "payload_too_large"),
             (ApiError::Unavailable, 503, "service_unavailable"),
             (ApiError::Internal, 500, "internal_error"),
@@ -108,7 +122,9 @@ mod tests {
             assert_eq!(err.status().as_u16(), status);
             let body = err.body();
             assert_eq!(body["error"]["code"], code);
-            assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+            assert!(body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()));
         }
         let field = ApiError::invalid("expiresOn", "must be YYYY-MM-DD").body();
         assert_eq!(field["error"]["field"], "expiresOn");

@@ -15,9 +15,17 @@ pub struct Expiry {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ExpiryError {
     #[error("expiresOn {expires_on} is already past in {time_zone} (today there is {today})")]
-    InPast { expires_on: NaiveDate, today: NaiveDate, time_zone: Tz },
+    InPast {
+        expires_on: NaiveDate,
+        today: NaiveDate,
+        time_zone: Tz,
+    },
     #[error("expiresOn may be at most {max_days} days after today ({latest} in {time_zone})")]
-    TooFar { max_days: u32, latest: NaiveDate, time_zone: Tz },
+    TooFar {
+        max_days: u32,
+        latest: NaiveDate,
+        time_zone: Tz,
+    },
 }
 
 /// Parses an IANA time zone name such as `Europe/Paris`.
@@ -57,19 +65,38 @@ pub fn today_in(zone: Tz, now: DateTime<Utc>) -> NaiveDate {
 
 /// Checks the chosen date against today in the user's zone and computes the instant.
 /// Today is allowed; the latest allowed day is `max_days` calendar days after today.
-pub fn resolve(expires_on: NaiveDate, zone: Tz, now: DateTime<Utc>, max_days: u32) -> Result<Expiry, ExpiryError> {
+pub fn resolve(
+    expires_on: NaiveDate,
+    zone: Tz,
+    now: DateTime<Utc>,
+    max_days: u32,
+) -> Result<Expiry, ExpiryError> {
     let today = today_in(zone, now);
     if expires_on < today {
-        return Err(ExpiryError::InPast { expires_on, today, time_zone: zone });
+        return Err(ExpiryError::InPast {
+            expires_on,
+            today,
+            time_zone: zone,
+        });
     }
     let latest = today
         .checked_add_days(chrono::Days::new(u64::from(max_days)))
         .unwrap_or(NaiveDate::MAX);
     let expires_at = match end_of_day(expires_on, zone) {
         Some(at) if expires_on <= latest => at,
-        _ => return Err(ExpiryError::TooFar { max_days, latest, time_zone: zone }),
+        _ => {
+            return Err(ExpiryError::TooFar {
+                max_days,
+                latest,
+                time_zone: zone,
+            })
+        }
     };
-    Ok(Expiry { expires_on, time_zone: zone, expires_at })
+    Ok(Expiry {
+        expires_on,
+        time_zone: zone,
+        expires_at,
+    })
 }
 
 #[cfg(test)]
@@ -90,7 +117,10 @@ mod tests {
 
     #[test]
     fn utc_day_ends_at_next_midnight() {
-        assert_eq!(end_of_day(date("2026-11-25"), Tz::UTC), Some(utc("2026-11-26T00:00:00Z")));
+        assert_eq!(
+            end_of_day(date("2026-11-25"), Tz::UTC),
+            Some(utc("2026-11-26T00:00:00Z"))
+        );
     }
 
     #[test]
@@ -98,7 +128,10 @@ mod tests {
         // On 2018-11-04 Brazil's DST began at 00:00, so that day started at 01:00 -02:00.
         let end = end_of_day(date("2018-11-03"), zone("America/Sao_Paulo")).unwrap();
         assert_eq!(end, utc("2018-11-04T03:00:00Z"));
-        assert_eq!(end.with_timezone(&zone("America/Sao_Paulo")).to_rfc3339(), "2018-11-04T01:00:00-02:00");
+        assert_eq!(
+            end.with_timezone(&zone("America/Sao_Paulo")).to_rfc3339(),
+            "2018-11-04T01:00:00-02:00"
+        );
         // The day itself was only 23 hours long.
         let start = end_of_day(date("2018-11-02"), zone("America/Sao_Paulo")).unwrap();
         assert_eq!(end - start, Duration::hours(24));
@@ -118,14 +151,23 @@ mod tests {
     #[test]
     fn kathmandu_quarter_hour_offset() {
         // Asia/Kathmandu is UTC+05:45.
-        assert_eq!(end_of_day(date("2026-06-30"), zone("Asia/Kathmandu")), Some(utc("2026-06-30T18:15:00Z")));
+        assert_eq!(
+            end_of_day(date("2026-06-30"), zone("Asia/Kathmandu")),
+            Some(utc("2026-06-30T18:15:00Z"))
+        );
     }
 
     #[test]
     fn lord_howe_half_hour_dst() {
         // Lord Howe is +10:30 in winter and +11:00 in summer (a 30-minute DST shift).
-        assert_eq!(end_of_day(date("2026-06-30"), zone("Australia/Lord_Howe")), Some(utc("2026-06-30T13:30:00Z")));
-        assert_eq!(end_of_day(date("2026-12-31"), zone("Australia/Lord_Howe")), Some(utc("2026-12-31T13:00:00Z")));
+        assert_eq!(
+            end_of_day(date("2026-06-30"), zone("Australia/Lord_Howe")),
+            Some(utc("2026-06-30T13:30:00Z"))
+        );
+        assert_eq!(
+            end_of_day(date("2026-12-31"), zone("Australia/Lord_Howe")),
+            Some(utc("2026-12-31T13:00:00Z"))
+        );
         // DST starts 2026-10-04 02:00 -> 02:30: that day lasts 23h30.
         let before = end_of_day(date("2026-10-03"), zone("Australia/Lord_Howe")).unwrap();
         let after = end_of_day(date("2026-10-04"), zone("Australia/Lord_Howe")).unwrap();
@@ -195,8 +237,18 @@ mod tests {
 
     #[test]
     fn date_and_zone_parsing_is_strict() {
-        assert_eq!(parse_date("2026-02-28"), NaiveDate::from_ymd_opt(2026, 2, 28));
-        for bad in ["2026-2-28", "2026-02-30", "28/02/2026", "2026-02-28T00:00", "", "+2026-02-28"] {
+        assert_eq!(
+            parse_date("2026-02-28"),
+            NaiveDate::from_ymd_opt(2026, 2, 28)
+        );
+        for bad in [
+            "2026-2-28",
+            "2026-02-30",
+            "28/02/2026",
+            "2026-02-28T00:00",
+            "",
+            "+2026-02-28",
+        ] {
             assert_eq!(parse_date(bad), None, "{bad}");
         }
         assert!(parse_time_zone("Europe/Paris").is_some());

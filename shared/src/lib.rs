@@ -11,7 +11,7 @@ pub mod config;
 pub mod error;
 pub mod expiry;
 pub mod permissions;
-pub mod store;
 pub mod service;
+pub mod store;
 pub mod token;
 pub mod user;

@@ -17,14 +17,20 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 const BUNDLED: &str = include_str!("../config/permissions.json");
-const METHODS: [&str; 8] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "*"];
+const METHODS: [&str; 8] = [
+    "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "*",
+];
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum PermissionConfigError {
     #[error("permission configuration is not valid JSON: {0}")]
     Json(String),
     #[error("route {method} {path}: {reason}")]
-    Route { method: String, path: String, reason: &'static str },
+    Route {
+        method: String,
+        path: String,
+        reason: &'static str,
+    },
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -62,7 +68,9 @@ impl PermissionConfig {
                 return Err(fail("method must be an upper-case HTTP method or *"));
             }
             if !route.path.starts_with('/') || route.path.contains(['*', '?']) {
-                return Err(fail("path must start with / and use {name} for variable segments"));
+                return Err(fail(
+                    "path must start with / and use {name} for variable segments",
+                ));
             }
         }
         Ok(config)
@@ -85,10 +93,15 @@ impl PermissionConfig {
     /// that `method_arn` (the ARN of the call being authorized) belongs to.
     pub fn policy(&self, granted: &BTreeSet<String>, method_arn: &str) -> Option<PolicyDocument> {
         let api = ApiArn::parse(method_arn)?;
-        let (allowed, denied): (Vec<&Route>, Vec<&Route>) =
-            self.routes.iter().partition(|route| granted.contains(&route.permission));
+        let (allowed, denied): (Vec<&Route>, Vec<&Route>) = self
+            .routes
+            .iter()
+            .partition(|route| granted.contains(&route.permission));
         let resources = |routes: Vec<&Route>| -> Vec<String> {
-            let set: BTreeSet<String> = routes.iter().map(|r| api.resource(&r.method, &r.path)).collect();
+            let set: BTreeSet<String> = routes
+                .iter()
+                .map(|r| api.resource(&r.method, &r.path))
+                .collect();
             set.into_iter().collect()
         };
         let mut statement = Vec::new();
@@ -102,9 +115,15 @@ impl PermissionConfig {
         }
         if statement.is_empty() {
             // Nothing configured at all: deny the whole API explicitly.
-            statement.push(Statement::new(Effect::Deny, vec![format!("{}/*", api.base)]));
+            statement.push(Statement::new(
+                Effect::Deny,
+                vec![format!("{}/*", api.base)],
+            ));
         }
-        Some(PolicyDocument { version: "2012-10-17".to_owned(), statement })
+        Some(PolicyDocument {
+            version: "2012-10-17".to_owned(),
+            statement,
+        })
     }
 }
 
@@ -122,14 +141,22 @@ impl<'a> ApiArn<'a> {
         let mut slashes = method_arn.match_indices('/').map(|(i, _)| i);
         let _api_id_end = slashes.next()?;
         let stage_end = slashes.next()?;
-        Some(ApiArn { base: &method_arn[..stage_end] })
+        Some(ApiArn {
+            base: &method_arn[..stage_end],
+        })
     }
 
     fn resource(&self, method: &str, path: &str) -> String {
         let pattern: Vec<&str> = path
             .trim_start_matches('/')
             .split('/')
-            .map(|segment| if segment.starts_with('{') { "*" } else { segment })
+            .map(|segment| {
+                if segment.starts_with('{') {
+                    "*"
+                } else {
+                    segment
+                }
+            })
             .collect();
         format!("{}/{}/{}", self.base, method, pattern.join("/"))
     }
@@ -151,7 +178,11 @@ pub struct Statement {
 
 impl Statement {
     fn new(effect: Effect, resource: Vec<String>) -> Self {
-        Statement { action: "execute-api:Invoke".to_owned(), effect, resource }
+        Statement {
+            action: "execute-api:Invoke".to_owned(),
+            effect,
+            resource,
+        }
     }
 }
 
@@ -170,7 +201,11 @@ impl PolicyDocument {
             self.statement
                 .iter()
                 .filter(|s| s.effect == effect && s.action == "execute-api:Invoke")
-                .any(|s| s.resource.iter().any(|pattern| glob_match(pattern, method_arn)))
+                .any(|s| {
+                    s.resource
+                        .iter()
+                        .any(|pattern| glob_match(pattern, method_arn))
+                })
         };
         !matches(Effect::Deny) && matches(Effect::Allow)
     }
@@ -219,7 +254,10 @@ mod tests {
         for role in ["Viewer", "User", "Manager", "Admin"] {
             assert!(!granted(&config, role).is_empty(), "{role}");
         }
-        assert_eq!(granted(&config, "Viewer"), BTreeSet::from(["catalog:read".to_owned()]));
+        assert_eq!(
+            granted(&config, "Viewer"),
+            BTreeSet::from(["catalog:read".to_owned()])
+        );
         assert!(granted(&config, "Admin").contains("settings:admin"));
         assert!(granted(&config, "Nobody").is_empty());
     }
@@ -239,7 +277,9 @@ mod tests {
         assert!(!policy.allows(&arn("GET", "/unlisted")));
         // Another API or stage is never covered.
         assert!(!policy.allows("arn:aws:execute-api:us-east-1:123456789012:other/prod/GET/catalog"));
-        assert!(!policy.allows("arn:aws:execute-api:us-east-1:123456789012:abcdef123/dev/GET/catalog"));
+        assert!(
+            !policy.allows("arn:aws:execute-api:us-east-1:123456789012:abcdef123/dev/GET/catalog")
+        );
     }
 
     #[test]
@@ -253,7 +293,9 @@ mod tests {
         let both = config.permissions_of(&["Auditor".to_owned(), "Viewer".to_owned()]);
         let policy = config.policy(&both, ARN).unwrap();
         assert!(policy.allows(&arn("GET", "/settings")) && policy.allows(&arn("GET", "/catalog")));
-        let auditor = config.policy(&config.permissions_of(&["Auditor".to_owned()]), ARN).unwrap();
+        let auditor = config
+            .policy(&config.permissions_of(&["Auditor".to_owned()]), ARN)
+            .unwrap();
         assert!(!auditor.allows(&arn("GET", "/catalog")));
     }
 
@@ -276,17 +318,27 @@ mod tests {
         assert!(json["Statement"][0]["Resource"]
             .as_array()
             .unwrap()
-            .contains(&serde_json::json!("arn:aws:execute-api:us-east-1:123456789012:abcdef123/prod/GET/catalog/*")));
+            .contains(&serde_json::json!(
+                "arn:aws:execute-api:us-east-1:123456789012:abcdef123/prod/GET/catalog/*"
+            )));
     }
 
     #[test]
     fn malformed_arns_and_configs_are_refused() {
         let config = PermissionConfig::bundled().unwrap();
         assert!(config.policy(&BTreeSet::new(), "not-an-arn").is_none());
-        assert!(config.policy(&BTreeSet::new(), "arn:aws:execute-api:us-east-1:1:api").is_none());
+        assert!(config
+            .policy(&BTreeSet::new(), "arn:aws:execute-api:us-east-1:1:api")
+            .is_none());
         assert!(PermissionConfig::from_json("{").is_err());
-        assert!(PermissionConfig::from_json(r#"{"roles":{},"routes":[{"method":"get","path":"/x","permission":"p"}]}"#).is_err());
-        assert!(PermissionConfig::from_json(r#"{"roles":{},"routes":[{"method":"GET","path":"x","permission":"p"}]}"#).is_err());
+        assert!(PermissionConfig::from_json(
+            r#"{"roles":{},"routes":[{"method":"get","path":"/x","permission":"p"}]}"#
+        )
+        .is_err());
+        assert!(PermissionConfig::from_json(
+            r#"{"roles":{},"routes":[{"method":"GET","path":"x","permission":"p"}]}"#
+        )
+        .is_err());
     }
 
     #[test]

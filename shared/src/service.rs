@@ -15,7 +15,11 @@ pub struct TokenService {
 impl TokenService {
     pub fn new(settings: Settings, store: TokenStore) -> Self {
         let headers = ResponseHeaders::new(settings.web_origin.clone());
-        TokenService { settings, store, headers }
+        TokenService {
+            settings,
+            store,
+            headers,
+        }
     }
 
     /// Reads the settings from the environment and builds the DynamoDB client.

@@ -59,7 +59,9 @@ impl TokenPrefix {
         let bytes = raw.as_bytes();
         let ok = (2..=10).contains(&bytes.len())
             && bytes[0].is_ascii_lowercase()
-            && bytes.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+            && bytes
+                .iter()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
         if ok {
             Ok(TokenPrefix(raw.to_owned()))
         } else {
@@ -173,7 +175,9 @@ const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 impl TokenId {
     pub fn generate(now_millis: u64) -> Result<Self, RandomnessError> {
         let mut random = [0u8; 10];
-        OsRng.try_fill_bytes(&mut random).map_err(|_| RandomnessError)?;
+        OsRng
+            .try_fill_bytes(&mut random)
+            .map_err(|_| RandomnessError)?;
         let mut value: u128 = u128::from(now_millis & 0xFFFF_FFFF_FFFF) << 80;
         for (i, byte) in random.iter().enumerate() {
             value |= u128::from(*byte) << (8 * (9 - i));
@@ -188,7 +192,9 @@ impl TokenId {
 
     /// Accepts only the canonical form this service issues.
     pub fn parse(raw: &str) -> Option<Self> {
-        let ok = raw.len() == 26 && raw.bytes().all(|b| CROCKFORD.contains(&b)) && raw.as_bytes()[0] <= b'7';
+        let ok = raw.len() == 26
+            && raw.bytes().all(|b| CROCKFORD.contains(&b))
+            && raw.as_bytes()[0] <= b'7';
         ok.then(|| TokenId(raw.to_owned()))
     }
 
@@ -209,7 +215,9 @@ fn random_base62(len: usize) -> Result<String, RandomnessError> {
     let mut out = String::with_capacity(len);
     let mut buf = [0u8; 64];
     while out.len() < len {
-        OsRng.try_fill_bytes(&mut buf).map_err(|_| RandomnessError)?;
+        OsRng
+            .try_fill_bytes(&mut buf)
+            .map_err(|_| RandomnessError)?;
         for &byte in buf.iter().filter(|&&b| b < 248) {
             if out.len() == len {
                 break;
@@ -258,7 +266,11 @@ mod tests {
             chars.extend(token.expose()[4..4 + BODY_LEN].bytes());
             assert!(seen.insert(token.expose().to_owned()));
         }
-        assert_eq!(chars.len(), 62, "every base62 character should appear in 86,000 draws");
+        assert_eq!(
+            chars.len(),
+            62,
+            "every base62 character should appear in 86,000 draws"
+        );
     }
 
     #[test]
@@ -274,7 +286,11 @@ mod tests {
             let mut typo = text.clone();
             typo[i] = if typo[i] == b'a' { b'b' } else { b'a' };
             let typo = String::from_utf8(typo).unwrap();
-            assert_eq!(TokenSecret::parse(&prefix(), &typo), Err(TokenFormatError::BadChecksum), "{i}");
+            assert_eq!(
+                TokenSecret::parse(&prefix(), &typo),
+                Err(TokenFormatError::BadChecksum),
+                "{i}"
+            );
         }
     }
 
@@ -283,17 +299,35 @@ mod tests {
         let token = TokenSecret::generate(&prefix()).unwrap();
         let text = token.expose();
         let other = TokenPrefix::new("acme").unwrap();
-        assert_eq!(TokenSecret::parse(&other, text), Err(TokenFormatError::WrongPrefix));
-        assert_eq!(TokenSecret::parse(&prefix(), "pgt"), Err(TokenFormatError::WrongPrefix));
-        assert_eq!(TokenSecret::parse(&prefix(), &text[..text.len() - 1]), Err(TokenFormatError::WrongLength));
-        assert_eq!(TokenSecret::parse(&prefix(), &format!("{text}0")), Err(TokenFormatError::WrongLength));
+        assert_eq!(
+            TokenSecret::parse(&other, text),
+            Err(TokenFormatError::WrongPrefix)
+        );
+        assert_eq!(
+            TokenSecret::parse(&prefix(), "pgt"),
+            Err(TokenFormatError::WrongPrefix)
+        );
+        assert_eq!(
+            TokenSecret::parse(&prefix(), &text[..text.len() - 1]),
+            Err(TokenFormatError::WrongLength)
+        );
+        assert_eq!(
+            TokenSecret::parse(&prefix(), &format!("{text}0")),
+            Err(TokenFormatError::WrongLength)
+        );
         let mut bad = text.to_owned();
         bad.replace_range(10..11, "-");
-        assert_eq!(TokenSecret::parse(&prefix(), &bad), Err(TokenFormatError::BadCharacter));
+        assert_eq!(
+            TokenSecret::parse(&prefix(), &bad),
+            Err(TokenFormatError::BadCharacter)
+        );
         let multibyte = format!("pgt_{}é", "a".repeat(BODY_LEN + CHECKSUM_LEN - 2));
         assert!(TokenSecret::parse(&prefix(), &multibyte).is_err());
         let forged = format!("pgt_{}", "A".repeat(BODY_LEN + CHECKSUM_LEN));
-        assert_eq!(TokenSecret::parse(&prefix(), &forged), Err(TokenFormatError::BadChecksum));
+        assert_eq!(
+            TokenSecret::parse(&prefix(), &forged),
+            Err(TokenFormatError::BadChecksum)
+        );
     }
 
     #[test]

@@ -12,7 +12,9 @@ impl UserId {
     pub fn parse(raw: &str) -> Option<Self> {
         let ok = !raw.is_empty()
             && raw.chars().count() <= 128
-            && raw.chars().all(|c| !c.is_control() && !c.is_whitespace() && c != '#');
+            && raw
+                .chars()
+                .all(|c| !c.is_control() && !c.is_whitespace() && c != '#');
         ok.then(|| UserId(raw.to_owned()))
     }
 

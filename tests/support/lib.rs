@@ -1,1 +1,352 @@
+//! Test support: DynamoDB Local connections, one fresh table per test, and API
+//! Gateway events built from the real samples in `tests/fixtures/events`.
+//!
+//! Tests use the DynamoDB Local that the test command starts (`PATGATE_TEST_DYNAMODB`,
+//! default `http://127.0.0.1:8000`); a test that must stop DynamoDB mid-run starts a
+//! private instance with [`PrivateDynamoDb`].
 
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::config::{Credentials, Region};
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::Client;
+use chrono::{DateTime, Utc};
+use lambda_http::{Body, Request, Response};
+use patgate::config::Settings;
+use patgate::service::TokenService;
+use patgate::store::TokenStore;
+use patgate::user::{User, UserId};
+use serde_json::{json, Value};
+
+pub const WEB_ORIGIN: &str = "https://portal.example.com";
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+pub fn endpoint() -> String {
+    std::env::var("PATGATE_TEST_DYNAMODB").unwrap_or_else(|_| "http://127.0.0.1:8000".to_owned())
+}
+
+/// A DynamoDB client for `endpoint`, with short timeouts so failures show quickly.
+pub fn client(endpoint: &str) -> Client {
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new(
+            "local",
+            "local",
+            None,
+            None,
+            "patgate-tests",
+        ))
+        .timeout_config(
+            aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
+                .connect_timeout(Duration::from_millis(500))
+                .operation_timeout(Duration::from_secs(3))
+                .build(),
+        )
+        .build();
+    Client::from_conf(config)
+}
+
+/// A table of its own for one test, in the shared DynamoDB Local.
+pub struct TestTable {
+    pub client: Client,
+    pub store: TokenStore,
+}
+
+impl TestTable {
+    pub async fn new() -> Self {
+        Self::at(&endpoint()).await
+    }
+
+    pub async fn at(endpoint: &str) -> Self {
+        let client = client(endpoint);
+        let name = format!("patgate-test-{:016x}", rand::random::<u64>());
+        let store = TokenStore::new(client.clone(), name);
+        if let Err(err) = store.create_table().await {
+            panic!(
+                "cannot create a table in DynamoDB Local at {endpoint}: {err}\n\
+                 Start it with `infra/scripts/dynamodb-local.sh start --in-memory` or run the test command."
+            );
+        }
+        TestTable { client, store }
+    }
+
+    pub fn name(&self) -> &str {
+        self.store.table()
+    }
+
+    pub fn settings(&self) -> Settings {
+        self.settings_with(&[])
+    }
+
+    pub fn settings_with(&self, overrides: &[(&str, &str)]) -> Settings {
+        let table = self.name().to_owned();
+        Settings::from_lookup(|name| {
+            if let Some((_, value)) = overrides.iter().find(|(k, _)| *k == name) {
+                return Some((*value).to_owned());
+            }
+            match name {
+                "TABLE_NAME" => Some(table.clone()),
+                "WEB_ORIGIN" => Some(WEB_ORIGIN.to_owned()),
+                _ => None,
+            }
+        })
+        .expect("test settings are valid")
+    }
+
+    pub fn service(&self) -> TokenService {
+        TokenService::new(self.settings(), self.store.clone())
+    }
+
+    pub fn service_with(&self, overrides: &[(&str, &str)]) -> TokenService {
+        TokenService::new(self.settings_with(overrides), self.store.clone())
+    }
+
+    pub async fn add_user(&self, id: &str, roles: &[&str], time_zone: Option<&str>) -> UserId {
+        let user = User {
+            id: UserId::parse(id).expect("valid test user id"),
+            roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+            time_zone: time_zone.map(|tz| tz.parse().expect("valid zone")),
+            active: true,
+        };
+        self.store.put_user(&user).await.expect("put user");
+        user.id
+    }
+
+    /// Every item in the table, read raw (a Scan is fine in tests: it checks what is stored).
+    pub async fn all_items(&self) -> Vec<std::collections::HashMap<String, AttributeValue>> {
+        let output = self
+            .client
+            .scan()
+            .table_name(self.name())
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("scan");
+        output.items.unwrap_or_default()
+    }
+
+    pub async fn item(
+        &self,
+        pk: &str,
+        sk: &str,
+    ) -> Option<std::collections::HashMap<String, AttributeValue>> {
+        self.client
+            .get_item()
+            .table_name(self.name())
+            .key("pk", AttributeValue::S(pk.to_owned()))
+            .key("sk", AttributeValue::S(sk.to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("get item")
+            .item
+    }
+}
+
+fn fixture(name: &str) -> Value {
+    let path = repo_root().join("tests/fixtures/events").join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).expect("fixture is JSON")
+}
+
+/// Who API Gateway says is calling.
+#[derive(Debug, Clone)]
+pub enum Caller {
+    /// The web UI's session: a Cognito user pool authorizer puts the claims in the context.
+    Session(String),
+    /// The patgate Lambda authorizer's context.
+    Authorizer(String),
+    Anonymous,
+}
+
+/// A REST API proxy event as API Gateway sends it to the token functions, built from SAM's sample.
+pub fn proxy_event(
+    method: &str,
+    resource: &str,
+    path: &str,
+    body: Option<&str>,
+    caller: &Caller,
+) -> Value {
+    let mut event = fixture("aws-proxy.json");
+    event["httpMethod"] = json!(method);
+    event["resource"] = json!(resource);
+    event["path"] = json!(path);
+    event["body"] = body.map_or(Value::Null, |b| json!(b));
+    event["isBase64Encoded"] = json!(false);
+    event["queryStringParameters"] = Value::Null;
+    event["multiValueQueryStringParameters"] = Value::Null;
+    let params: serde_json::Map<String, Value> = resource
+        .split('/')
+        .zip(path.split('/'))
+        .filter_map(|(pattern, value)| {
+            let name = pattern.strip_prefix('{')?.strip_suffix('}')?;
+            Some((name.to_owned(), json!(value)))
+        })
+        .collect();
+    event["pathParameters"] = if params.is_empty() {
+        Value::Null
+    } else {
+        Value::Object(params)
+    };
+    let context = &mut event["requestContext"];
+    context["httpMethod"] = json!(method);
+    context["resourcePath"] = json!(resource);
+    context["path"] = json!(format!("/prod{path}"));
+    match caller {
+        Caller::Session(sub) => {
+            context["authorizer"] = json!({"claims": {"sub": sub, "token_use": "id", "email": format!("{sub}@example.com")}})
+        }
+        Caller::Authorizer(user) => {
+            context["authorizer"] =
+                json!({"principalId": user, "userId": user, "tokenId": "x", "permissions": ""})
+        }
+        Caller::Anonymous => {}
+    }
+    event
+}
+
+pub fn request(event: &Value) -> Request {
+    lambda_http::request::from_str(&event.to_string()).expect("event converts to a request")
+}
+
+pub fn post_tokens(body: &Value, caller: &Caller) -> Request {
+    request(&proxy_event(
+        "POST",
+        "/tokens",
+        "/tokens",
+        Some(&body.to_string()),
+        caller,
+    ))
+}
+
+pub fn get_tokens(caller: &Caller) -> Request {
+    request(&proxy_event("GET", "/tokens", "/tokens", None, caller))
+}
+
+pub fn delete_token(id: &str, caller: &Caller) -> Request {
+    request(&proxy_event(
+        "DELETE",
+        "/tokens/{id}",
+        &format!("/tokens/{id}"),
+        None,
+        caller,
+    ))
+}
+
+/// A TOKEN authorizer event (SAM's sample with our header and method ARN).
+pub fn token_authorizer_event(authorization: &str, method_arn: &str) -> Value {
+    let mut event = fixture("authorizer-token.json");
+    event["authorizationToken"] = json!(authorization);
+    event["methodArn"] = json!(method_arn);
+    event
+}
+
+/// A REQUEST authorizer event (SAM's sample with our header and method ARN).
+pub fn request_authorizer_event(authorization: Option<&str>, method_arn: &str) -> Value {
+    let mut event = fixture("authorizer-request.json");
+    if let Some(value) = authorization {
+        event["headers"]["Authorization"] = json!(value);
+    }
+    event["methodArn"] = json!(method_arn);
+    event
+}
+
+/// The ARN API Gateway passes for `METHOD /path` on the test API.
+pub fn method_arn(method: &str, path: &str) -> String {
+    format!("arn:aws:execute-api:us-east-1:123456789012:abcdef123/prod/{method}{path}")
+}
+
+pub fn json_body(response: &Response<Body>) -> Value {
+    match response.body() {
+        Body::Text(text) => serde_json::from_str(text).expect("JSON body"),
+        Body::Binary(bytes) => serde_json::from_slice(bytes).expect("JSON body"),
+        _ => Value::Null,
+    }
+}
+
+pub fn body_text(response: &Response<Body>) -> String {
+    match response.body() {
+        Body::Text(text) => text.clone(),
+        Body::Binary(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+        _ => String::new(),
+    }
+}
+
+pub fn date_in(days: i64, zone: chrono_tz::Tz, now: DateTime<Utc>) -> String {
+    (now.with_timezone(&zone).date_naive() + chrono::Duration::days(days))
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+/// A DynamoDB Local of a test's own, for tests that stop it mid-run.
+pub struct PrivateDynamoDb {
+    child: Option<Child>,
+    pub endpoint: String,
+}
+
+impl PrivateDynamoDb {
+    pub fn start() -> Self {
+        let jar_dir = Command::new("bash")
+            .arg(repo_root().join("infra/scripts/dynamodb-local.sh"))
+            .arg("jar-dir")
+            .output()
+            .expect("run dynamodb-local.sh jar-dir");
+        assert!(jar_dir.status.success(), "dynamodb-local.sh jar-dir failed");
+        let jar_dir = PathBuf::from(String::from_utf8_lossy(&jar_dir.stdout).trim());
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let child = Command::new("java")
+            .arg(format!(
+                "-Djava.library.path={}",
+                jar_dir.join("DynamoDBLocal_lib").display()
+            ))
+            .arg("-jar")
+            .arg(jar_dir.join("DynamoDBLocal.jar"))
+            .args([
+                "-inMemory",
+                "-sharedDb",
+                "-disableTelemetry",
+                "-port",
+                &port.to_string(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start java");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "private DynamoDB Local did not start"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        PrivateDynamoDb {
+            child: Some(child),
+            endpoint: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for PrivateDynamoDb {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

@@ -16,12 +16,19 @@ pub struct TtlMap<K, V> {
 
 impl<K: Eq + Hash, V: Clone> TtlMap<K, V> {
     pub fn new(ttl: Duration, capacity: usize) -> Self {
-        TtlMap { ttl, capacity, entries: Mutex::new(HashMap::new()) }
+        TtlMap {
+            ttl,
+            capacity,
+            entries: Mutex::new(HashMap::new()),
+        }
     }
 
     /// The value stored for `key` less than `ttl` ago.
     pub fn get(&self, key: &K, now: Instant) -> Option<V> {
-        let entries = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         entries
             .get(key)
             .filter(|(_, stored)| now.saturating_duration_since(*stored) < self.ttl)
@@ -32,7 +39,10 @@ impl<K: Eq + Hash, V: Clone> TtlMap<K, V> {
         if self.ttl.is_zero() || self.capacity == 0 {
             return;
         }
-        let mut entries = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if entries.len() >= self.capacity && !entries.contains_key(&key) {
             let ttl = self.ttl;
             entries.retain(|_, (_, stored)| now.saturating_duration_since(*stored) < ttl);
@@ -44,7 +54,10 @@ impl<K: Eq + Hash, V: Clone> TtlMap<K, V> {
     }
 
     pub fn len(&self) -> usize {
-        self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).len()
+        self.entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .len()
     }
 
     pub fn is_empty(&self) -> bool {

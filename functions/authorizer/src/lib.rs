@@ -20,12 +20,15 @@
 
 pub mod cache;
 
+pub use lambda_runtime::Diagnostic;
+
 use std::collections::BTreeSet;
 use std::time::Instant;
 
-use aws_lambda_events::apigw::{ApiGatewayCustomAuthorizerRequest, ApiGatewayCustomAuthorizerRequestTypeRequest};
+use aws_lambda_events::apigw::{
+    ApiGatewayCustomAuthorizerRequest, ApiGatewayCustomAuthorizerRequestTypeRequest,
+};
 use chrono::{DateTime, Utc};
-use lambda_runtime::Diagnostic;
 use patgate::config::Settings;
 use patgate::permissions::{PermissionConfig, PolicyDocument};
 use patgate::store::{HashRecord, StoreError, TokenStore};
@@ -63,7 +66,10 @@ impl From<AuthorizerError> for Diagnostic {
             AuthorizerError::Unauthorized(_) => "Unauthorized",
             AuthorizerError::Unavailable(_) => "AuthorizerUnavailable",
         };
-        Diagnostic { error_type: error_type.to_owned(), error_message: err.to_string() }
+        Diagnostic {
+            error_type: error_type.to_owned(),
+            error_message: err.to_string(),
+        }
     }
 }
 
@@ -112,7 +118,11 @@ impl Authorizer {
     }
 
     /// Decides one authorizer event and logs the decision.
-    pub async fn handle(&self, event: Value, now: DateTime<Utc>) -> Result<AuthorizerResponse, AuthorizerError> {
+    pub async fn handle(
+        &self,
+        event: Value,
+        now: DateTime<Utc>,
+    ) -> Result<AuthorizerResponse, AuthorizerError> {
         let started = Instant::now();
         let mut seen: Option<HashRecord> = None;
         let result = self.decide(&event, now, &mut seen).await;
@@ -120,9 +130,23 @@ impl Authorizer {
         let user_id = seen.as_ref().map(|s| s.user_id.as_str()).unwrap_or("");
         let token_id = seen.as_ref().map(|s| s.token_id.as_str()).unwrap_or("");
         match &result {
-            Ok(_) => tracing::info!(outcome = "allow", reason = "valid_token", user_id, token_id, latency_us, "decision"),
+            Ok(_) => tracing::info!(
+                outcome = "allow",
+                reason = "valid_token",
+                user_id,
+                token_id,
+                latency_us,
+                "decision"
+            ),
             Err(err @ AuthorizerError::Unauthorized(_)) => {
-                tracing::info!(outcome = "unauthorized", reason = err.reason(), user_id, token_id, latency_us, "decision")
+                tracing::info!(
+                    outcome = "unauthorized",
+                    reason = err.reason(),
+                    user_id,
+                    token_id,
+                    latency_us,
+                    "decision"
+                )
             }
             Err(err @ AuthorizerError::Unavailable(cause)) => tracing::error!(
                 outcome = "error",
@@ -148,9 +172,11 @@ impl Authorizer {
             .authorization
             .as_deref()
             .ok_or(AuthorizerError::Unauthorized("missing_header"))
-            .and_then(|header| bearer_token(header).ok_or(AuthorizerError::Unauthorized("malformed_header")))?;
-        let secret =
-            TokenSecret::parse(&self.prefix, presented).map_err(|e| AuthorizerError::Unauthorized(e.reason_code()))?;
+            .and_then(|header| {
+                bearer_token(header).ok_or(AuthorizerError::Unauthorized("malformed_header"))
+            })?;
+        let secret = TokenSecret::parse(&self.prefix, presented)
+            .map_err(|e| AuthorizerError::Unauthorized(e.reason_code()))?;
 
         let found = self
             .store
@@ -210,7 +236,9 @@ impl Authorizer {
             .await
         {
             Ok(_) => self.recent_uses.insert(found.token_id.clone(), (), instant),
-            Err(err) => tracing::warn!(token_id = %found.token_id, error = %err, "could not record last use"),
+            Err(err) => {
+                tracing::warn!(token_id = %found.token_id, error = %err, "could not record last use")
+            }
         }
     }
 }
@@ -226,18 +254,26 @@ pub struct AuthorizerCall {
 pub fn read_event(event: &Value) -> Option<AuthorizerCall> {
     match event.get("type")?.as_str()? {
         "TOKEN" => {
-            let request: ApiGatewayCustomAuthorizerRequest = serde_json::from_value(event.clone()).ok()?;
-            Some(AuthorizerCall { authorization: request.authorization_token, method_arn: request.method_arn? })
+            let request: ApiGatewayCustomAuthorizerRequest =
+                serde_json::from_value(event.clone()).ok()?;
+            Some(AuthorizerCall {
+                authorization: request.authorization_token,
+                method_arn: request.method_arn?,
+            })
         }
         "REQUEST" => {
-            let request: ApiGatewayCustomAuthorizerRequestTypeRequest = serde_json::from_value(event.clone()).ok()?;
+            let request: ApiGatewayCustomAuthorizerRequestTypeRequest =
+                serde_json::from_value(event.clone()).ok()?;
             let header = request
                 .headers
                 .get(http_authorization())
                 .or_else(|| request.multi_value_headers.get(http_authorization()))
                 .and_then(|value| value.to_str().ok())
                 .map(str::to_owned);
-            Some(AuthorizerCall { authorization: header, method_arn: request.method_arn? })
+            Some(AuthorizerCall {
+                authorization: header,
+                method_arn: request.method_arn?,
+            })
         }
         _ => None,
     }
@@ -253,7 +289,9 @@ pub fn bearer_token(header: &str) -> Option<&str> {
     let header = header.trim();
     let (scheme, rest) = header.split_once(|c: char| c.is_ascii_whitespace())?;
     let token = rest.trim();
-    let ok = scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && !token.contains(|c: char| c.is_whitespace());
+    let ok = scheme.eq_ignore_ascii_case("bearer")
+        && !token.is_empty()
+        && !token.contains(|c: char| c.is_whitespace());
     ok.then_some(token)
 }
 
@@ -268,7 +306,16 @@ mod tests {
         assert_eq!(bearer_token("bearer abc"), Some("abc"));
         assert_eq!(bearer_token("BEARER   abc  "), Some("abc"));
         assert_eq!(bearer_token("  Bearer\tabc"), Some("abc"));
-        for bad in ["", "Bearer", "Bearer ", "Basic abc", "Bearerabc", "Bearer a b", "abc", "Token abc"] {
+        for bad in [
+            "",
+            "Bearer",
+            "Bearer ",
+            "Basic abc",
+            "Bearerabc",
+            "Bearer a b",
+            "abc",
+            "Token abc",
+        ] {
             assert_eq!(bearer_token(bad), None, "{bad:?}");
         }
     }
@@ -278,21 +325,32 @@ mod tests {
         let token = json!({"type":"TOKEN","authorizationToken":"Bearer x","methodArn":"arn:a"});
         assert_eq!(
             read_event(&token),
-            Some(AuthorizerCall { authorization: Some("Bearer x".into()), method_arn: "arn:a".into() })
+            Some(AuthorizerCall {
+                authorization: Some("Bearer x".into()),
+                method_arn: "arn:a".into()
+            })
         );
         let request = json!({"type":"REQUEST","methodArn":"arn:b","headers":{"AUTHORIZATION":"Bearer y"},"requestContext":{}});
-        assert_eq!(read_event(&request).unwrap().authorization.as_deref(), Some("Bearer y"));
-        let no_header = json!({"type":"REQUEST","methodArn":"arn:b","headers":{},"requestContext":{}});
+        assert_eq!(
+            read_event(&request).unwrap().authorization.as_deref(),
+            Some("Bearer y")
+        );
+        let no_header =
+            json!({"type":"REQUEST","methodArn":"arn:b","headers":{},"requestContext":{}});
         assert_eq!(read_event(&no_header).unwrap().authorization, None);
         assert_eq!(read_event(&json!({"type":"OTHER"})), None);
-        assert_eq!(read_event(&json!({"type":"TOKEN","authorizationToken":"x"})), None);
+        assert_eq!(
+            read_event(&json!({"type":"TOKEN","authorizationToken":"x"})),
+            None
+        );
     }
 
     #[test]
     fn only_unauthorized_reads_unauthorized() {
         let unauthorized: Diagnostic = AuthorizerError::Unauthorized("expired").into();
         assert_eq!(unauthorized.error_message, "Unauthorized");
-        let failed: Diagnostic = AuthorizerError::Unavailable(StoreError::Unavailable("down".into())).into();
+        let failed: Diagnostic =
+            AuthorizerError::Unavailable(StoreError::Unavailable("down".into())).into();
         assert_ne!(failed.error_message, "Unauthorized");
         assert!(!failed.error_message.contains("down"));
     }

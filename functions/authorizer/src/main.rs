@@ -12,5 +12,8 @@ async fn main() -> Result<(), Error> {
     let permissions = PermissionConfig::bundled()?;
     let store = TokenStore::new(connect().await, settings.table_name.clone());
     let authorizer = Authorizer::new(&settings, store, permissions);
-    run(service_fn(|event: LambdaEvent<Value>| authorizer.handle(event.payload, chrono::Utc::now()))).await
+    run(service_fn(|event: LambdaEvent<Value>| {
+        authorizer.handle(event.payload, chrono::Utc::now())
+    }))
+    .await
 }

@@ -14,14 +14,22 @@ use patgate::service::TokenService;
 use patgate::store::{CreateTokenError, TokenRecord};
 use patgate::token::{TokenId, TokenSecret};
 
-pub async fn handle(service: &TokenService, request: Request, now: DateTime<Utc>) -> Response<Body> {
+pub async fn handle(
+    service: &TokenService,
+    request: Request,
+    now: DateTime<Utc>,
+) -> Response<Body> {
     match create(service, &request, now).await {
         Ok(created) => service.headers.json(201, &created),
         Err(err) => service.headers.error(err),
     }
 }
 
-async fn create(service: &TokenService, request: &Request, now: DateTime<Utc>) -> Result<CreatedToken, ApiError> {
+async fn create(
+    service: &TokenService,
+    request: &Request,
+    now: DateTime<Utc>,
+) -> Result<CreatedToken, ApiError> {
     let user_id = caller(request)?;
     let body = CreateTokenRequest::from_json(&json_object(request)?)?;
     let user = match service.store.get_user(&user_id).await? {
@@ -29,10 +37,16 @@ async fn create(service: &TokenService, request: &Request, now: DateTime<Utc>) -
         _ => return Err(ApiError::Forbidden("your account is not active in patgate")),
     };
     let zone = body.time_zone.or(user.time_zone).unwrap_or(Tz::UTC);
-    let expiry = expiry::resolve(body.expires_on, zone, now, service.settings.max_token_lifetime_days)
-        .map_err(|err| ApiError::invalid("expiresOn", err.to_string()))?;
+    let expiry = expiry::resolve(
+        body.expires_on,
+        zone,
+        now,
+        service.settings.max_token_lifetime_days,
+    )
+    .map_err(|err| ApiError::invalid("expiresOn", err.to_string()))?;
 
-    let secret = TokenSecret::generate(&service.settings.token_prefix).map_err(|_| ApiError::Internal)?;
+    let secret =
+        TokenSecret::generate(&service.settings.token_prefix).map_err(|_| ApiError::Internal)?;
     let millis = u64::try_from(now.timestamp_millis()).unwrap_or(0);
     let id = TokenId::generate(millis).map_err(|_| ApiError::Internal)?;
     let record = TokenRecord {
@@ -50,11 +64,20 @@ async fn create(service: &TokenService, request: &Request, now: DateTime<Utc>) -
         revoked_at: None,
     };
     let limit = service.settings.max_tokens_per_user;
-    service.store.create_token(&record, limit).await.map_err(|err| match err {
-        CreateTokenError::UserNotActive => ApiError::Forbidden("your account is not active in patgate"),
-        CreateTokenError::LimitReached(limit) => ApiError::TokenLimitReached { limit },
-        CreateTokenError::Store(err) => err.into(),
-    })?;
+    service
+        .store
+        .create_token(&record, limit)
+        .await
+        .map_err(|err| match err {
+            CreateTokenError::UserNotActive => {
+                ApiError::Forbidden("your account is not active in patgate")
+            }
+            CreateTokenError::LimitReached(limit) => ApiError::TokenLimitReached { limit },
+            CreateTokenError::Store(err) => err.into(),
+        })?;
     tracing::info!(user_id = %record.user_id, token_id = %record.id, expires_at = %record.expires_at, "token created");
-    Ok(CreatedToken { token: TokenView::from(&record), secret: secret.expose().to_owned() })
+    Ok(CreatedToken {
+        token: TokenView::from(&record),
+        secret: secret.expose().to_owned(),
+    })
 }

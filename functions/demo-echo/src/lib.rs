@@ -20,8 +20,9 @@ pub fn handle(request: &Request) -> Response<Body> {
         "permissions": field("permissions"),
     });
     let mut response = Response::new(Body::Text(body.to_string()));
-    response
-        .headers_mut()
-        .insert("content-type", lambda_http::http::HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(
+        "content-type",
+        lambda_http::http::HeaderValue::from_static("application/json"),
+    );
     response
 }

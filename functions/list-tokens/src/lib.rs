@@ -6,14 +6,22 @@ use patgate::api::{caller, TokenList};
 use patgate::error::ApiError;
 use patgate::service::TokenService;
 
-pub async fn handle(service: &TokenService, request: Request, now: DateTime<Utc>) -> Response<Body> {
+pub async fn handle(
+    service: &TokenService,
+    request: Request,
+    now: DateTime<Utc>,
+) -> Response<Body> {
     match list(service, &request, now).await {
         Ok(list) => service.headers.json(200, &list),
         Err(err) => service.headers.error(err),
     }
 }
 
-async fn list(service: &TokenService, request: &Request, now: DateTime<Utc>) -> Result<TokenList, ApiError> {
+async fn list(
+    service: &TokenService,
+    request: &Request,
+    now: DateTime<Utc>,
+) -> Result<TokenList, ApiError> {
     let user_id = caller(request)?;
     let records = service.store.list_tokens(&user_id).await?;
     Ok(TokenList::live(&records, now))

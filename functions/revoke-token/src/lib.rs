@@ -11,14 +11,22 @@ use patgate::service::TokenService;
 use patgate::store::RevokeOutcome;
 use patgate::token::TokenId;
 
-pub async fn handle(service: &TokenService, request: Request, now: DateTime<Utc>) -> Response<Body> {
+pub async fn handle(
+    service: &TokenService,
+    request: Request,
+    now: DateTime<Utc>,
+) -> Response<Body> {
     match revoke(service, &request, now).await {
         Ok(()) => service.headers.empty(204),
         Err(err) => service.headers.error(err),
     }
 }
 
-async fn revoke(service: &TokenService, request: &Request, now: DateTime<Utc>) -> Result<(), ApiError> {
+async fn revoke(
+    service: &TokenService,
+    request: &Request,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
     let user_id = caller(request)?;
     let id = request
         .path_parameters_ref()

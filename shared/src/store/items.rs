@@ -47,7 +47,10 @@ pub fn hash_pk(hash: &TokenHash) -> String {
 }
 
 pub fn key(pk: String, sk: &str) -> Item {
-    HashMap::from([(PK.to_owned(), AttributeValue::S(pk)), (SK.to_owned(), AttributeValue::S(sk.to_owned()))])
+    HashMap::from([
+        (PK.to_owned(), AttributeValue::S(pk)),
+        (SK.to_owned(), AttributeValue::S(sk.to_owned())),
+    ])
 }
 
 /// Timestamps are stored as fixed-width RFC 3339 UTC strings, so they also compare as strings.
@@ -105,11 +108,14 @@ fn corrupt(what: &str) -> StoreError {
 }
 
 fn to_item<T: Serialize>(value: &T) -> Result<Item, StoreError> {
-    serde_dynamo::to_item(value).map_err(|e| StoreError::Internal(format!("cannot marshal item: {e}")))
+    serde_dynamo::to_item(value)
+        .map_err(|e| StoreError::Internal(format!("cannot marshal item: {e}")))
 }
 
 fn parse_time(raw: &str, what: &str) -> Result<DateTime<Utc>, StoreError> {
-    DateTime::parse_from_rfc3339(raw).map(|t| t.with_timezone(&Utc)).map_err(|_| corrupt(what))
+    DateTime::parse_from_rfc3339(raw)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| corrupt(what))
 }
 
 /// A user record as stored, with the version used to serialise token creation.
@@ -119,7 +125,6 @@ pub struct StoredUser {
     pub token_version: u64,
 }
 
-
 pub fn user_from_item(item: Item) -> Result<StoredUser, StoreError> {
     let raw: UserItem = serde_dynamo::from_item(item).map_err(|_| corrupt("user"))?;
     let id = UserId::parse(&raw.user_id).ok_or_else(|| corrupt("user"))?;
@@ -128,7 +133,12 @@ pub fn user_from_item(item: Item) -> Result<StoredUser, StoreError> {
         None => None,
     };
     Ok(StoredUser {
-        user: User { id, roles: raw.roles, time_zone, active: raw.active },
+        user: User {
+            id,
+            roles: raw.roles,
+            time_zone,
+            active: raw.active,
+        },
         token_version: raw.token_version,
     })
 }
@@ -163,11 +173,20 @@ pub fn token_from_item(item: Item) -> Result<TokenRecord, StoreError> {
         hash: TokenHash::from_stored(raw.token_hash),
         hint: raw.hint,
         created_at: parse_time(&raw.created_at, "token")?,
-        expires_on: NaiveDate::parse_from_str(&raw.expires_on, "%Y-%m-%d").map_err(|_| corrupt("token"))?,
+        expires_on: NaiveDate::parse_from_str(&raw.expires_on, "%Y-%m-%d")
+            .map_err(|_| corrupt("token"))?,
         time_zone: parse_time_zone(&raw.time_zone).ok_or_else(|| corrupt("token"))?,
         expires_at: parse_time(&raw.expires_at, "token")?,
-        last_used_at: raw.last_used_at.as_deref().map(|t| parse_time(t, "token")).transpose()?,
-        revoked_at: raw.revoked_at.as_deref().map(|t| parse_time(t, "token")).transpose()?,
+        last_used_at: raw
+            .last_used_at
+            .as_deref()
+            .map(|t| parse_time(t, "token"))
+            .transpose()?,
+        revoked_at: raw
+            .revoked_at
+            .as_deref()
+            .map(|t| parse_time(t, "token"))
+            .transpose()?,
     })
 }
 
@@ -186,7 +205,8 @@ pub fn hash_from_item(item: Item) -> Result<HashRecord, StoreError> {
     Ok(HashRecord {
         user_id: UserId::parse(&raw.user_id).ok_or_else(|| corrupt("hash"))?,
         token_id: TokenId::parse(&raw.token_id).ok_or_else(|| corrupt("hash"))?,
-        expires_at: DateTime::from_timestamp(raw.expires_at_epoch, 0).ok_or_else(|| corrupt("hash"))?,
+        expires_at: DateTime::from_timestamp(raw.expires_at_epoch, 0)
+            .ok_or_else(|| corrupt("hash"))?,
     })
 }
 
@@ -194,7 +214,10 @@ pub fn hash_from_item(item: Item) -> Result<HashRecord, StoreError> {
 /// its `token_version`, which only token creation may change.
 pub fn user_upsert(user: &User) -> (String, Item) {
     let mut values = HashMap::from([
-        (":user_id".to_owned(), AttributeValue::S(user.id.as_str().to_owned())),
+        (
+            ":user_id".to_owned(),
+            AttributeValue::S(user.id.as_str().to_owned()),
+        ),
         (
             ":roles".to_owned(),
             AttributeValue::L(user.roles.iter().cloned().map(AttributeValue::S).collect()),
@@ -208,7 +231,10 @@ pub fn user_upsert(user: &User) -> (String, Item) {
     match user.time_zone {
         Some(tz) => {
             expression.push_str(", time_zone = :time_zone");
-            values.insert(":time_zone".to_owned(), AttributeValue::S(tz.name().to_owned()));
+            values.insert(
+                ":time_zone".to_owned(),
+                AttributeValue::S(tz.name().to_owned()),
+            );
         }
         None => expression.push_str(" REMOVE time_zone"),
     }

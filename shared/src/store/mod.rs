@@ -8,8 +8,8 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::BehaviorVersion;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, CancellationReason, Delete, KeySchemaElement, KeyType, Put,
-    ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem, Update,
+    AttributeDefinition, AttributeValue, BillingMode, CancellationReason, Delete, KeySchemaElement,
+    KeyType, Put, ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem, Update,
 };
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -106,7 +106,10 @@ pub struct TokenStore {
 
 impl TokenStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        TokenStore { client, table: table.into() }
+        TokenStore {
+            client,
+            table: table.into(),
+        }
     }
 
     pub fn table(&self) -> &str {
@@ -121,7 +124,12 @@ impl TokenStore {
                 .attribute_type(ScalarAttributeType::S)
                 .build()
         };
-        let key_element = |name: &str, kind| KeySchemaElement::builder().attribute_name(name).key_type(kind).build();
+        let key_element = |name: &str, kind| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(kind)
+                .build()
+        };
         self.client
             .create_table()
             .table_name(&self.table)
@@ -170,7 +178,11 @@ impl TokenStore {
         Ok(self.read_user(id, false).await?.map(|stored| stored.user))
     }
 
-    async fn read_user(&self, id: &UserId, consistent: bool) -> Result<Option<StoredUser>, StoreError> {
+    async fn read_user(
+        &self,
+        id: &UserId,
+        consistent: bool,
+    ) -> Result<Option<StoredUser>, StoreError> {
         let output = self
             .client
             .get_item()
@@ -189,7 +201,11 @@ impl TokenStore {
     /// The cap holds under concurrent creates: each creation bumps the user record's
     /// `token_version` in the same transaction, conditioned on the version it counted
     /// against, so of two racing creations one fails its condition, re-counts and retries.
-    pub async fn create_token(&self, record: &TokenRecord, limit: u32) -> Result<(), CreateTokenError> {
+    pub async fn create_token(
+        &self,
+        record: &TokenRecord,
+        limit: u32,
+    ) -> Result<(), CreateTokenError> {
         let token_item = items::token_to_item(record)?;
         let hash_item = items::hash_to_item(record)?;
         for _ in 0..CREATE_ATTEMPTS {
@@ -219,16 +235,30 @@ impl TokenStore {
                 .set_key(Some(key(items::user_pk(&record.user_id), PROFILE_SK)))
                 .update_expression("SET token_version = :next")
                 .condition_expression("token_version = :seen AND active = :true")
-                .expression_attribute_values(":next", AttributeValue::N((stored.token_version + 1).to_string()))
-                .expression_attribute_values(":seen", AttributeValue::N(stored.token_version.to_string()))
+                .expression_attribute_values(
+                    ":next",
+                    AttributeValue::N((stored.token_version + 1).to_string()),
+                )
+                .expression_attribute_values(
+                    ":seen",
+                    AttributeValue::N(stored.token_version.to_string()),
+                )
                 .expression_attribute_values(":true", AttributeValue::Bool(true))
                 .build()
                 .map_err(internal)?;
             let result = self
                 .client
                 .transact_write_items()
-                .transact_items(TransactWriteItem::builder().put(put(token_item.clone())?).build())
-                .transact_items(TransactWriteItem::builder().put(put(hash_item.clone())?).build())
+                .transact_items(
+                    TransactWriteItem::builder()
+                        .put(put(token_item.clone())?)
+                        .build(),
+                )
+                .transact_items(
+                    TransactWriteItem::builder()
+                        .put(put(hash_item.clone())?)
+                        .build(),
+                )
                 .transact_items(TransactWriteItem::builder().update(bump_version).build())
                 .send()
                 .await;
@@ -241,7 +271,10 @@ impl TokenStore {
                 },
             }
         }
-        Err(StoreError::Unavailable("too many concurrent token creations for one user".to_owned()).into())
+        Err(
+            StoreError::Unavailable("too many concurrent token creations for one user".to_owned())
+                .into(),
+        )
     }
 
     /// All of a user's token items, newest first, including revoked and expired ones.
@@ -249,7 +282,11 @@ impl TokenStore {
         self.query_tokens(user, false).await
     }
 
-    async fn query_tokens(&self, user: &UserId, consistent: bool) -> Result<Vec<TokenRecord>, StoreError> {
+    async fn query_tokens(
+        &self,
+        user: &UserId,
+        consistent: bool,
+    ) -> Result<Vec<TokenRecord>, StoreError> {
         let mut tokens = Vec::new();
         let mut start_key = None;
         loop {
@@ -259,7 +296,10 @@ impl TokenStore {
                 .table_name(&self.table)
                 .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
                 .expression_attribute_values(":pk", AttributeValue::S(items::user_pk(user)))
-                .expression_attribute_values(":prefix", AttributeValue::S(TOKEN_SK_PREFIX.to_owned()))
+                .expression_attribute_values(
+                    ":prefix",
+                    AttributeValue::S(TOKEN_SK_PREFIX.to_owned()),
+                )
                 .scan_index_forward(false)
                 .consistent_read(consistent)
                 .set_exclusive_start_key(start_key)
@@ -279,7 +319,12 @@ impl TokenStore {
     /// Revokes `user`'s token `id`: marks the token item revoked and deletes its hash
     /// item in one transaction, so the token stops authenticating at once. The token
     /// item stays (until its TTL) so a second revoke can answer `AlreadyRevoked`.
-    pub async fn revoke_token(&self, user: &UserId, id: &TokenId, now: DateTime<Utc>) -> Result<RevokeOutcome, StoreError> {
+    pub async fn revoke_token(
+        &self,
+        user: &UserId,
+        id: &TokenId,
+        now: DateTime<Utc>,
+    ) -> Result<RevokeOutcome, StoreError> {
         let token_key = key(items::user_pk(user), &items::token_sk(id));
         let output = self
             .client
@@ -290,7 +335,9 @@ impl TokenStore {
             .send()
             .await
             .map_err(classify)?;
-        let Some(item) = output.item else { return Ok(RevokeOutcome::NotFound) };
+        let Some(item) = output.item else {
+            return Ok(RevokeOutcome::NotFound);
+        };
         let record = items::token_from_item(item)?;
         if record.revoked_at.is_some() {
             return Ok(RevokeOutcome::AlreadyRevoked);
@@ -318,7 +365,10 @@ impl TokenStore {
         match result {
             Ok(_) => Ok(RevokeOutcome::Revoked),
             // A concurrent revoke (or the TTL) got there first.
-            Err(err) if cancellation_reasons(&err).is_some_and(|r| code_at(r, 0) == Some("ConditionalCheckFailed")) => {
+            Err(err)
+                if cancellation_reasons(&err)
+                    .is_some_and(|r| code_at(r, 0) == Some("ConditionalCheckFailed")) =>
+            {
                 Ok(RevokeOutcome::AlreadyRevoked)
             }
             Err(err) => Err(classify(err)),
@@ -347,7 +397,8 @@ impl TokenStore {
         now: DateTime<Utc>,
         interval: Duration,
     ) -> Result<bool, StoreError> {
-        let threshold = now - chrono::Duration::from_std(interval).unwrap_or(chrono::Duration::zero());
+        let threshold =
+            now - chrono::Duration::from_std(interval).unwrap_or(chrono::Duration::zero());
         let result = self
             .client
             .update_item()
@@ -359,12 +410,21 @@ impl TokenStore {
                  AND (attribute_not_exists(last_used_at) OR last_used_at <= :threshold)",
             )
             .expression_attribute_values(":now", AttributeValue::S(items::timestamp(now)))
-            .expression_attribute_values(":threshold", AttributeValue::S(items::timestamp(threshold)))
+            .expression_attribute_values(
+                ":threshold",
+                AttributeValue::S(items::timestamp(threshold)),
+            )
             .send()
             .await;
         match result {
             Ok(_) => Ok(true),
-            Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(false),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
             Err(err) => Err(classify(err)),
         }
     }
@@ -407,7 +467,9 @@ where
     R: std::fmt::Debug,
 {
     let unavailable = match &err {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
         SdkError::ServiceError(service) => matches!(
             service.err().code(),
             Some(
