@@ -149,3 +149,53 @@ async fn dynamodb_ttl_removes_expired_token_and_hash_items() {
         "user records carry no TTL"
     );
 }
+
+#[tokio::test]
+async fn the_users_cli_feeds_user_records() {
+    let table = TestTable::new().await;
+    let args = |line: &str| {
+        line.split_whitespace()
+            .map(String::from)
+            .collect::<Vec<_>>()
+    };
+    let put = patgate_users::parse_args(&args(
+        "put yuri --roles Viewer,Manager --time-zone Asia/Kathmandu",
+    ))
+    .unwrap();
+    assert!(patgate_users::execute(&table.store, put)
+        .await
+        .unwrap()
+        .starts_with("saved yuri"));
+    let yuri = table
+        .store
+        .get_user(&UserId::parse("yuri").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(yuri.roles, ["Viewer", "Manager"]);
+    assert_eq!(yuri.time_zone, Some(chrono_tz::Asia::Kathmandu));
+
+    let file = std::env::temp_dir().join(format!("{}.jsonl", table.name()));
+    std::fs::write(&file, "{\"id\":\"yuri\",\"roles\":[\"Viewer\"],\"active\":false}\n{\"id\":\"zoe\",\"roles\":[\"Admin\"]}\n").unwrap();
+    let import =
+        patgate_users::parse_args(&[String::from("import"), file.display().to_string()]).unwrap();
+    assert_eq!(
+        patgate_users::execute(&table.store, import).await.unwrap(),
+        "imported 2 users"
+    );
+    let yuri = table
+        .store
+        .get_user(&UserId::parse("yuri").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!yuri.active && yuri.roles == ["Viewer"]);
+    let show = patgate_users::parse_args(&args("show zoe")).unwrap();
+    assert!(patgate_users::execute(&table.store, show)
+        .await
+        .unwrap()
+        .contains("roles=[Admin]"));
+    let missing = patgate_users::parse_args(&args("show nobody")).unwrap();
+    assert!(patgate_users::execute(&table.store, missing).await.is_err());
+    std::fs::remove_file(file).ok();
+}

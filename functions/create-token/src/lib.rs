@@ -14,6 +14,9 @@ use patgate::service::TokenService;
 use patgate::store::{CreateTokenError, TokenRecord};
 use patgate::token::{TokenId, TokenSecret};
 
+/// The API Gateway route this function serves (template.yaml must say the same).
+pub const ROUTE: (&str, &str) = ("POST", "/tokens");
+
 pub async fn handle(
     service: &TokenService,
     request: Request,

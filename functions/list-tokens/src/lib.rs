@@ -6,6 +6,9 @@ use patgate::api::{caller, TokenList};
 use patgate::error::ApiError;
 use patgate::service::TokenService;
 
+/// The API Gateway route this function serves (template.yaml must say the same).
+pub const ROUTE: (&str, &str) = ("GET", "/tokens");
+
 pub async fn handle(
     service: &TokenService,
     request: Request,

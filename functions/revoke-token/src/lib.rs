@@ -11,6 +11,12 @@ use patgate::service::TokenService;
 use patgate::store::RevokeOutcome;
 use patgate::token::TokenId;
 
+/// The API Gateway route this function serves (template.yaml must say the same).
+pub const ROUTE: (&str, &str) = ("DELETE", "/tokens/{id}");
+
+/// The path parameter of [`ROUTE`] that holds the token id.
+const ID_PARAMETER: &str = "id";
+
 pub async fn handle(
     service: &TokenService,
     request: Request,
@@ -30,7 +36,7 @@ async fn revoke(
     let user_id = caller(request)?;
     let id = request
         .path_parameters_ref()
-        .and_then(|params| params.first("id"))
+        .and_then(|params| params.first(ID_PARAMETER))
         .and_then(TokenId::parse)
         .ok_or(ApiError::NotFound)?;
     match service.store.revoke_token(&user_id, &id, now).await? {
