@@ -40,7 +40,7 @@ async fn user_records_round_trip_and_updates_keep_the_creation_version() {
     assert_eq!(stored.time_zone, Some(chrono_tz::Europe::Paris));
     assert!(stored.active);
     let (token, _) = record(&id, chrono::Duration::days(1));
-    table.store.create_token(&token, 10).await.unwrap();
+    table.store.create_token(&token, 10, None).await.unwrap();
     let version = |item: std::collections::HashMap<
         String,
         aws_sdk_dynamodb::types::AttributeValue,
@@ -84,7 +84,7 @@ async fn creating_for_a_missing_user_stores_nothing() {
     let table = TestTable::new().await;
     let (token, _) = record(&UserId::parse("ghost").unwrap(), chrono::Duration::days(1));
     assert_eq!(
-        table.store.create_token(&token, 10).await,
+        table.store.create_token(&token, 10, None).await,
         Err(CreateTokenError::UserNotActive)
     );
     assert!(table.all_items().await.is_empty());
@@ -95,7 +95,7 @@ async fn revoke_outcomes() {
     let table = TestTable::new().await;
     let id = table.add_user("vera", &["User"], None).await;
     let (token, _) = record(&id, chrono::Duration::days(1));
-    table.store.create_token(&token, 10).await.unwrap();
+    table.store.create_token(&token, 10, None).await.unwrap();
     let now = Utc::now();
     assert_eq!(
         table.store.revoke_token(&id, &token.id, now).await.unwrap(),
@@ -126,7 +126,7 @@ async fn dynamodb_ttl_removes_expired_token_and_hash_items() {
     let table = TestTable::at(&dynamodb.endpoint).await;
     let id = table.add_user("xena", &["User"], None).await;
     let (token, _) = record(&id, chrono::Duration::seconds(1));
-    table.store.create_token(&token, 10).await.unwrap();
+    table.store.create_token(&token, 10, None).await.unwrap();
     assert!(table
         .store
         .find_by_hash(&token.hash)

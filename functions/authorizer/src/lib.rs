@@ -250,6 +250,9 @@ pub struct AuthorizerCall {
     pub method_arn: String,
 }
 
+/// Header names are case-insensitive; `HeaderMap` keys are lower case.
+const AUTHORIZATION: &str = "authorization";
+
 /// Reads a TOKEN or REQUEST authorizer event as API Gateway sends it.
 pub fn read_event(event: &Value) -> Option<AuthorizerCall> {
     match event.get("type")?.as_str()? {
@@ -266,8 +269,8 @@ pub fn read_event(event: &Value) -> Option<AuthorizerCall> {
                 serde_json::from_value(event.clone()).ok()?;
             let header = request
                 .headers
-                .get(http_authorization())
-                .or_else(|| request.multi_value_headers.get(http_authorization()))
+                .get(AUTHORIZATION)
+                .or_else(|| request.multi_value_headers.get(AUTHORIZATION))
                 .and_then(|value| value.to_str().ok())
                 .map(str::to_owned);
             Some(AuthorizerCall {
@@ -277,10 +280,6 @@ pub fn read_event(event: &Value) -> Option<AuthorizerCall> {
         }
         _ => None,
     }
-}
-
-fn http_authorization() -> &'static str {
-    "authorization"
 }
 
 /// The token in `Bearer <token>`: the scheme in any case, whitespace around tolerated,

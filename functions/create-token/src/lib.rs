@@ -35,11 +35,14 @@ async fn create(
 ) -> Result<CreatedToken, ApiError> {
     let user_id = caller(request)?;
     let body = CreateTokenRequest::from_json(&json_object(request)?)?;
-    let user = match service.store.get_user(&user_id).await? {
-        Some(user) if user.active => user,
+    let stored_user = match service.store.get_user_for_create(&user_id).await? {
+        Some(stored) if stored.user.active => stored,
         _ => return Err(ApiError::Forbidden("your account is not active in patgate")),
     };
-    let zone = body.time_zone.or(user.time_zone).unwrap_or(Tz::UTC);
+    let zone = body
+        .time_zone
+        .or(stored_user.user.time_zone)
+        .unwrap_or(Tz::UTC);
     let expiry = expiry::resolve(
         body.expires_on,
         zone,
@@ -69,7 +72,7 @@ async fn create(
     let limit = service.settings.max_tokens_per_user;
     service
         .store
-        .create_token(&record, limit)
+        .create_token(&record, limit, Some(stored_user))
         .await
         .map_err(|err| match err {
             CreateTokenError::UserNotActive => {

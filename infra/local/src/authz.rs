@@ -22,9 +22,18 @@ impl Authorization {
     /// Reads the authorizer's JSON answer (`principalId`, `policyDocument`, `context`).
     pub fn from_response(response: Value) -> Option<Self> {
         let principal_id = response.get("principalId")?.as_str()?.to_owned();
-        let policy: PolicyDocument = serde_json::from_value(response.get("policyDocument")?.clone()).ok()?;
-        let context = response.get("context").and_then(Value::as_object).cloned().unwrap_or_default();
-        Some(Authorization { principal_id, policy, context })
+        let policy: PolicyDocument =
+            serde_json::from_value(response.get("policyDocument")?.clone()).ok()?;
+        let context = response
+            .get("context")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        Some(Authorization {
+            principal_id,
+            policy,
+            context,
+        })
     }
 }
 
@@ -42,7 +51,9 @@ impl Decision {
         match self {
             Decision::Allow => None,
             Decision::ImplicitDeny => Some("User is not authorized to access this resource"),
-            Decision::ExplicitDeny => Some("User is not authorized to access this resource with an explicit deny"),
+            Decision::ExplicitDeny => {
+                Some("User is not authorized to access this resource with an explicit deny")
+            }
         }
     }
 }
@@ -55,8 +66,17 @@ pub fn evaluate(policy: &PolicyDocument, method_arn: &str) -> Decision {
         policy
             .statement
             .iter()
-            .filter(|s| s.effect == effect && (s.action == "execute-api:Invoke" || s.action == "*" || s.action == "execute-api:*"))
-            .any(|s| s.resource.iter().any(|pattern| glob_match(pattern, method_arn)))
+            .filter(|s| {
+                s.effect == effect
+                    && (s.action == "execute-api:Invoke"
+                        || s.action == "*"
+                        || s.action == "execute-api:*")
+            })
+            .any(|s| {
+                s.resource
+                    .iter()
+                    .any(|pattern| glob_match(pattern, method_arn))
+            })
     };
     if matches(Effect::Deny) {
         Decision::ExplicitDeny
@@ -77,11 +97,11 @@ pub struct PolicyCache {
 
 impl PolicyCache {
     pub fn new(ttl: Duration, capacity: usize) -> Self {
-        PolicyCache { ttl, capacity, entries: Mutex::new(HashMap::new()) }
-    }
-
-    pub fn ttl(&self) -> Duration {
-        self.ttl
+        PolicyCache {
+            ttl,
+            capacity,
+            entries: Mutex::new(HashMap::new()),
+        }
     }
 
     pub fn get(&self, key: &str, now: Instant) -> Option<Authorization> {
@@ -130,10 +150,22 @@ mod tests {
     #[test]
     fn evaluation_tells_allow_explicit_and_implicit_deny_apart() {
         let auth = authorization();
-        assert_eq!(evaluate(&auth.policy, &format!("{BASE}/GET/catalog")), Decision::Allow);
-        assert_eq!(evaluate(&auth.policy, &format!("{BASE}/GET/catalog/svc-1")), Decision::Allow);
-        assert_eq!(evaluate(&auth.policy, &format!("{BASE}/PUT/settings")), Decision::ExplicitDeny);
-        assert_eq!(evaluate(&auth.policy, &format!("{BASE}/POST/catalog")), Decision::ImplicitDeny);
+        assert_eq!(
+            evaluate(&auth.policy, &format!("{BASE}/GET/catalog")),
+            Decision::Allow
+        );
+        assert_eq!(
+            evaluate(&auth.policy, &format!("{BASE}/GET/catalog/svc-1")),
+            Decision::Allow
+        );
+        assert_eq!(
+            evaluate(&auth.policy, &format!("{BASE}/PUT/settings")),
+            Decision::ExplicitDeny
+        );
+        assert_eq!(
+            evaluate(&auth.policy, &format!("{BASE}/POST/catalog")),
+            Decision::ImplicitDeny
+        );
         assert_eq!(
             Decision::ExplicitDeny.message(),
             Some("User is not authorized to access this resource with an explicit deny")
@@ -146,8 +178,12 @@ mod tests {
         let cache = PolicyCache::new(Duration::from_secs(300), 100);
         let t0 = Instant::now();
         cache.insert("Bearer a", authorization(), t0);
-        assert!(cache.get("Bearer a", t0 + Duration::from_secs(299)).is_some());
-        assert!(cache.get("Bearer a", t0 + Duration::from_secs(300)).is_none());
+        assert!(cache
+            .get("Bearer a", t0 + Duration::from_secs(299))
+            .is_some());
+        assert!(cache
+            .get("Bearer a", t0 + Duration::from_secs(300))
+            .is_none());
         // The key is the whole header value: another spelling is another entry.
         assert!(cache.get("bearer a", t0).is_none());
     }

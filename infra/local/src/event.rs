@@ -64,7 +64,8 @@ pub fn proxy_event(
     request_id: &str,
     now: DateTime<Utc>,
 ) -> Value {
-    let (headers, multi_headers) = single_and_multi(call.headers.iter().map(|(k, v)| (k.clone(), v.clone())));
+    let (headers, multi_headers) =
+        single_and_multi(call.headers.iter().map(|(k, v)| (k.clone(), v.clone())));
     let query_pairs: Vec<(String, String)> = call
         .raw_query
         .filter(|q| !q.is_empty())
@@ -82,7 +83,12 @@ pub fn proxy_event(
     let path_parameters = if path_params.is_empty() {
         Value::Null
     } else {
-        Value::Object(path_params.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect())
+        Value::Object(
+            path_params
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                .collect(),
+        )
     };
     let user_agent = call
         .headers
@@ -164,7 +170,11 @@ fn decode(text: &str) -> String {
 
 /// A stable short id per resource path, like API Gateway's resource ids.
 fn resource_id(resource_path: &str) -> String {
-    let hash = resource_path.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    let hash = resource_path
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        });
     format!("{:06x}", hash & 0xff_ffff)
 }
 
@@ -175,7 +185,12 @@ mod tests {
     use lambda_http::RequestExt;
 
     fn api() -> ApiIdentity {
-        ApiIdentity { api_id: "local".into(), stage: "v1".into(), region: "us-east-1".into(), account_id: "123456789012".into() }
+        ApiIdentity {
+            api_id: "local".into(),
+            stage: "v1".into(),
+            region: "us-east-1".into(),
+            account_id: "123456789012".into(),
+        }
     }
 
     #[test]
@@ -207,18 +222,42 @@ mod tests {
         };
         let authorizer = json!({"claims": {"sub": "demo-user"}});
         let params = vec![("id".to_owned(), "01J X".to_owned())];
-        let event = proxy_event(&api(), &call, "/tokens/{id}", &params, Some(authorizer), "req-1", Utc::now());
+        let event = proxy_event(
+            &api(),
+            &call,
+            "/tokens/{id}",
+            &params,
+            Some(authorizer),
+            "req-1",
+            Utc::now(),
+        );
         assert_eq!(event["multiValueHeaders"]["x-multi"], json!(["a", "b"]));
         assert_eq!(event["headers"]["x-multi"], "b");
-        assert_eq!(event["queryStringParameters"], json!({"a": "2", "b": "x y"}));
-        assert_eq!(event["multiValueQueryStringParameters"]["a"], json!(["1", "2"]));
+        assert_eq!(
+            event["queryStringParameters"],
+            json!({"a": "2", "b": "x y"})
+        );
+        assert_eq!(
+            event["multiValueQueryStringParameters"]["a"],
+            json!(["1", "2"])
+        );
         assert_eq!(event["requestContext"]["path"], "/v1/tokens/01J%20X");
 
         let request = lambda_http::request::from_str(&event.to_string()).unwrap();
         assert_eq!(request.method(), "DELETE");
-        assert_eq!(request.path_parameters_ref().and_then(|p| p.first("id")), Some("01J X"));
-        assert_eq!(request.query_string_parameters_ref().and_then(|q| q.first("b")), Some("x y"));
-        let Some(RequestContext::ApiGatewayV1(context)) = request.request_context_ref() else { panic!("v1 context") };
+        assert_eq!(
+            request.path_parameters_ref().and_then(|p| p.first("id")),
+            Some("01J X")
+        );
+        assert_eq!(
+            request
+                .query_string_parameters_ref()
+                .and_then(|q| q.first("b")),
+            Some("x y")
+        );
+        let Some(RequestContext::ApiGatewayV1(context)) = request.request_context_ref() else {
+            panic!("v1 context")
+        };
         assert_eq!(context.authorizer.fields["claims"]["sub"], "demo-user");
         assert_eq!(context.resource_path.as_deref(), Some("/tokens/{id}"));
         assert_eq!(context.identity.source_ip.as_deref(), Some("127.0.0.1"));
@@ -226,9 +265,20 @@ mod tests {
 
     #[test]
     fn no_query_headers_or_params_give_nulls() {
-        let call = HttpCall { method: "GET", raw_path: "/tokens", raw_query: None, headers: &[], body: None, source_ip: "::1" };
+        let call = HttpCall {
+            method: "GET",
+            raw_path: "/tokens",
+            raw_query: None,
+            headers: &[],
+            body: None,
+            source_ip: "::1",
+        };
         let event = proxy_event(&api(), &call, "/tokens", &[], None, "r", Utc::now());
-        assert!(event["queryStringParameters"].is_null() && event["pathParameters"].is_null() && event["body"].is_null());
+        assert!(
+            event["queryStringParameters"].is_null()
+                && event["pathParameters"].is_null()
+                && event["body"].is_null()
+        );
         assert!(event["requestContext"].get("authorizer").is_none());
         assert!(lambda_http::request::from_str(&event.to_string()).is_ok());
     }

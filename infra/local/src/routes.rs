@@ -24,9 +24,13 @@ pub struct Resource {
 #[derive(Debug)]
 pub enum Lookup<'a> {
     /// A method defined on a matching resource, with decoded path parameters.
-    Found { route: &'a RouteDef, resource: &'a Resource, params: Vec<(String, String)> },
+    Found {
+        route: &'a RouteDef,
+        resource: &'a Resource,
+        params: Vec<(String, String)>,
+    },
     /// The path matches a resource that does not define this method.
-    MethodMissing { resource: &'a Resource },
+    MethodMissing,
     /// No resource matches the path.
     NoResource,
 }
@@ -52,27 +56,33 @@ impl Router {
         Router { resources }
     }
 
-    pub fn resources(&self) -> &[Resource] {
-        &self.resources
-    }
-
     /// Finds the resource for `raw_path` (as received, percent-encoded) and its `method`.
     pub fn lookup(&self, method: &str, raw_path: &str) -> Lookup<'_> {
-        let Some(segments) = split_path(raw_path) else { return Lookup::NoResource };
+        let Some(segments) = split_path(raw_path) else {
+            return Lookup::NoResource;
+        };
         let best = self
             .resources
             .iter()
-            .filter_map(|resource| match_segments(&resource.segments, &segments).map(|params| (resource, params)))
+            .filter_map(|resource| {
+                match_segments(&resource.segments, &segments).map(|params| (resource, params))
+            })
             .max_by_key(|(resource, _)| specificity(&resource.segments));
-        let Some((resource, params)) = best else { return Lookup::NoResource };
+        let Some((resource, params)) = best else {
+            return Lookup::NoResource;
+        };
         let route = resource
             .methods
             .iter()
             .find(|r| r.method == method)
             .or_else(|| resource.methods.iter().find(|r| r.method == "ANY"));
         match route {
-            Some(route) => Lookup::Found { route, resource, params },
-            None => Lookup::MethodMissing { resource },
+            Some(route) => Lookup::Found {
+                route,
+                resource,
+                params,
+            },
+            None => Lookup::MethodMissing,
         }
     }
 }
@@ -81,13 +91,15 @@ fn parse_pattern(path: &str) -> Vec<Segment> {
     path.trim_start_matches('/')
         .split('/')
         .filter(|s| !s.is_empty())
-        .map(|segment| match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-            Some(name) => match name.strip_suffix('+') {
-                Some(greedy) => Segment::Greedy(greedy.to_owned()),
-                None => Segment::Param(name.to_owned()),
+        .map(
+            |segment| match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                Some(name) => match name.strip_suffix('+') {
+                    Some(greedy) => Segment::Greedy(greedy.to_owned()),
+                    None => Segment::Param(name.to_owned()),
+                },
+                None => Segment::Literal(segment.to_owned()),
             },
-            None => Segment::Literal(segment.to_owned()),
-        })
+        )
         .collect()
 }
 
@@ -183,7 +195,10 @@ mod tests {
     #[test]
     fn literal_and_parameter_paths_match() {
         let r = router();
-        assert_eq!(found(&r, "GET", "/tokens"), Some(("/tokens".into(), vec![])));
+        assert_eq!(
+            found(&r, "GET", "/tokens"),
+            Some(("/tokens".into(), vec![]))
+        );
         assert_eq!(
             found(&r, "DELETE", "/tokens/01JABC"),
             Some(("/tokens/{id}".into(), vec![("id".into(), "01JABC".into())]))
@@ -196,7 +211,10 @@ mod tests {
         let r = router();
         assert_eq!(
             found(&r, "GET", "/catalog/a%2Fb%20c"),
-            Some(("/catalog/{entityId}".into(), vec![("entityId".into(), "a/b c".into())]))
+            Some((
+                "/catalog/{entityId}".into(),
+                vec![("entityId".into(), "a/b c".into())]
+            ))
         );
         assert!(found(&r, "GET", "/catalog/a/b").is_none());
     }
@@ -204,11 +222,20 @@ mod tests {
     #[test]
     fn literals_beat_parameters_and_greedy_takes_the_rest() {
         let r = router();
-        assert_eq!(found(&r, "GET", "/catalog/special").unwrap().0, "/catalog/special");
-        assert_eq!(found(&r, "GET", "/catalog/other").unwrap().0, "/catalog/{entityId}");
+        assert_eq!(
+            found(&r, "GET", "/catalog/special").unwrap().0,
+            "/catalog/special"
+        );
+        assert_eq!(
+            found(&r, "GET", "/catalog/other").unwrap().0,
+            "/catalog/{entityId}"
+        );
         assert_eq!(
             found(&r, "PATCH", "/files/a/b/c.txt"),
-            Some(("/files/{path+}".into(), vec![("path".into(), "a/b/c.txt".into())]))
+            Some((
+                "/files/{path+}".into(),
+                vec![("path".into(), "a/b/c.txt".into())]
+            ))
         );
         assert!(found(&r, "GET", "/files").is_none());
     }
@@ -216,7 +243,7 @@ mod tests {
     #[test]
     fn missing_methods_resources_and_empty_segments() {
         let r = router();
-        assert!(matches!(r.lookup("PUT", "/tokens"), Lookup::MethodMissing { .. }));
+        assert!(matches!(r.lookup("PUT", "/tokens"), Lookup::MethodMissing));
         assert!(matches!(r.lookup("GET", "/nope"), Lookup::NoResource));
         assert!(matches!(r.lookup("DELETE", "/tokens/"), Lookup::NoResource));
         assert!(matches!(r.lookup("GET", "/tokens/x/y"), Lookup::NoResource));

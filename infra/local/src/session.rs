@@ -41,15 +41,22 @@ impl SessionKeys {
     pub fn random(issuer: impl Into<String>) -> Self {
         let mut key = [0u8; 32];
         rand::rng().fill_bytes(&mut key);
-        SessionKeys { key, issuer: issuer.into() }
+        SessionKeys {
+            key,
+            issuer: issuer.into(),
+        }
     }
 
     #[cfg(test)]
     fn with_key(key: [u8; 32], issuer: &str) -> Self {
-        SessionKeys { key, issuer: issuer.to_owned() }
+        SessionKeys {
+            key,
+            issuer: issuer.to_owned(),
+        }
     }
 
-    pub fn issuer(&self) -> &str {
+    #[cfg(test)]
+    fn issuer(&self) -> &str {
         &self.issuer
     }
 
@@ -75,14 +82,19 @@ impl SessionKeys {
 
     /// Verifies `Authorization` header contents (`<jwt>` or `Bearer <jwt>`) and returns
     /// its claims.
-    pub fn verify(&self, header: &str, now: DateTime<Utc>) -> Result<Map<String, Value>, SessionError> {
+    pub fn verify(
+        &self,
+        header: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Map<String, Value>, SessionError> {
         let header = header.trim();
         let token = match header.split_once(' ') {
             Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
             _ => header,
         };
         let mut parts = token.split('.');
-        let (Some(head_part), Some(body_part), Some(signature), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        let (Some(head_part), Some(body_part), Some(signature), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return Err(SessionError::Malformed);
         };
@@ -90,10 +102,13 @@ impl SessionKeys {
         if head.get("alg").and_then(Value::as_str) != Some("HS256") {
             return Err(SessionError::Malformed);
         }
-        let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| SessionError::Malformed)?;
+        let signature = URL_SAFE_NO_PAD
+            .decode(signature)
+            .map_err(|_| SessionError::Malformed)?;
         let mut mac = HmacSha256::new_from_slice(&self.key).map_err(|_| SessionError::Malformed)?;
         mac.update(token[..head_part.len() + 1 + body_part.len()].as_bytes());
-        mac.verify_slice(&signature).map_err(|_| SessionError::BadSignature)?;
+        mac.verify_slice(&signature)
+            .map_err(|_| SessionError::BadSignature)?;
         let claims = match decode(body_part) {
             Some(Value::Object(claims)) => claims,
             _ => return Err(SessionError::Malformed),
@@ -103,11 +118,18 @@ impl SessionKeys {
         {
             return Err(SessionError::WrongIssuer);
         }
-        let exp = claims.get("exp").and_then(Value::as_i64).ok_or(SessionError::Malformed)?;
+        let exp = claims
+            .get("exp")
+            .and_then(Value::as_i64)
+            .ok_or(SessionError::Malformed)?;
         if now.timestamp() >= exp {
             return Err(SessionError::Expired);
         }
-        if claims.get("sub").and_then(Value::as_str).is_none_or(str::is_empty) {
+        if claims
+            .get("sub")
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+        {
             return Err(SessionError::Malformed);
         }
         Ok(claims)
@@ -179,13 +201,24 @@ mod tests {
         let jwt = keys.mint("demo-viewer", at(1_000), Duration::from_secs(60));
         let (signing_input, _) = jwt.rsplit_once('.').unwrap();
         let (head, _) = signing_input.split_once('.').unwrap();
-        let forged_claims = encode(&json!({"sub":"demo-admin","iss":keys.issuer(),"token_use":"id","exp":9_999_999_999i64}));
+        let forged_claims = encode(
+            &json!({"sub":"demo-admin","iss":keys.issuer(),"token_use":"id","exp":9_999_999_999i64}),
+        );
         let forged = format!("{head}.{forged_claims}.{}", jwt.rsplit('.').next().unwrap());
-        assert_eq!(keys.verify(&forged, at(1_000)), Err(SessionError::BadSignature));
+        assert_eq!(
+            keys.verify(&forged, at(1_000)),
+            Err(SessionError::BadSignature)
+        );
         let other = SessionKeys::with_key([8; 32], keys.issuer());
-        assert_eq!(other.verify(&jwt, at(1_000)), Err(SessionError::BadSignature));
+        assert_eq!(
+            other.verify(&jwt, at(1_000)),
+            Err(SessionError::BadSignature)
+        );
         let none_head = encode(&json!({"alg":"none"}));
-        assert_eq!(keys.verify(&format!("{none_head}.{forged_claims}."), at(1_000)), Err(SessionError::Malformed));
+        assert_eq!(
+            keys.verify(&format!("{none_head}.{forged_claims}."), at(1_000)),
+            Err(SessionError::Malformed)
+        );
         for junk in ["", "a.b", "a.b.c.d", "Bearer", "Basic abc"] {
             assert!(keys.verify(junk, at(1_000)).is_err(), "{junk:?}");
         }

@@ -72,8 +72,6 @@ pub struct LocalApi {
     pub table: TableDef,
     /// `Globals.Function.Environment.Variables`, resolved.
     pub environment: BTreeMap<String, String>,
-    /// Every parameter's value as used (defaults plus overrides).
-    pub parameters: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -154,13 +152,23 @@ pub struct IndexDef {
 }
 
 /// Parses `path` and resolves it with `overrides` (parameter name → value).
-pub fn load(path: &Path, overrides: &BTreeMap<String, String>, context: &LocalContext) -> Result<LocalApi, TemplateError> {
-    let text = std::fs::read_to_string(path).map_err(|e| TemplateError(format!("cannot read {}: {e}", path.display())))?;
+pub fn load(
+    path: &Path,
+    overrides: &BTreeMap<String, String>,
+    context: &LocalContext,
+) -> Result<LocalApi, TemplateError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| TemplateError(format!("cannot read {}: {e}", path.display())))?;
     parse(&text, overrides, context)
 }
 
-pub fn parse(text: &str, overrides: &BTreeMap<String, String>, context: &LocalContext) -> Result<LocalApi, TemplateError> {
-    let yaml: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| TemplateError(format!("invalid YAML: {e}")))?;
+pub fn parse(
+    text: &str,
+    overrides: &BTreeMap<String, String>,
+    context: &LocalContext,
+) -> Result<LocalApi, TemplateError> {
+    let yaml: serde_yaml::Value =
+        serde_yaml::from_str(text).map_err(|e| TemplateError(format!("invalid YAML: {e}")))?;
     let root = normalize(yaml)?;
     let template = Template::new(root, overrides, context)?;
     template.local_api()
@@ -172,9 +180,13 @@ pub fn normalize(yaml: serde_yaml::Value) -> Result<Value, TemplateError> {
     Ok(match yaml {
         Y::Null => Value::Null,
         Y::Bool(b) => Value::Bool(b),
-        Y::Number(n) => serde_json::to_value(&n).map_err(|e| TemplateError(format!("bad number {n}: {e}")))?,
+        Y::Number(n) => {
+            serde_json::to_value(&n).map_err(|e| TemplateError(format!("bad number {n}: {e}")))?
+        }
         Y::String(s) => Value::String(s),
-        Y::Sequence(items) => Value::Array(items.into_iter().map(normalize).collect::<Result<_, _>>()?),
+        Y::Sequence(items) => {
+            Value::Array(items.into_iter().map(normalize).collect::<Result<_, _>>()?)
+        }
         Y::Mapping(mapping) => {
             let mut map = Map::new();
             for (key, value) in mapping {
@@ -199,8 +211,12 @@ pub fn normalize(yaml: serde_yaml::Value) -> Result<Value, TemplateError> {
                 "GetAtt" => {
                     let inner = match inner {
                         Value::String(s) => match s.split_once('.') {
-                            Some((resource, attribute)) => Value::Array(vec![resource.into(), attribute.into()]),
-                            None => return err(format!("!GetAtt {s}: expected Resource.Attribute")),
+                            Some((resource, attribute)) => {
+                                Value::Array(vec![resource.into(), attribute.into()])
+                            }
+                            None => {
+                                return err(format!("!GetAtt {s}: expected Resource.Attribute"))
+                            }
                         },
                         other => other,
                     };
@@ -223,12 +239,23 @@ struct Template {
 }
 
 impl Template {
-    fn new(root: Value, overrides: &BTreeMap<String, String>, context: &LocalContext) -> Result<Self, TemplateError> {
-        let declared = root.get("Parameters").and_then(Value::as_object).cloned().unwrap_or_default();
+    fn new(
+        root: Value,
+        overrides: &BTreeMap<String, String>,
+        context: &LocalContext,
+    ) -> Result<Self, TemplateError> {
+        let declared = root
+            .get("Parameters")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
         for name in overrides.keys() {
             if !declared.contains_key(name) {
                 let known: Vec<&str> = declared.keys().map(String::as_str).collect();
-                return err(format!("unknown parameter {name}; the template declares {}", known.join(", ")));
+                return err(format!(
+                    "unknown parameter {name}; the template declares {}",
+                    known.join(", ")
+                ));
             }
         }
         let mut parameters = BTreeMap::new();
@@ -236,17 +263,31 @@ impl Template {
             let value = match overrides.get(name) {
                 Some(value) => value.clone(),
                 None => match declaration.get("Default") {
-                    Some(default) => scalar_string(default)
-                        .ok_or_else(|| TemplateError(format!("parameter {name}: Default must be a scalar")))?,
-                    None => return err(format!("parameter {name} has no Default; pass --param {name}=VALUE")),
+                    Some(default) => scalar_string(default).ok_or_else(|| {
+                        TemplateError(format!("parameter {name}: Default must be a scalar"))
+                    })?,
+                    None => {
+                        return err(format!(
+                            "parameter {name} has no Default; pass --param {name}=VALUE"
+                        ))
+                    }
                 },
             };
             check_parameter(name, declaration, &value)?;
             parameters.insert(name.clone(), value);
         }
-        let mut template =
-            Template { root, parameters, conditions: BTreeMap::new(), context: context.clone() };
-        let conditions = template.root.get("Conditions").and_then(Value::as_object).cloned().unwrap_or_default();
+        let mut template = Template {
+            root,
+            parameters,
+            conditions: BTreeMap::new(),
+            context: context.clone(),
+        };
+        let conditions = template
+            .root
+            .get("Conditions")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
         // Conditions may refer to each other: evaluate until every one is known.
         let mut pending: Vec<(String, Value)> = conditions.into_iter().collect();
         while !pending.is_empty() {
@@ -262,7 +303,9 @@ impl Template {
             }
             if still.len() == before {
                 let (name, expression) = &still[0];
-                template.condition(expression).map_err(|e| TemplateError(format!("condition {name}: {}", e.0)))?;
+                template
+                    .condition(expression)
+                    .map_err(|e| TemplateError(format!("condition {name}: {}", e.0)))?;
             }
             pending = still;
         }
@@ -276,14 +319,18 @@ impl Template {
             .into_iter()
             .flat_map(|resources| resources.iter())
             // A resource whose Condition is false does not exist.
-            .filter(|(_, resource)| match resource.get("Condition").and_then(Value::as_str) {
-                Some(name) => self.conditions.get(name).copied().unwrap_or(false),
-                None => true,
-            })
+            .filter(
+                |(_, resource)| match resource.get("Condition").and_then(Value::as_str) {
+                    Some(name) => self.conditions.get(name).copied().unwrap_or(false),
+                    None => true,
+                },
+            )
     }
 
     fn resource(&self, logical_id: &str) -> Option<&Value> {
-        self.resources().find(|(id, _)| id.as_str() == logical_id).map(|(_, r)| r)
+        self.resources()
+            .find(|(id, _)| id.as_str() == logical_id)
+            .map(|(_, r)| r)
     }
 
     fn resource_type<'a>(resource: &'a Value) -> &'a str {
@@ -298,7 +345,11 @@ impl Template {
                 other => err(format!("unsupported condition {other}")),
             };
         };
-        let list = || args.as_array().cloned().ok_or_else(|| TemplateError(format!("{function} needs a list")));
+        let list = || {
+            args.as_array()
+                .cloned()
+                .ok_or_else(|| TemplateError(format!("{function} needs a list")))
+        };
         match function {
             "Fn::Equals" => {
                 let items = list()?;
@@ -307,12 +358,23 @@ impl Template {
                 }
                 Ok(self.string(&items[0])? == self.string(&items[1])?)
             }
-            "Fn::Not" => Ok(!self.condition(list()?.first().ok_or_else(|| TemplateError("Fn::Not needs one condition".into()))?)?),
-            "Fn::And" => list()?.iter().try_fold(true, |acc, c| Ok(acc & self.condition(c)?)),
-            "Fn::Or" => list()?.iter().try_fold(false, |acc, c| Ok(acc | self.condition(c)?)),
+            "Fn::Not" => Ok(!self.condition(
+                list()?
+                    .first()
+                    .ok_or_else(|| TemplateError("Fn::Not needs one condition".into()))?,
+            )?),
+            "Fn::And" => list()?
+                .iter()
+                .try_fold(true, |acc, c| Ok(acc & self.condition(c)?)),
+            "Fn::Or" => list()?
+                .iter()
+                .try_fold(false, |acc, c| Ok(acc | self.condition(c)?)),
             "Condition" => {
                 let name = args.as_str().unwrap_or("");
-                self.conditions.get(name).copied().ok_or_else(|| TemplateError(format!("unknown condition {name}")))
+                self.conditions
+                    .get(name)
+                    .copied()
+                    .ok_or_else(|| TemplateError(format!("unknown condition {name}")))
             }
             other => err(format!("unsupported condition function {other}")),
         }
@@ -323,12 +385,16 @@ impl Template {
         if let Some((function, args)) = single_key(value) {
             match function {
                 "Ref" => {
-                    let name = args.as_str().ok_or_else(|| TemplateError("Ref needs a name".into()))?;
+                    let name = args
+                        .as_str()
+                        .ok_or_else(|| TemplateError("Ref needs a name".into()))?;
                     return Ok(self.reference(name)?.map(Value::String));
                 }
                 "Fn::Sub" => return self.sub(args).map(|s| Some(Value::String(s))),
                 "Fn::If" => {
-                    let items = args.as_array().filter(|a| a.len() == 3).ok_or_else(|| TemplateError("Fn::If needs [condition, then, else]".into()))?;
+                    let items = args.as_array().filter(|a| a.len() == 3).ok_or_else(|| {
+                        TemplateError("Fn::If needs [condition, then, else]".into())
+                    })?;
                     let name = items[0].as_str().unwrap_or("");
                     let chosen = match self.conditions.get(name) {
                         Some(true) => &items[1],
@@ -339,14 +405,20 @@ impl Template {
                 }
                 "Fn::GetAtt" => {
                     let parts: Vec<String> = match args {
-                        Value::Array(items) => items.iter().filter_map(|i| i.as_str().map(str::to_owned)).collect(),
+                        Value::Array(items) => items
+                            .iter()
+                            .filter_map(|i| i.as_str().map(str::to_owned))
+                            .collect(),
                         Value::String(s) => s.split('.').map(str::to_owned).collect(),
                         _ => vec![],
                     };
                     return Ok(Some(Value::String(format!("local:{}", parts.join(".")))));
                 }
                 "Fn::Join" => {
-                    let items = args.as_array().filter(|a| a.len() == 2).ok_or_else(|| TemplateError("Fn::Join needs [sep, list]".into()))?;
+                    let items = args
+                        .as_array()
+                        .filter(|a| a.len() == 2)
+                        .ok_or_else(|| TemplateError("Fn::Join needs [sep, list]".into()))?;
                     let separator = items[0].as_str().unwrap_or("");
                     let parts = match self.resolve(&items[1])? {
                         Some(Value::Array(parts)) => parts,
@@ -383,7 +455,8 @@ impl Template {
 
     fn string(&self, value: &Value) -> Result<String, TemplateError> {
         match self.resolve(value)? {
-            Some(resolved) => scalar_string(&resolved).ok_or_else(|| TemplateError(format!("expected a string, got {resolved}"))),
+            Some(resolved) => scalar_string(&resolved)
+                .ok_or_else(|| TemplateError(format!("expected a string, got {resolved}"))),
             None => err("expected a string, got AWS::NoValue"),
         }
     }
@@ -401,7 +474,9 @@ impl Template {
             "AWS::Partition" => "aws".to_owned(),
             "AWS::URLSuffix" => "amazonaws.com".to_owned(),
             other => match self.resource(other) {
-                Some(resource) if Self::resource_type(resource) == "AWS::DynamoDB::Table" => c.table_name.clone(),
+                Some(resource) if Self::resource_type(resource) == "AWS::DynamoDB::Table" => {
+                    c.table_name.clone()
+                }
                 Some(_) => other.to_owned(),
                 None => return err(format!("Ref to unknown parameter or resource {other}")),
             },
@@ -414,7 +489,9 @@ impl Template {
         let (text, variables) = match args {
             Value::String(s) => (s.as_str(), Map::new()),
             Value::Array(items) if items.len() == 2 => (
-                items[0].as_str().ok_or_else(|| TemplateError("Fn::Sub needs a string".into()))?,
+                items[0]
+                    .as_str()
+                    .ok_or_else(|| TemplateError("Fn::Sub needs a string".into()))?,
                 items[1].as_object().cloned().unwrap_or_default(),
             ),
             _ => return err("Fn::Sub needs a string or [string, variables]"),
@@ -424,7 +501,9 @@ impl Template {
         while let Some(start) = rest.find("${") {
             out.push_str(&rest[..start]);
             let after = &rest[start + 2..];
-            let end = after.find('}').ok_or_else(|| TemplateError(format!("Fn::Sub: unclosed ${{ in {text}")))?;
+            let end = after
+                .find('}')
+                .ok_or_else(|| TemplateError(format!("Fn::Sub: unclosed ${{ in {text}")))?;
             let name = &after[..end];
             if let Some(literal) = name.strip_prefix('!') {
                 out.push_str("${");
@@ -444,34 +523,52 @@ impl Template {
     }
 
     fn local_api(&self) -> Result<LocalApi, TemplateError> {
-        let globals = self.root.pointer("/Globals/Function").cloned().unwrap_or(Value::Null);
+        let globals = self
+            .root
+            .pointer("/Globals/Function")
+            .cloned()
+            .unwrap_or(Value::Null);
         let global_timeout = match globals.get("Timeout") {
             Some(t) => self.number(t)?,
             None => 3,
         };
 
         let mut environment = BTreeMap::new();
-        if let Some(variables) = globals.pointer("/Environment/Variables").and_then(Value::as_object) {
+        if let Some(variables) = globals
+            .pointer("/Environment/Variables")
+            .and_then(Value::as_object)
+        {
             for (name, value) in variables {
                 if let Some(resolved) = self.resolve(value)? {
-                    let text = scalar_string(&resolved).ok_or_else(|| TemplateError(format!("Globals environment {name}: not a scalar")))?;
+                    let text = scalar_string(&resolved).ok_or_else(|| {
+                        TemplateError(format!("Globals environment {name}: not a scalar"))
+                    })?;
                     environment.insert(name.clone(), text);
                 }
             }
         }
 
-        let functions: BTreeMap<&String, &Value> =
-            self.resources().filter(|(_, r)| Self::resource_type(r) == "AWS::Serverless::Function").collect();
+        let functions: BTreeMap<&String, &Value> = self
+            .resources()
+            .filter(|(_, r)| Self::resource_type(r) == "AWS::Serverless::Function")
+            .collect();
         let binary_of = |id: &str| -> Result<String, TemplateError> {
-            let function = functions.get(&id.to_owned()).ok_or_else(|| TemplateError(format!("no function {id}")))?;
+            let function = functions
+                .get(&id.to_owned())
+                .ok_or_else(|| TemplateError(format!("no function {id}")))?;
             function
                 .pointer("/Metadata/BuildProperties/Binary")
                 .and_then(Value::as_str)
                 .map(str::to_owned)
-                .ok_or_else(|| TemplateError(format!("{id}: Metadata.BuildProperties.Binary is missing")))
+                .ok_or_else(|| {
+                    TemplateError(format!("{id}: Metadata.BuildProperties.Binary is missing"))
+                })
         };
         let timeout_of = |id: &str| -> Result<u64, TemplateError> {
-            match functions.get(&id.to_owned()).and_then(|f| f.pointer("/Properties/Timeout")) {
+            match functions
+                .get(&id.to_owned())
+                .and_then(|f| f.pointer("/Properties/Timeout"))
+            {
                 Some(t) => self.number(t),
                 None => Ok(global_timeout),
             }
@@ -481,7 +578,12 @@ impl Template {
         let mut routes = Vec::new();
         let mut api_ids = Vec::new();
         for (function_id, function) in &functions {
-            let Some(events) = function.pointer("/Properties/Events").and_then(Value::as_object) else { continue };
+            let Some(events) = function
+                .pointer("/Properties/Events")
+                .and_then(Value::as_object)
+            else {
+                continue;
+            };
             for (event_id, event) in events {
                 if event.get("Type").and_then(Value::as_str) != Some("Api") {
                     continue;
@@ -495,8 +597,14 @@ impl Template {
                     api_ids.push(api_id.clone());
                 }
                 let path = self.string(properties.get("Path").unwrap_or(&Value::Null))?;
-                let method = self.string(properties.get("Method").unwrap_or(&Value::Null))?.to_ascii_uppercase();
-                let method = if method == "ANY" || method == "*" { "ANY".to_owned() } else { method };
+                let method = self
+                    .string(properties.get("Method").unwrap_or(&Value::Null))?
+                    .to_ascii_uppercase();
+                let method = if method == "ANY" || method == "*" {
+                    "ANY".to_owned()
+                } else {
+                    method
+                };
                 let authorizer = match properties.pointer("/Auth/Authorizer") {
                     Some(name) => Some(self.string(name)?),
                     None => None,
@@ -515,14 +623,26 @@ impl Template {
         let api_logical_id = match api_ids.as_slice() {
             [one] => one.clone(),
             [] => return err("no function has an Api event"),
-            many => return err(format!("routes belong to several APIs ({}); the local stack serves one", many.join(", "))),
+            many => {
+                return err(format!(
+                    "routes belong to several APIs ({}); the local stack serves one",
+                    many.join(", ")
+                ))
+            }
         };
         let api = self
             .resource(&api_logical_id)
             .filter(|r| Self::resource_type(r) == "AWS::Serverless::Api")
-            .ok_or_else(|| TemplateError(format!("{api_logical_id} is not an AWS::Serverless::Api")))?;
-        let api = self.resolve(api.get("Properties").unwrap_or(&Value::Null))?.unwrap_or(Value::Null);
-        let stage = api.get("StageName").and_then(scalar_string).ok_or_else(|| TemplateError(format!("{api_logical_id}: StageName is missing")))?;
+            .ok_or_else(|| {
+                TemplateError(format!("{api_logical_id} is not an AWS::Serverless::Api"))
+            })?;
+        let api = self
+            .resolve(api.get("Properties").unwrap_or(&Value::Null))?
+            .unwrap_or(Value::Null);
+        let stage = api
+            .get("StageName")
+            .and_then(scalar_string)
+            .ok_or_else(|| TemplateError(format!("{api_logical_id}: StageName is missing")))?;
 
         // Authorizers (resolved, except FunctionArn, which is read as a reference).
         let raw_authorizers = self
@@ -534,22 +654,42 @@ impl Template {
         let mut authorizers = BTreeMap::new();
         for (name, raw) in &raw_authorizers {
             let resolved = self.resolve(raw)?.unwrap_or(Value::Null);
-            let header = resolved.pointer("/Identity/Header").and_then(Value::as_str).unwrap_or("Authorization").to_owned();
+            let header = resolved
+                .pointer("/Identity/Header")
+                .and_then(Value::as_str)
+                .unwrap_or("Authorization")
+                .to_owned();
             let definition = if let Some(arn) = raw.get("FunctionArn") {
                 let function = arn
                     .get("Fn::GetAtt")
                     .and_then(Value::as_array)
                     .and_then(|parts| parts.first())
                     .and_then(Value::as_str)
-                    .ok_or_else(|| TemplateError(format!("authorizer {name}: FunctionArn must be !GetAtt <Function>.Arn")))?
+                    .ok_or_else(|| {
+                        TemplateError(format!(
+                            "authorizer {name}: FunctionArn must be !GetAtt <Function>.Arn"
+                        ))
+                    })?
                     .to_owned();
-                let payload = match resolved.get("FunctionPayloadType").and_then(Value::as_str).unwrap_or("TOKEN") {
+                let payload = match resolved
+                    .get("FunctionPayloadType")
+                    .and_then(Value::as_str)
+                    .unwrap_or("TOKEN")
+                {
                     "TOKEN" => PayloadType::Token,
                     "REQUEST" => PayloadType::Request,
-                    other => return err(format!("authorizer {name}: unsupported FunctionPayloadType {other}")),
+                    other => {
+                        return err(format!(
+                            "authorizer {name}: unsupported FunctionPayloadType {other}"
+                        ))
+                    }
                 };
                 let ttl_seconds = match resolved.pointer("/Identity/ReauthorizeEvery") {
-                    Some(v) => number_of(v).ok_or_else(|| TemplateError(format!("authorizer {name}: ReauthorizeEvery is not a number")))?,
+                    Some(v) => number_of(v).ok_or_else(|| {
+                        TemplateError(format!(
+                            "authorizer {name}: ReauthorizeEvery is not a number"
+                        ))
+                    })?,
                     None => 300,
                 };
                 AuthorizerDef::Lambda {
@@ -563,11 +703,16 @@ impl Template {
             } else if resolved.get("UserPoolArn").is_some() {
                 AuthorizerDef::CognitoUserPool { header }
             } else {
-                return err(format!("authorizer {name}: neither FunctionArn nor UserPoolArn"));
+                return err(format!(
+                    "authorizer {name}: neither FunctionArn nor UserPoolArn"
+                ));
             };
             authorizers.insert(name.clone(), definition);
         }
-        let default_authorizer = api.pointer("/Auth/DefaultAuthorizer").and_then(Value::as_str).map(str::to_owned);
+        let default_authorizer = api
+            .pointer("/Auth/DefaultAuthorizer")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
         for route in &mut routes {
             if route.authorizer.is_none() {
                 route.authorizer = default_authorizer.clone();
@@ -577,11 +722,16 @@ impl Template {
             }
             if let Some(name) = &route.authorizer {
                 if !authorizers.contains_key(name) {
-                    return err(format!("{}.{}: unknown authorizer {name}", route.function, route.event));
+                    return err(format!(
+                        "{}.{}: unknown authorizer {name}",
+                        route.function, route.event
+                    ));
                 }
             }
         }
-        routes.sort_by(|a, b| (a.path.as_str(), a.method.as_str()).cmp(&(b.path.as_str(), b.method.as_str())));
+        routes.sort_by(|a, b| {
+            (a.path.as_str(), a.method.as_str()).cmp(&(b.path.as_str(), b.method.as_str()))
+        });
 
         let cors = match api.get("Cors") {
             None | Some(Value::Null) => None,
@@ -593,11 +743,24 @@ impl Template {
                 allow_credentials: false,
             }),
             Some(cors) => Some(CorsDef {
-                allow_origin: cors.get("AllowOrigin").and_then(Value::as_str).map(unquote).ok_or_else(|| TemplateError("Cors.AllowOrigin is missing".into()))?,
-                allow_headers: cors.get("AllowHeaders").and_then(Value::as_str).map(unquote),
-                allow_methods: cors.get("AllowMethods").and_then(Value::as_str).map(unquote),
+                allow_origin: cors
+                    .get("AllowOrigin")
+                    .and_then(Value::as_str)
+                    .map(unquote)
+                    .ok_or_else(|| TemplateError("Cors.AllowOrigin is missing".into()))?,
+                allow_headers: cors
+                    .get("AllowHeaders")
+                    .and_then(Value::as_str)
+                    .map(unquote),
+                allow_methods: cors
+                    .get("AllowMethods")
+                    .and_then(Value::as_str)
+                    .map(unquote),
                 max_age: cors.get("MaxAge").and_then(Value::as_str).map(unquote),
-                allow_credentials: cors.get("AllowCredentials").and_then(Value::as_bool).unwrap_or(false),
+                allow_credentials: cors
+                    .get("AllowCredentials")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
             }),
         };
 
@@ -608,14 +771,22 @@ impl Template {
                     Some(code) => Some(
                         scalar_string(code)
                             .and_then(|s| s.parse::<u16>().ok())
-                            .ok_or_else(|| TemplateError(format!("GatewayResponses.{kind}.StatusCode is not a status")))?,
+                            .ok_or_else(|| {
+                                TemplateError(format!(
+                                    "GatewayResponses.{kind}.StatusCode is not a status"
+                                ))
+                            })?,
                     ),
                     None => None,
                 };
                 let headers = response
                     .pointer("/ResponseParameters/Headers")
                     .and_then(Value::as_object)
-                    .map(|h| h.iter().filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), unquote(v)))).collect())
+                    .map(|h| {
+                        h.iter()
+                            .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), unquote(v))))
+                            .collect()
+                    })
                     .unwrap_or_default();
                 gateway_responses.insert(kind.clone(), GatewayResponseDef { status, headers });
             }
@@ -630,34 +801,48 @@ impl Template {
             gateway_responses,
             table: self.table()?,
             environment,
-            parameters: self.parameters.clone(),
         })
     }
 
     fn table(&self) -> Result<TableDef, TemplateError> {
-        let tables: Vec<(&String, &Value)> =
-            self.resources().filter(|(_, r)| Self::resource_type(r) == "AWS::DynamoDB::Table").collect();
+        let tables: Vec<(&String, &Value)> = self
+            .resources()
+            .filter(|(_, r)| Self::resource_type(r) == "AWS::DynamoDB::Table")
+            .collect();
         let (logical_id, table) = match tables.as_slice() {
             [one] => *one,
             [] => return err("no AWS::DynamoDB::Table resource"),
             _ => return err("several AWS::DynamoDB::Table resources; the local stack creates one"),
         };
-        let properties = self.resolve(table.get("Properties").unwrap_or(&Value::Null))?.unwrap_or(Value::Null);
+        let properties = self
+            .resolve(table.get("Properties").unwrap_or(&Value::Null))?
+            .unwrap_or(Value::Null);
         let pairs = |value: Option<&Value>, a: &str, b: &str| -> Vec<(String, String)> {
             value
                 .and_then(Value::as_array)
                 .map(|items| {
                     items
                         .iter()
-                        .filter_map(|i| Some((i.get(a)?.as_str()?.to_owned(), i.get(b)?.as_str()?.to_owned())))
+                        .filter_map(|i| {
+                            Some((
+                                i.get(a)?.as_str()?.to_owned(),
+                                i.get(b)?.as_str()?.to_owned(),
+                            ))
+                        })
                         .collect()
                 })
                 .unwrap_or_default()
         };
-        let attributes = pairs(properties.get("AttributeDefinitions"), "AttributeName", "AttributeType");
+        let attributes = pairs(
+            properties.get("AttributeDefinitions"),
+            "AttributeName",
+            "AttributeType",
+        );
         let key_schema = pairs(properties.get("KeySchema"), "AttributeName", "KeyType");
         if key_schema.is_empty() || attributes.is_empty() {
-            return err(format!("{logical_id}: KeySchema and AttributeDefinitions are required"));
+            return err(format!(
+                "{logical_id}: KeySchema and AttributeDefinitions are required"
+            ));
         }
         let global_secondary_indexes = properties
             .get("GlobalSecondaryIndexes")
@@ -666,7 +851,11 @@ impl Template {
                 indexes
                     .iter()
                     .map(|index| IndexDef {
-                        name: index.get("IndexName").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                        name: index
+                            .get("IndexName")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_owned(),
                         key_schema: pairs(index.get("KeySchema"), "AttributeName", "KeyType"),
                         projection_type: index
                             .pointer("/Projection/ProjectionType")
@@ -676,7 +865,11 @@ impl Template {
                         non_key_attributes: index
                             .pointer("/Projection/NonKeyAttributes")
                             .and_then(Value::as_array)
-                            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+                            .map(|a| {
+                                a.iter()
+                                    .filter_map(|v| v.as_str().map(str::to_owned))
+                                    .collect()
+                            })
                             .unwrap_or_default(),
                     })
                     .collect()
@@ -684,16 +877,21 @@ impl Template {
             .unwrap_or_default();
         let ttl = properties.get("TimeToLiveSpecification");
         let ttl_attribute = match ttl {
-            Some(spec) if spec.get("Enabled").and_then(as_bool_loose).unwrap_or(false) => {
-                spec.get("AttributeName").and_then(Value::as_str).map(str::to_owned)
-            }
+            Some(spec) if spec.get("Enabled").and_then(as_bool_loose).unwrap_or(false) => spec
+                .get("AttributeName")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
             _ => None,
         };
         Ok(TableDef {
             logical_id: logical_id.clone(),
             attributes,
             key_schema,
-            billing_mode: properties.get("BillingMode").and_then(Value::as_str).unwrap_or("PROVISIONED").to_owned(),
+            billing_mode: properties
+                .get("BillingMode")
+                .and_then(Value::as_str)
+                .unwrap_or("PROVISIONED")
+                .to_owned(),
             global_secondary_indexes,
             ttl_attribute,
         })
@@ -701,7 +899,8 @@ impl Template {
 
     fn number(&self, value: &Value) -> Result<u64, TemplateError> {
         let resolved = self.resolve(value)?.unwrap_or(Value::Null);
-        number_of(&resolved).ok_or_else(|| TemplateError(format!("expected a whole number, got {resolved}")))
+        number_of(&resolved)
+            .ok_or_else(|| TemplateError(format!("expected a whole number, got {resolved}")))
     }
 }
 
@@ -756,13 +955,20 @@ fn check_parameter(name: &str, declaration: &Value, value: &str) -> Result<(), T
     if let Some(allowed) = declaration.get("AllowedValues").and_then(Value::as_array) {
         let allowed: Vec<String> = allowed.iter().filter_map(scalar_string).collect();
         if !allowed.iter().any(|a| a == value) {
-            return err(format!("parameter {name}={value}: allowed values are {}", allowed.join(", ")));
+            return err(format!(
+                "parameter {name}={value}: allowed values are {}",
+                allowed.join(", ")
+            ));
         }
     }
     if declaration.get("Type").and_then(Value::as_str) == Some("Number") {
-        let number: f64 = value.parse().map_err(|_| TemplateError(format!("parameter {name}={value}: not a number")))?;
+        let number: f64 = value
+            .parse()
+            .map_err(|_| TemplateError(format!("parameter {name}={value}: not a number")))?;
         let bound = |key: &str| declaration.get(key).and_then(Value::as_f64);
-        if bound("MinValue").is_some_and(|min| number < min) || bound("MaxValue").is_some_and(|max| number > max) {
+        if bound("MinValue").is_some_and(|min| number < min)
+            || bound("MaxValue").is_some_and(|max| number > max)
+        {
             return err(format!(
                 "parameter {name}={value}: must be within {}..={}",
                 bound("MinValue").map(|v| v.to_string()).unwrap_or_default(),
@@ -794,7 +1000,12 @@ mod tests {
     }
 
     fn api() -> LocalApi {
-        parse(&repo_template(), &local_overrides(), &LocalContext::default()).unwrap()
+        parse(
+            &repo_template(),
+            &local_overrides(),
+            &LocalContext::default(),
+        )
+        .unwrap()
     }
 
     #[test]
@@ -804,8 +1015,14 @@ mod tests {
         assert_eq!(value["a"], serde_json::json!({"Ref": "X"}));
         assert_eq!(value["b"], serde_json::json!({"Fn::GetAtt": ["T", "Arn"]}));
         assert_eq!(value["c"], serde_json::json!({"Fn::Sub": "${X}-y"}));
-        assert_eq!(value["d"], serde_json::json!({"Fn::If": ["C", 1, {"Ref": "AWS::NoValue"}]}));
-        assert_eq!(value["e"], serde_json::json!({"Fn::Equals": [{"Ref": "X"}, "true"]}));
+        assert_eq!(
+            value["d"],
+            serde_json::json!({"Fn::If": ["C", 1, {"Ref": "AWS::NoValue"}]})
+        );
+        assert_eq!(
+            value["e"],
+            serde_json::json!({"Fn::Equals": [{"Ref": "X"}, "true"]})
+        );
     }
 
     #[test]
@@ -813,19 +1030,34 @@ mod tests {
         let api = api();
         assert_eq!(api.api_logical_id, "PatgateApi");
         assert_eq!(api.stage, "v1");
-        let find = |method: &str, path: &str| api.routes.iter().find(|r| r.method == method && r.path == path).cloned();
+        let find = |method: &str, path: &str| {
+            api.routes
+                .iter()
+                .find(|r| r.method == method && r.path == path)
+                .cloned()
+        };
         let create = find("POST", "/tokens").unwrap();
         assert_eq!(create.binary, "create-token");
         assert_eq!(create.authorizer.as_deref(), Some("WebSessionAuthorizer"));
         assert_eq!(create.timeout_seconds, 10);
         assert_eq!(find("GET", "/tokens").unwrap().binary, "list-tokens");
-        assert_eq!(find("DELETE", "/tokens/{id}").unwrap().binary, "revoke-token");
+        assert_eq!(
+            find("DELETE", "/tokens/{id}").unwrap().binary,
+            "revoke-token"
+        );
         let demo = find("PUT", "/catalog/{entityId}").unwrap();
         assert_eq!(demo.binary, "demo-echo");
         assert_eq!(demo.authorizer.as_deref(), Some("PatgateAuthorizer"));
         assert_eq!(api.routes.len(), 3 + 9);
         match &api.authorizers["PatgateAuthorizer"] {
-            AuthorizerDef::Lambda { binary, payload, header, ttl_seconds, timeout_seconds, .. } => {
+            AuthorizerDef::Lambda {
+                binary,
+                payload,
+                header,
+                ttl_seconds,
+                timeout_seconds,
+                ..
+            } => {
                 assert_eq!(binary, "authorizer");
                 assert_eq!(*payload, PayloadType::Token);
                 assert_eq!(header, "Authorization");
@@ -834,7 +1066,9 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(&api.authorizers["WebSessionAuthorizer"], AuthorizerDef::CognitoUserPool { header } if header == "Authorization"));
+        assert!(
+            matches!(&api.authorizers["WebSessionAuthorizer"], AuthorizerDef::CognitoUserPool { header } if header == "Authorization")
+        );
     }
 
     #[test]
@@ -850,19 +1084,36 @@ mod tests {
     fn table_cors_gateway_responses_and_environment_resolve() {
         let api = api();
         assert_eq!(api.table.logical_id, "TokensTable");
-        assert_eq!(api.table.key_schema, vec![("pk".into(), "HASH".into()), ("sk".into(), "RANGE".into())]);
-        assert_eq!(api.table.attributes, vec![("pk".into(), "S".into()), ("sk".into(), "S".into())]);
+        assert_eq!(
+            api.table.key_schema,
+            vec![("pk".into(), "HASH".into()), ("sk".into(), "RANGE".into())]
+        );
+        assert_eq!(
+            api.table.attributes,
+            vec![("pk".into(), "S".into()), ("sk".into(), "S".into())]
+        );
         assert_eq!(api.table.ttl_attribute.as_deref(), Some("expires_at_epoch"));
         assert_eq!(api.table.billing_mode, "PAY_PER_REQUEST");
         let cors = api.cors.unwrap();
         assert_eq!(cors.allow_origin, "http://localhost:3000");
-        assert_eq!(cors.allow_headers.as_deref(), Some("Authorization,Content-Type"));
-        assert_eq!(cors.allow_methods.as_deref(), Some("GET,POST,PUT,DELETE,OPTIONS"));
+        assert_eq!(
+            cors.allow_headers.as_deref(),
+            Some("Authorization,Content-Type")
+        );
+        assert_eq!(
+            cors.allow_methods.as_deref(),
+            Some("GET,POST,PUT,DELETE,OPTIONS")
+        );
         assert_eq!(cors.max_age.as_deref(), Some("600"));
         let unauthorized = &api.gateway_responses["UNAUTHORIZED"];
         assert_eq!(unauthorized.status, Some(401));
-        assert!(unauthorized.headers.contains(&("WWW-Authenticate".into(), "Bearer".into())));
-        assert!(unauthorized.headers.contains(&("Access-Control-Allow-Origin".into(), "http://localhost:3000".into())));
+        assert!(unauthorized
+            .headers
+            .contains(&("WWW-Authenticate".into(), "Bearer".into())));
+        assert!(unauthorized.headers.contains(&(
+            "Access-Control-Allow-Origin".into(),
+            "http://localhost:3000".into()
+        )));
         assert_eq!(api.gateway_responses["DEFAULT_5XX"].status, None);
         assert_eq!(api.environment["TABLE_NAME"], "patgate-local");
         assert_eq!(api.environment["TOKEN_PREFIX"], "pgt");
@@ -875,7 +1126,10 @@ mod tests {
         let mut overrides = local_overrides();
         overrides.insert("AuthorizerCacheTtlSeconds".into(), "0".into());
         let api = parse(&repo_template(), &overrides, &LocalContext::default()).unwrap();
-        assert!(matches!(api.authorizers["PatgateAuthorizer"], AuthorizerDef::Lambda { ttl_seconds: 0, .. }));
+        assert!(matches!(
+            api.authorizers["PatgateAuthorizer"],
+            AuthorizerDef::Lambda { ttl_seconds: 0, .. }
+        ));
         overrides.insert("AuthorizerCacheTtlSeconds".into(), "7200".into());
         assert!(parse(&repo_template(), &overrides, &LocalContext::default()).is_err());
         let mut unknown = local_overrides();
@@ -883,7 +1137,10 @@ mod tests {
         assert!(parse(&repo_template(), &unknown, &LocalContext::default()).is_err());
         let mut missing = local_overrides();
         missing.remove("WebOrigin");
-        assert!(parse(&repo_template(), &missing, &LocalContext::default()).unwrap_err().0.contains("WebOrigin"));
+        assert!(parse(&repo_template(), &missing, &LocalContext::default())
+            .unwrap_err()
+            .0
+            .contains("WebOrigin"));
         let mut bad = local_overrides();
         bad.insert("EnableDemoApi".into(), "yes".into());
         assert!(parse(&repo_template(), &bad, &LocalContext::default()).is_err());
@@ -895,7 +1152,10 @@ mod tests {
         let root = normalize(serde_yaml::from_str(yaml).unwrap()).unwrap();
         let t = Template::new(root, &BTreeMap::new(), &LocalContext::default()).unwrap();
         let value = serde_json::json!({"Fn::Sub": "${P}/${AWS::Region}/${!Keep}/${Api.Arn}"});
-        assert_eq!(t.resolve(&value).unwrap().unwrap(), "v/us-east-1/${Keep}/local:Api.Arn");
+        assert_eq!(
+            t.resolve(&value).unwrap().unwrap(),
+            "v/us-east-1/${Keep}/local:Api.Arn"
+        );
         let value = serde_json::json!({"Fn::Sub": ["${X}-${P}", {"X": {"Ref": "P"}}]});
         assert_eq!(t.resolve(&value).unwrap().unwrap(), "v-v");
     }

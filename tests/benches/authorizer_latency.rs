@@ -1,0 +1,154 @@
+//! Authorizer warm-path latency against DynamoDB Local, compared in the same run with
+//! the DynamoDB reads the authorizer must make (GetItem on the hash item, then GetItem
+//! on the user record). Budget: authorizer p50 ≤ 1.2 × reads p50. Also times the
+//! rejection of a malformed token, which must need no network call at all.
+//!
+//! Run: `bash infra/scripts/bench-authorizer.sh` (starts DynamoDB Local), or with one
+//! already running: `PATGATE_TEST_DYNAMODB=http://127.0.0.1:8000 cargo bench -p patgate-tests --bench authorizer_latency`.
+
+use std::time::{Duration, Instant};
+
+use authorizer::Authorizer;
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::Utc;
+use chrono_tz::Tz;
+use patgate::permissions::PermissionConfig;
+use patgate::store::TokenStore;
+use patgate::token::TokenHash;
+use patgate_tests::*;
+use serde_json::json;
+
+const ROUNDS: usize = 2000;
+const WARMUP: usize = 200;
+
+fn percentile(samples: &mut [Duration], p: f64) -> Duration {
+    samples.sort_unstable();
+    let index = ((samples.len() as f64 - 1.0) * p).round() as usize;
+    samples[index]
+}
+
+fn micros(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let table = TestTable::new().await;
+    table
+        .add_user("bench-user", &["Manager"], Some("Europe/Paris"))
+        .await;
+    let body = json!({"name":"bench","expiresOn":date_in(30, Tz::UTC, Utc::now())});
+    let response = create_token::handle(
+        &table.service(),
+        post_tokens(&body, &Caller::Session("bench-user".into())),
+        Utc::now(),
+    )
+    .await;
+    assert_eq!(response.status(), 201, "{}", body_text(&response));
+    let token = json_body(&response)["token"].as_str().unwrap().to_owned();
+    let hash = TokenHash::of(&token);
+
+    // User cache off: every authorization makes both reads, the worst warm case.
+    let settings = table.settings_with(&[("USER_CACHE_TTL_SECONDS", "0")]);
+    let authorizer = Authorizer::new(
+        &settings,
+        table.store.clone(),
+        PermissionConfig::bundled().unwrap(),
+    );
+    let event = token_authorizer_event(&format!("Bearer {token}"), &method_arn("GET", "/catalog"));
+
+    let reads = || async {
+        let hash_item = table
+            .client
+            .get_item()
+            .table_name(table.name())
+            .key("pk", AttributeValue::S(format!("HASH#{}", hash.as_str())))
+            .key("sk", AttributeValue::S("HASH".into()))
+            .send()
+            .await
+            .unwrap();
+        assert!(hash_item.item.is_some());
+        let user = table
+            .client
+            .get_item()
+            .table_name(table.name())
+            .key("pk", AttributeValue::S("USER#bench-user".into()))
+            .key("sk", AttributeValue::S("PROFILE".into()))
+            .send()
+            .await
+            .unwrap();
+        assert!(user.item.is_some());
+    };
+
+    for _ in 0..WARMUP {
+        reads().await;
+        authorizer.handle(event.clone(), Utc::now()).await.unwrap();
+    }
+    // Interleaved, so both see the same machine load.
+    let (mut read_samples, mut authorizer_samples) =
+        (Vec::with_capacity(ROUNDS), Vec::with_capacity(ROUNDS));
+    for _ in 0..ROUNDS {
+        let started = Instant::now();
+        reads().await;
+        read_samples.push(started.elapsed());
+        let event = event.clone();
+        let started = Instant::now();
+        let decision = authorizer.handle(event, Utc::now()).await;
+        authorizer_samples.push(started.elapsed());
+        assert!(decision.is_ok());
+    }
+
+    // Malformed and forged tokens, with a store that would fail if it were ever called.
+    let dead = TokenStore::new(client("http://127.0.0.1:9"), table.name());
+    let offline = Authorizer::new(&settings, dead, PermissionConfig::bundled().unwrap());
+    let forged = token_authorizer_event(
+        &format!("Bearer pgt_{}", "A".repeat(49)),
+        &method_arn("GET", "/catalog"),
+    );
+    let mut reject_samples = Vec::with_capacity(ROUNDS);
+    for _ in 0..ROUNDS {
+        let event = forged.clone();
+        let started = Instant::now();
+        let outcome = offline.handle(event, Utc::now()).await;
+        reject_samples.push(started.elapsed());
+        assert!(matches!(
+            outcome,
+            Err(authorizer::AuthorizerError::Unauthorized("bad_checksum"))
+        ));
+    }
+
+    let (read_p50, read_p99) = (
+        percentile(&mut read_samples, 0.5),
+        percentile(&mut read_samples, 0.99),
+    );
+    let (auth_p50, auth_p99) = (
+        percentile(&mut authorizer_samples, 0.5),
+        percentile(&mut authorizer_samples, 0.99),
+    );
+    let (reject_p50, reject_p99) = (
+        percentile(&mut reject_samples, 0.5),
+        percentile(&mut reject_samples, 0.99),
+    );
+    println!("authorizer latency against DynamoDB Local ({ROUNDS} rounds, interleaved)");
+    println!(
+        "  two GetItems (hash, user)  p50 {:>9.1} us  p99 {:>9.1} us",
+        micros(read_p50),
+        micros(read_p99)
+    );
+    println!(
+        "  authorizer, allow          p50 {:>9.1} us  p99 {:>9.1} us",
+        micros(auth_p50),
+        micros(auth_p99)
+    );
+    println!(
+        "  authorizer, forged token   p50 {:>9.1} us  p99 {:>9.1} us  (no network)",
+        micros(reject_p50),
+        micros(reject_p99)
+    );
+    let ratio = auth_p50.as_secs_f64() / read_p50.as_secs_f64();
+    println!("  ratio authorizer/reads p50 {ratio:.3} (budget 1.2)");
+    println!(
+        "  ratio authorizer/reads p99 {:.3}",
+        auth_p99.as_secs_f64() / read_p99.as_secs_f64()
+    );
+}

@@ -1,0 +1,182 @@
+"""End-to-end fixtures: one local stack (target/debug/patgate-local) per test session.
+
+The binary is built by the test command beforehand (`cargo build -p patgate-local`);
+these tests never build it. The stack runs with DynamoDB Local in memory on free
+ports, an authorizer cache TTL of CACHE_TTL_SECONDS (short, so that both the cached
+and the uncached behaviour of a revoked token can be seen) and the development-only
+clock control (to test expiry). At the end it is stopped with SIGINT, and the test
+session asserts that it exited 0 and left no DynamoDB Local (java) process behind.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+import schemathesis
+
+REPO = Path(__file__).resolve().parents[2]
+OPENAPI = REPO / "infra" / "openapi.yaml"
+TARGET = Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
+BINARY = Path(os.environ.get("PATGATE_LOCAL_BIN", TARGET / "debug" / "patgate-local"))
+READY = "patgate local stack ready on "
+READY_TIMEOUT_SECONDS = 90
+CACHE_TTL_SECONDS = 2
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def child_pids(pid: int) -> list[int]:
+    """Direct children of pid (Linux /proc)."""
+    children: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children += [int(p) for p in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return children
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@dataclass
+class Stack:
+    base_url: str
+    dynamodb_url: str
+    process: subprocess.Popen
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    # ---- helpers over HTTP
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def session(self, user_id: str, ttl_seconds: int | None = None) -> str:
+        body: dict = {"userId": user_id}
+        if ttl_seconds is not None:
+            body["ttlSeconds"] = ttl_seconds
+        response = requests.post(self.url("/local/session"), json=body, timeout=10)
+        assert response.status_code == 200, response.text
+        return response.json()["session"]
+
+    def create_token(self, session: str, name: str = "e2e", expires_on: str | None = None, **extra) -> requests.Response:
+        body = {"name": name, "expiresOn": expires_on or in_days(30), **extra}
+        return requests.post(self.url("/tokens"), json=body, headers={"Authorization": session}, timeout=10)
+
+    def new_token(self, session: str, **kwargs) -> dict:
+        response = self.create_token(session, **kwargs)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    def set_clock_offset(self, seconds: int) -> None:
+        response = requests.put(self.url("/local/clock"), json={"offsetSeconds": seconds}, timeout=10)
+        assert response.status_code == 200, response.text
+
+    def dynamodb(self, target: str, payload: dict) -> dict:
+        """A raw DynamoDB Local API call (any credentials are accepted)."""
+        headers = {
+            "Content-Type": "application/x-amz-json-1.0",
+            "X-Amz-Target": f"DynamoDB_20120810.{target}",
+            "Authorization": "AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/dynamodb/aws4_request, "
+            "SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=0",
+            "X-Amz-Date": "20260101T000000Z",
+        }
+        response = requests.post(self.dynamodb_url, json=payload, headers=headers, timeout=10)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+
+def in_days(days: int, zone: dt.tzinfo = dt.timezone.utc) -> str:
+    return (dt.datetime.now(zone) + dt.timedelta(days=days)).date().isoformat()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory) -> Stack:
+    if not BINARY.is_file():
+        pytest.fail(f"{BINARY} not found: build it first with `cargo build -p patgate-local`")
+    port, dynamodb_port = free_port(), free_port()
+    log_path = tmp_path_factory.mktemp("stack") / "patgate-local.log"
+    log = open(log_path, "wb")
+    process = subprocess.Popen(
+        [
+            str(BINARY),
+            "--in-memory",
+            "--port", str(port),
+            "--dynamodb-port", str(dynamodb_port),
+            "--authorizer-cache-ttl", str(CACHE_TTL_SECONDS),
+            "--dev-clock-control",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        # Its own session: a Ctrl-C in the terminal reaches pytest, whose teardown stops it.
+        start_new_session=True,
+    )
+    started = time.monotonic()
+    while READY not in log_path.read_text(errors="replace"):
+        if process.poll() is not None:
+            pytest.fail(f"patgate-local exited ({process.returncode}) before ready:\n{log_path.read_text()}")
+        if time.monotonic() - started > READY_TIMEOUT_SECONDS:
+            process.kill()
+            pytest.fail(f"patgate-local not ready within {READY_TIMEOUT_SECONDS} s:\n{log_path.read_text()}")
+        time.sleep(0.05)
+    stack = Stack(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{dynamodb_port}", process, log_path)
+    java = [pid for pid in child_pids(process.pid) if "java" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")]
+    assert java, f"no DynamoDB Local child of patgate-local:\n{stack.log()}"
+
+    yield stack
+
+    process.send_signal(signal.SIGINT)
+    try:
+        code = process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        pytest.fail(f"patgate-local did not stop within 20 s of SIGINT:\n{stack.log()[-3000:]}")
+    finally:
+        log.close()
+    leftover = [pid for pid in java if alive(pid)]
+    assert code == 0, f"patgate-local exited {code}:\n{stack.log()[-3000:]}"
+    assert not leftover, f"DynamoDB Local still running after patgate-local stopped: {leftover}"
+    assert "DynamoDB Local stopped" in stack.log()
+
+
+@pytest.fixture(scope="session")
+def openapi(stack: Stack):
+    return schemathesis.openapi.from_path(str(OPENAPI))
+
+
+@pytest.fixture(scope="session")
+def conforms(openapi):
+    """conforms(response, "/tokens/{id}", "DELETE"): the status is documented for the
+    operation and the body matches its schema in infra/openapi.yaml."""
+
+    def check(response: requests.Response, path: str, method: str) -> requests.Response:
+        operation = openapi[path][method.upper()]
+        assert operation.responses.find_by_status_code(response.status_code) is not None, (
+            f"{method} {path}: status {response.status_code} is not documented in infra/openapi.yaml: {response.text}"
+        )
+        operation.validate_response(response)
+        return response
+
+    return check
