@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::config::{Credentials, Region};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Utc};
@@ -31,27 +30,9 @@ pub fn endpoint() -> String {
     std::env::var("PATGATE_TEST_DYNAMODB").unwrap_or_else(|_| "http://127.0.0.1:8000".to_owned())
 }
 
-/// A DynamoDB client for `endpoint`, with short timeouts so failures show quickly.
+/// A DynamoDB client for the DynamoDB Local at `endpoint`.
 pub fn client(endpoint: &str) -> Client {
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(
-            "local",
-            "local",
-            None,
-            None,
-            "patgate-tests",
-        ))
-        .timeout_config(
-            aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
-                .connect_timeout(Duration::from_millis(500))
-                .operation_timeout(Duration::from_secs(3))
-                .build(),
-        )
-        .build();
-    Client::from_conf(config)
+    patgate::store::connect_local(endpoint)
 }
 
 /// A table of its own for one test, in the shared DynamoDB Local.

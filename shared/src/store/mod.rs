@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use aws_config::timeout::TimeoutConfig;
 use aws_config::BehaviorVersion;
+use aws_sdk_dynamodb::config::{Credentials, Region};
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, CancellationReason, Delete, KeySchemaElement,
@@ -82,21 +83,42 @@ pub enum RevokeOutcome {
     NotFound,
 }
 
+/// Timeouts short enough that a stalled DynamoDB fails a request instead of hanging it.
+fn timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(1))
+        .operation_attempt_timeout(Duration::from_secs(2))
+        .operation_timeout(Duration::from_secs(5))
+        .build()
+}
+
 /// Builds the DynamoDB client from the environment (region, credentials, and
-/// `AWS_ENDPOINT_URL_DYNAMODB` for DynamoDB Local), with timeouts short enough
-/// that a stalled DynamoDB fails a request instead of hanging it.
+/// `AWS_ENDPOINT_URL_DYNAMODB` for DynamoDB Local).
 pub async fn connect() -> Client {
     let config = aws_config::defaults(BehaviorVersion::latest())
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(1))
-                .operation_attempt_timeout(Duration::from_secs(2))
-                .operation_timeout(Duration::from_secs(5))
-                .build(),
-        )
+        .timeout_config(timeouts())
         .load()
         .await;
     Client::new(&config)
+}
+
+/// A client for the DynamoDB Local at `endpoint`, with fixed local credentials and
+/// region whatever the environment says (DynamoDB Local accepts any).
+pub fn connect_local(endpoint: &str) -> Client {
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new(
+            "local",
+            "local",
+            None,
+            None,
+            "patgate-local",
+        ))
+        .timeout_config(timeouts())
+        .build();
+    Client::from_conf(config)
 }
 
 #[derive(Debug, Clone)]
