@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Check that every function of template.yaml has a built `bootstrap` that is an
-# aarch64 Linux ELF executable (64-bit, little-endian, e_machine 0xB7 = EM_AARCH64),
-# and print each one's size. Reads the ELF header bytes with od (no `file` needed).
+# aarch64 Linux ELF executable (64-bit, little-endian, e_machine 0xB7 = EM_AARCH64)
+# that needs no newer glibc than provided.al2023's 2.34, and print each one's size.
+# Reads the ELF header bytes with od (no `file` needed).
 #
 #   bash infra/scripts/check-bootstraps.sh [BUILD_DIR]
 #
@@ -44,6 +45,7 @@ functions="$(awk '
 # Hex bytes (space separated) of COUNT bytes at OFFSET of FILE.
 bytes() { od -An -v -tx1 -j "$2" -N "$3" -- "$1" | tr -s ' \n' ' ' | sed 's/^ //; s/ $//'; }
 
+max_glibc="2.34" # glibc of the provided.al2023 runtime
 failures=0
 total=0
 printf '%-22s %-14s %12s %9s  %s\n' FUNCTION BINARY BYTES MiB RESULT
@@ -73,8 +75,14 @@ while read -r logical_id binary; do
     [[ $e_machine == "b7 00" ]] || problems+=("not aarch64 (e_machine $e_machine, want b7 00)")
   fi
   [[ -x $bootstrap ]] || problems+=("not executable (mode bits)")
+  # Newest glibc symbol version it links against: provided.al2023 has glibc 2.34.
+  glibc="$(LC_ALL=C grep -ao 'GLIBC_2\.[0-9][0-9.]*' -- "$bootstrap" | sort -u -t. -k2,2n -k3,3n | tail -n 1 || true)"
+  if [[ -n $glibc ]]; then
+    newest="$(printf '%s\n' "${glibc#GLIBC_}" "$max_glibc" | sort -t. -k1,1n -k2,2n -k3,3n | tail -n 1)"
+    [[ $newest == "$max_glibc" ]] || problems+=("needs $glibc, provided.al2023 has glibc $max_glibc")
+  fi
   if [[ ${#problems[@]} -eq 0 ]]; then
-    result="OK aarch64 ELF64 LE"
+    result="OK aarch64 ELF64 LE${glibc:+, needs $glibc}"
   else
     result="BAD: $(IFS=';'; echo "${problems[*]}")"
     failures=$((failures + 1))

@@ -122,6 +122,28 @@ ddb PutItem '{"TableName":"'"$table"'","Item":{"pk":{"S":"USER#'"$user"'"},"sk":
   "active":{"BOOL":true},"token_version":{"N":"0"}}}'
 log "DynamoDB Local on $endpoint, table $table, user $user (role User)"
 
+# The functions' settings as template.yaml deploys them by default: each Globals
+# environment variable `NAME: !Ref Parameter` gets that parameter's Default. TABLE_NAME
+# is the bench table; WEB_ORIGIN (no default) an example origin.
+settings=()
+while IFS= read -r kv; do settings+=("$kv"); done < <("$python" - template.yaml <<'EOF'
+import re, sys
+text = open(sys.argv[1]).read()
+params = {}
+section = re.search(r"^Parameters:\n(.*?)^\S", text, re.S | re.M).group(1)
+for name, body in re.findall(r"^  (\w+):\n((?:    .*\n|\s*\n)*)", section, re.M):
+    m = re.search(r"^    Default:\s*(.+?)\s*$", body, re.M)
+    if m:
+        params[name] = m.group(1).strip('"\'')
+env = re.search(r"^Globals:\n.*?^    Environment:\n      Variables:\n((?:        .*\n)+)", text, re.S | re.M).group(1)
+for var, ref in re.findall(r"^        (\w+):\s*!Ref\s+(\w+)", env, re.M):
+    if ref in params:
+        print(f"{var}={params[ref]}")
+EOF
+)
+settings+=(TABLE_NAME="$table" WEB_ORIGIN=https://app.example.com)
+log "settings (template defaults): ${settings[*]}"
+
 # ---------------------------------------------------------------- events
 # make_event KIND [ARG] > file
 make_event() {
@@ -177,9 +199,7 @@ run_one() {
   shift 3
   local out
   out="$(env -i PATH=/usr/bin:/bin LANG=C.UTF-8 TZ=UTC \
-    TABLE_NAME="$table" TOKEN_PREFIX=pgt MAX_TOKEN_LIFETIME_DAYS=366 MAX_TOKENS_PER_USER=1000 \
-    LAST_USE_INTERVAL_SECONDS=300 USER_CACHE_TTL_SECONDS=300 USER_CACHE_CAPACITY=1000 \
-    WEB_ORIGIN=https://app.example.com \
+    "${settings[@]}" \
     AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 \
     AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local \
     AWS_CONFIG_FILE=/nonexistent AWS_SHARED_CREDENTIALS_FILE=/nonexistent \
@@ -229,7 +249,7 @@ b = json.loads(r["body"]) if r and r.get("statusCode") == 201 else {}
 print(b.get("token", ""), b.get("id", ""))' "$out")
         [[ -n $token ]] && { tokens+=("$token"); token_ids+=("$token_id"); }
       fi
-      log "$label $fn run $i: $("$python" -c 'import json,sys; r=json.loads(sys.argv[1]); print(f"init {r[\"init_ms\"]} ms, VmHWM {r[\"vmhwm_kb\"]} kB, invoke {r[\"invoke_ms\"]} ms")' "$out"), answer $(answer "$out")"
+      log "$label $fn run $i: $("$python" -c 'import json,sys; r=json.loads(sys.argv[1]); print("init %s ms, VmHWM %s kB, invoke %s ms" % (r["init_ms"], r["vmhwm_kb"], r["invoke_ms"]))' "$out"), answer $(answer "$out")"
     done
     if [[ $fn == create-token && ${#tokens[@]} -eq 0 ]]; then
       log "create-token issued no token; the authorizer event will carry an unknown token"
@@ -261,7 +281,7 @@ if $qemu; then
   for f in "${functions[@]}"; do
     [[ -n "$(arm_bootstrap "$f")" ]] || { log "no aarch64 bootstrap for $f (run infra/scripts/build-arm64.sh)"; exit 1; }
   done
-  # Fresh user token quota is not an issue: MAX_TOKENS_PER_USER=1000.
+  # The qemu pass issues its own tokens (runs x 2 in all, under MAX_TOKENS_PER_USER).
   measure_all qemu-aarch64
 fi
 
@@ -276,7 +296,8 @@ for r in rows:
 print()
 for label in dict.fromkeys(r["label"] for r in rows):
     what = ("host x86_64 release build (cargo build --release), native" if label == "host"
-            else "aarch64 bootstrap under qemu-user: EMULATED, not representative of Lambda")
+            else "aarch64 bootstrap under qemu-user: EMULATED (init includes code translation,"
+                 " VmHWM includes qemu itself); not representative of Lambda")
     print(f"== {label}: {what}; {runs} runs each")
     print(f"{'function':<14} {'init ms (median)':>16} {'init min..max':>15} {'VmHWM MB (max)':>15} {'invoke ms (median)':>19}  answers")
     for (lab, fn), rs in by.items():
@@ -296,7 +317,10 @@ for label in dict.fromkeys(r["label"] for r in rows):
                 answers.append(res["policyDocument"]["Statement"][0]["Effect"])
             else:
                 answers.append("?")
-        flag = "" if statistics.median(inits) < 20 and hwm < 32 else "  OVER BUDGET"
+        # Under qemu, VmHWM includes qemu's own memory (TCG translation cache) and init
+        # includes translating the code: no budget verdict for emulated rows.
+        over = statistics.median(inits) >= 20 or hwm >= 32
+        flag = "  OVER BUDGET" if over and label == "host" else ""
         print(f"{fn:<14} {statistics.median(inits):>16.1f} {min(inits):>7.1f}..{max(inits):<7.1f} {hwm:>15.1f} {inv:>19.1f}  {','.join(answers)}{flag}")
     print()
 print("budget (issue 6): init < 20 ms, peak RSS < 32 MB (MB = MiB, VmHWM / 1024)")

@@ -89,9 +89,11 @@ class Stack:
         assert response.status_code == 201, response.text
         return response.json()
 
-    def set_clock_offset(self, seconds: int) -> None:
+    def set_clock_offset(self, seconds: int) -> dt.datetime:
+        """Shifts the clock the functions see (--dev-clock-control); returns their now."""
         response = requests.put(self.url("/local/clock"), json={"offsetSeconds": seconds}, timeout=10)
         assert response.status_code == 200, response.text
+        return dt.datetime.fromisoformat(response.json()["now"].replace("Z", "+00:00"))
 
     def dynamodb(self, target: str, payload: dict) -> dict:
         """A raw DynamoDB Local API call (any credentials are accepted)."""

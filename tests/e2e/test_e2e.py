@@ -116,8 +116,8 @@ def test_dynamodb_ttl_removes_an_expired_token(stack: Stack):
     session = stack.session("demo-manager")
     # Created "three days ago" to expire at the end of that day: already past in real time.
     try:
-        stack.set_clock_offset(-3 * 86_400)
-        token = stack.new_token(session, name="ttl", expiresOn=in_days(-3), timeZone="UTC")
+        shifted_today = stack.set_clock_offset(-3 * 86_400).date().isoformat()
+        token = stack.new_token(session, name="ttl", expiresOn=shifted_today, timeZone="UTC")
     finally:
         stack.set_clock_offset(0)
     assert requests.get(stack.url("/catalog"), headers=bearer(token["token"])).json() == UNAUTHORIZED

@@ -5,9 +5,6 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, Region};
-use aws_sdk_dynamodb::config::Credentials;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
@@ -31,6 +28,8 @@ pub struct DynamoLocal {
     pub endpoint: String,
     child: Option<Child>,
     pub description: String,
+    /// DynamoDB Local's output; removed after a clean stop of an in-memory instance.
+    log_to_remove: Option<PathBuf>,
 }
 
 impl DynamoLocal {
@@ -39,7 +38,8 @@ impl DynamoLocal {
         DynamoLocal {
             endpoint: endpoint.trim_end_matches('/').to_owned(),
             child: None,
-            description: format!("reusing {endpoint} (not managed by this process)"),
+            description: "reused; not started or stopped by this process".to_owned(),
+            log_to_remove: None,
         }
     }
 
@@ -87,6 +87,9 @@ impl DynamoLocal {
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)
+            // Its own process group: a Ctrl-C in the terminal reaches only this process,
+            // which then stops DynamoDB Local itself (and sees no "unexpected" exit).
+            .process_group(0)
             // Never outlive this process: killed when the Child is dropped, and (Linux)
             // when this process dies, even by SIGKILL.
             .kill_on_drop(true);
@@ -131,6 +134,7 @@ impl DynamoLocal {
             endpoint: format!("http://127.0.0.1:{port}"),
             child: Some(child),
             description: format!("pid {pid}, {storage}, log {}", log_path.display()),
+            log_to_remove: in_memory.then_some(log_path),
         })
     }
 
@@ -170,6 +174,9 @@ impl DynamoLocal {
         {
             let _ = child.kill().await;
         }
+        if let Some(log) = self.log_to_remove.take() {
+            let _ = std::fs::remove_file(log);
+        }
     }
 }
 
@@ -192,33 +199,6 @@ async fn jar_dir(repo_root: &Path) -> Result<PathBuf, BoxError> {
         return Err(format!("no DynamoDBLocal.jar in {}", dir.display()).into());
     }
     Ok(dir)
-}
-
-/// A DynamoDB client for `endpoint` with fixed local credentials and region, whatever
-/// the environment says (AWS_PROFILE, AWS_ENDPOINT_URL_DYNAMODB...).
-pub async fn client(endpoint: &str) -> Client {
-    let shared = aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(
-            "local",
-            "local",
-            None,
-            None,
-            "patgate-local",
-        ))
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(1))
-                .operation_attempt_timeout(Duration::from_secs(2))
-                .operation_timeout(Duration::from_secs(5))
-                .build(),
-        )
-        .load()
-        .await;
-    let config = aws_sdk_dynamodb::config::Builder::from(&shared)
-        .endpoint_url(endpoint)
-        .build();
-    Client::from_conf(config)
 }
 
 /// What [`ensure_table`] did.

@@ -172,7 +172,6 @@ impl Gateway {
                 413,
                 Some("Request Too Long"),
                 "RequestTooLargeException",
-                &request_id,
             ),
             Ok(collected) => {
                 let bytes = collected.to_bytes();
@@ -216,7 +215,7 @@ impl Gateway {
         note: &mut String,
     ) -> HttpResponse {
         if call.raw_path == "/local" || call.raw_path.starts_with("/local/") {
-            return self.local_route(call, request_id).await;
+            return self.local_route(call).await;
         }
         let (route, resource_path, params) = match self.router.lookup(call.method, call.raw_path) {
             Lookup::Found { .. } | Lookup::MethodMissing
@@ -229,14 +228,14 @@ impl Gateway {
                 resource,
                 params,
             } => (route.clone(), resource.path.clone(), params),
-            Lookup::MethodMissing | Lookup::NoResource => return self.missing_token(request_id),
+            Lookup::MethodMissing | Lookup::NoResource => return self.missing_token(),
         };
 
         let authorizer_context = match &route.authorizer {
             None => None,
             Some(name) => match self.authorize(name, call, note).await {
                 Ok(context) => Some(context),
-                Err(response) => return self.gateway_error(response, request_id),
+                Err(response) => return self.gateway_error(response),
             },
         };
 
@@ -258,7 +257,6 @@ impl Gateway {
                     500,
                     Some("Internal server error"),
                     "InternalServerErrorException",
-                    request_id,
                 );
             }
         };
@@ -271,14 +269,14 @@ impl Gateway {
             Ok(Ok(response)) => lambda_to_http(response),
             Ok(Err(panic)) => {
                 eprintln!("patgate-local: {} panicked: {panic}", route.function);
-                self.function_error(request_id)
+                self.function_error()
             }
             Err(_) => {
                 eprintln!(
                     "patgate-local: {} timed out after {} s",
                     route.function, route.timeout_seconds
                 );
-                self.function_error(request_id)
+                self.function_error()
             }
         }
     }
@@ -368,12 +366,12 @@ impl Gateway {
 
     // ------------------------------------------------------------ /local/ routes
 
-    async fn local_route(&self, call: &HttpCall<'_>, request_id: &str) -> HttpResponse {
+    async fn local_route(&self, call: &HttpCall<'_>) -> HttpResponse {
         match (call.method, call.raw_path) {
             ("OPTIONS", "/local/session") => self.preflight(),
             ("POST", "/local/session") => self.create_session(call).await,
             ("GET" | "PUT", "/local/clock") if self.clock_control => self.clock_route(call),
-            _ => self.missing_token(request_id),
+            _ => self.missing_token(),
         }
     }
 
@@ -534,48 +532,43 @@ impl Gateway {
         response
     }
 
-    fn missing_token(&self, request_id: &str) -> HttpResponse {
+    fn missing_token(&self) -> HttpResponse {
         self.gateway_response(
             "MISSING_AUTHENTICATION_TOKEN",
             403,
             Some("Missing Authentication Token"),
             "MissingAuthenticationTokenException",
-            request_id,
         )
     }
 
-    fn function_error(&self, request_id: &str) -> HttpResponse {
+    fn function_error(&self) -> HttpResponse {
         self.gateway_response(
             "DEFAULT_5XX",
             502,
             Some("Internal server error"),
             "InternalServerErrorException",
-            request_id,
         )
     }
 
-    fn gateway_error(&self, error: GatewayError, request_id: &str) -> HttpResponse {
+    fn gateway_error(&self, error: GatewayError) -> HttpResponse {
         match error {
             GatewayError::Unauthorized => self.gateway_response(
                 "UNAUTHORIZED",
                 401,
                 Some("Unauthorized"),
                 "UnauthorizedException",
-                request_id,
             ),
             GatewayError::AccessDenied(decision) => self.gateway_response(
                 "ACCESS_DENIED",
                 403,
                 decision.message(),
                 "AccessDeniedException",
-                request_id,
             ),
             GatewayError::AuthorizerFailure => self.gateway_response(
                 "AUTHORIZER_CONFIGURATION_ERROR",
                 500,
                 None,
                 "AuthorizerConfigurationException",
-                request_id,
             ),
         }
     }
@@ -588,7 +581,6 @@ impl Gateway {
         status: u16,
         message: Option<&str>,
         error_type: &str,
-        _request_id: &str,
     ) -> HttpResponse {
         let fallback = if status >= 500 {
             "DEFAULT_5XX"

@@ -82,6 +82,12 @@ async fn run(options: Options) -> Result<ExitCode, BoxError> {
     // Installed first, so that Ctrl-C at any point goes through the clean shutdown.
     let mut signals = Signals::install()?;
     print_banner();
+    if !options.host.is_loopback() {
+        println!(
+            "WARNING: listening on {}, not a loopback address: anyone who can reach it gets a session for any demo user.",
+            options.host
+        );
+    }
 
     let repo_root = repo_root();
     let template_path = options
@@ -208,7 +214,7 @@ async fn prepare(
     api: template::LocalApi,
     options: &Options,
 ) -> Result<(Arc<Gateway>, TableOutcome), BoxError> {
-    let client = dynamo::client(&endpoint).await;
+    let client = patgate::store::connect_local(&endpoint);
     let table_name = options.table_name.clone();
     // DynamoDB Local may accept connections a moment before it answers requests.
     let mut attempt = 0;

@@ -106,7 +106,7 @@ impl SessionKeys {
             .decode(signature)
             .map_err(|_| SessionError::Malformed)?;
         let mut mac = HmacSha256::new_from_slice(&self.key).map_err(|_| SessionError::Malformed)?;
-        mac.update(token[..head_part.len() + 1 + body_part.len()].as_bytes());
+        mac.update(&token.as_bytes()[..head_part.len() + 1 + body_part.len()]);
         mac.verify_slice(&signature)
             .map_err(|_| SessionError::BadSignature)?;
         let claims = match decode(body_part) {

@@ -333,7 +333,7 @@ impl Template {
             .map(|(_, r)| r)
     }
 
-    fn resource_type<'a>(resource: &'a Value) -> &'a str {
+    fn resource_type(resource: &Value) -> &str {
         resource.get("Type").and_then(Value::as_str).unwrap_or("")
     }
 
