@@ -41,7 +41,14 @@ while [[ $# -gt 0 ]]; do
     *) die "unknown argument $1" ;;
   esac
 done
-command -v wrk >/dev/null 2>&1 || die "wrk not found (apt-get install -y wrk)"
+if ! command -v wrk >/dev/null 2>&1; then
+  # wrk comes from Debian's packages; install it where we may.
+  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq && apt-get install -y -qq wrk >/dev/null
+  else
+    die "wrk not found (apt-get install -y wrk)"
+  fi
+fi
 command -v curl >/dev/null 2>&1 || die "curl not found"
 
 free_port() {
