@@ -3,7 +3,7 @@
 use http::StatusCode;
 use serde_json::json;
 
-use crate::store::StoreError;
+use crate::store::{CreateTokenError, StoreError};
 
 /// Largest request body the token API reads.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -19,8 +19,8 @@ pub enum ApiError {
     },
     #[error("no caller identity in the request context")]
     Unauthenticated,
-    #[error("{0}")]
-    Forbidden(&'static str),
+    #[error("your account is not active in patgate")]
+    AccountInactive,
     #[error("no such token")]
     NotFound,
     #[error("you already have {limit} live tokens, the most allowed; revoke one first")]
@@ -45,7 +45,7 @@ impl ApiError {
         match self {
             ApiError::InvalidJson(_) | ApiError::InvalidField { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::AccountInactive => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::TokenLimitReached { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -59,7 +59,7 @@ impl ApiError {
             ApiError::InvalidJson(_) => "invalid_json",
             ApiError::InvalidField { .. } => "invalid_field",
             ApiError::Unauthenticated => "unauthenticated",
-            ApiError::Forbidden(_) => "forbidden",
+            ApiError::AccountInactive => "forbidden",
             ApiError::NotFound => "not_found",
             ApiError::TokenLimitReached { .. } => "token_limit_reached",
             ApiError::PayloadTooLarge => "payload_too_large",
@@ -93,6 +93,16 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<CreateTokenError> for ApiError {
+    fn from(err: CreateTokenError) -> Self {
+        match err {
+            CreateTokenError::UserNotActive => ApiError::AccountInactive,
+            CreateTokenError::LimitReached(limit) => ApiError::TokenLimitReached { limit },
+            CreateTokenError::Store(err) => err.into(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,7 +117,7 @@ mod tests {
                 "invalid_field",
             ),
             (ApiError::Unauthenticated, 401, "unauthenticated"),
-            (ApiError::Forbidden("user is deactivated"), 403, "forbidden"),
+            (ApiError::AccountInactive, 403, "forbidden"),
             (ApiError::NotFound, 404, "not_found"),
             (
                 ApiError::TokenLimitReached { limit: 50 },

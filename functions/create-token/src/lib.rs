@@ -11,7 +11,7 @@ use patgate::api::{caller, json_object, CreateTokenRequest, CreatedToken, TokenV
 use patgate::error::ApiError;
 use patgate::expiry;
 use patgate::service::TokenService;
-use patgate::store::{CreateTokenError, TokenRecord};
+use patgate::store::TokenRecord;
 use patgate::token::{TokenId, TokenSecret};
 
 /// The API Gateway route this function serves (template.yaml must say the same).
@@ -37,7 +37,7 @@ async fn create(
     let body = CreateTokenRequest::from_json(&json_object(request)?)?;
     let stored_user = match service.store.get_user_for_create(&user_id).await? {
         Some(stored) if stored.user.active => stored,
-        _ => return Err(ApiError::Forbidden("your account is not active in patgate")),
+        _ => return Err(ApiError::AccountInactive),
     };
     let zone = body
         .time_zone
@@ -73,14 +73,7 @@ async fn create(
     service
         .store
         .create_token(&record, limit, Some(stored_user))
-        .await
-        .map_err(|err| match err {
-            CreateTokenError::UserNotActive => {
-                ApiError::Forbidden("your account is not active in patgate")
-            }
-            CreateTokenError::LimitReached(limit) => ApiError::TokenLimitReached { limit },
-            CreateTokenError::Store(err) => err.into(),
-        })?;
+        .await?;
     tracing::info!(user_id = %record.user_id, token_id = %record.id, expires_at = %record.expires_at, "token created");
     Ok(CreatedToken {
         token: TokenView::from(&record),
