@@ -18,7 +18,6 @@
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-requirements="$repo_root/infra/requirements.txt"
 scripts="$repo_root/infra/scripts"
 rust_target="aarch64-unknown-linux-gnu"
 
@@ -34,38 +33,13 @@ log() { printf 'build-arm64: %s\n' "$*" >&2; }
 
 # ---------------------------------------------------------------- tools
 
-# Pinned version of a package in requirements.txt.
-pinned() { sed -n "s/^$1==\([^[:space:]#]*\).*/\1/p" "$requirements"; }
-
-# Installed version of a Python distribution, empty when absent.
-installed() {
-  python3 -c 'import sys
-from importlib.metadata import version, PackageNotFoundError
-try:
-    print(version(sys.argv[1]))
-except PackageNotFoundError:
-    pass' "$1"
-}
+# shellcheck source=python-tools.sh
+source "$scripts/python-tools.sh"
 
 command -v cargo >/dev/null 2>&1 || { log "cargo is required (https://rustup.rs)"; exit 1; }
 command -v python3 >/dev/null 2>&1 || { log "python3 (with pip) is required"; exit 1; }
 
-need_install=false
-for pkg in aws-sam-cli cargo-lambda ziglang; do
-  want="$(pinned "$pkg")"
-  have="$(installed "$pkg")"
-  if [[ "$have" != "$want" ]]; then
-    log "$pkg ${have:-not installed}, want $want"
-    need_install=true
-  fi
-done
-for cmd in sam cargo-lambda; do
-  command -v "$cmd" >/dev/null 2>&1 || need_install=true
-done
-if $need_install; then
-  log "installing $requirements"
-  python3 -m pip install -q -r "$requirements"
-fi
+ensure_python_tools aws-sam-cli cargo-lambda ziglang -- sam cargo-lambda
 
 # The aarch64 standard library for the active toolchain (rustup's own client).
 if command -v rustup >/dev/null 2>&1; then

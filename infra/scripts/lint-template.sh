@@ -5,39 +5,9 @@
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-requirements="$repo_root/infra/requirements.txt"
-template="$repo_root/template.yaml"
-
-# Pinned version of a package in requirements.txt.
-pinned() {
-  sed -n "s/^$1==\([^[:space:]#]*\).*/\1/p" "$requirements"
-}
-
-# Installed version of a Python distribution, empty when absent.
-installed() {
-  python3 -c 'import sys
-from importlib.metadata import version, PackageNotFoundError
-try:
-    print(version(sys.argv[1]))
-except PackageNotFoundError:
-    pass' "$1"
-}
-
-need_install=false
-for pkg in aws-sam-cli cfn-lint; do
-  want="$(pinned "$pkg")"
-  have="$(installed "$pkg")"
-  if [[ "$have" != "$want" ]]; then
-    echo "lint-template: $pkg ${have:-not installed}, want $want" >&2
-    need_install=true
-  fi
-done
-for cmd in sam cfn-lint; do
-  command -v "$cmd" >/dev/null 2>&1 || need_install=true
-done
-if $need_install; then
-  python3 -m pip install -q -r "$requirements"
-fi
+# shellcheck source=python-tools.sh
+source "$repo_root/infra/scripts/python-tools.sh"
+ensure_python_tools aws-sam-cli cfn-lint -- sam cfn-lint
 
 # sam validate needs a region even when it never calls AWS.
 export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}"
