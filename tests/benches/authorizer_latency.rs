@@ -1,6 +1,7 @@
 //! Authorizer warm-path latency against DynamoDB Local, compared in the same run with
-//! the DynamoDB reads the authorizer must make (GetItem on the hash item, then GetItem
-//! on the user record). Budget: authorizer p50 ≤ 1.2 × reads p50. Also times the
+//! the DynamoDB reads the authorizer must make (a strongly consistent GetItem on the hash
+//! item, then a GetItem on the user record). Budget: authorizer p50 ≤ 1.2 × reads p50.
+//! Also times the
 //! rejection of a malformed token, which must need no network call at all.
 //!
 //! Run: `bash infra/scripts/bench-authorizer.sh` (starts DynamoDB Local), or with one
@@ -64,6 +65,7 @@ async fn main() {
             .table_name(table.name())
             .key("pk", AttributeValue::S(format!("HASH#{}", hash.as_str())))
             .key("sk", AttributeValue::S("HASH".into()))
+            .consistent_read(true)
             .send()
             .await
             .unwrap();
