@@ -1,8 +1,7 @@
 //! Authorizer warm-path latency against DynamoDB Local, compared in the same run with
 //! the DynamoDB reads the authorizer must make (a strongly consistent GetItem on the hash
 //! item, then a GetItem on the user record). Budget: authorizer p50 ≤ 1.2 × reads p50.
-//! Also times the
-//! rejection of a malformed token, which must need no network call at all.
+//! Also times the rejection of a malformed token, which must need no network call.
 //!
 //! Run: `bash infra/scripts/bench-authorizer.sh` (starts DynamoDB Local), or with one
 //! already running: `PATGATE_TEST_DYNAMODB=http://127.0.0.1:8000 cargo bench -p patgate-tests --bench authorizer_latency`.
