@@ -562,4 +562,9 @@ async fn dynamodb_unreachable_is_503_not_500() {
         assert_eq!(response.status(), 503, "{}", body_text(&response));
         assert_eq!(json_body(&response)["error"]["code"], "service_unavailable");
     }
+    // Input that can be judged without DynamoDB is still a 400, not a 503.
+    let past = json!({"name":"x","expiresOn":date_in(-1, Tz::UTC, Utc::now()),"timeZone":"UTC"});
+    let response = create_token::handle(&service, post_tokens(&past, &caller), Utc::now()).await;
+    assert_eq!(response.status(), 400, "{}", body_text(&response));
+    assert_eq!(json_body(&response)["error"]["field"], "expiresOn");
 }

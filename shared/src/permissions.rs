@@ -10,7 +10,10 @@
 //! API Gateway caches the authorizer's policy per token and applies it to every
 //! route of the API, so [`PermissionConfig::policy`] answers for all routes at once:
 //! an Allow statement for the routes the permissions grant and an explicit Deny for
-//! the configured routes they do not; anything unlisted is denied implicitly.
+//! the configured routes they do not; anything unlisted is denied implicitly. IAM's `*`
+//! (what a `{name}` segment becomes) also matches `/`, so `/catalog/{id}` covers
+//! `/catalog/a/b` too: list every route of the API, and routes that overlap this way
+//! must need the same permission (the configuration is refused otherwise).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -73,6 +76,19 @@ impl PermissionConfig {
                 ));
             }
         }
+        for (i, first) in config.routes.iter().enumerate() {
+            for second in &config.routes[i + 1..] {
+                if first.permission != second.permission
+                    && (covers(first, second) || covers(second, first))
+                {
+                    return Err(PermissionConfigError::Route {
+                        method: second.method.clone(),
+                        path: second.path.clone(),
+                        reason: "overlaps a route needing another permission ({x} and * also match deeper paths), so one route's Deny would override the other's Allow",
+                    });
+                }
+            }
+        }
         Ok(config)
     }
 
@@ -127,6 +143,38 @@ impl PermissionConfig {
     }
 }
 
+/// The policy resource pattern of a route, after the stage: `METHOD/path` with `*` for
+/// every `{name}` segment.
+fn route_pattern(method: &str, path: &str) -> String {
+    let segments: Vec<&str> = path
+        .trim_start_matches('/')
+        .split('/')
+        .map(|segment| {
+            if segment.starts_with('{') {
+                "*"
+            } else {
+                segment
+            }
+        })
+        .collect();
+    format!("{method}/{}", segments.join("/"))
+}
+
+/// Whether some call that `inner` matches is also matched by `outer`'s policy pattern.
+fn covers(outer: &Route, inner: &Route) -> bool {
+    let methods: Vec<&str> = if inner.method == "*" {
+        METHODS.iter().copied().filter(|m| *m != "*").collect()
+    } else {
+        vec![inner.method.as_str()]
+    };
+    let pattern = route_pattern(&outer.method, &outer.path);
+    methods.iter().any(|method| {
+        // A concrete call of `inner`: every variable segment filled in.
+        let call = route_pattern(method, &inner.path).replace('*', "x");
+        glob_match(&pattern, &call)
+    })
+}
+
 /// `arn:aws:execute-api:{region}:{account}:{api-id}/{stage}/{METHOD}/{path…}`
 struct ApiArn<'a> {
     /// Everything up to and including the stage.
@@ -135,30 +183,25 @@ struct ApiArn<'a> {
 
 impl<'a> ApiArn<'a> {
     fn parse(method_arn: &'a str) -> Option<Self> {
-        if !method_arn.starts_with("arn:") || method_arn.split(':').count() != 6 {
+        // The path after the stage may itself contain ':' (e.g. /catalog/component:default).
+        let parts: Vec<&str> = method_arn.splitn(6, ':').collect();
+        let [arn, _, service, _, _, resource] = parts.as_slice() else {
+            return None;
+        };
+        if *arn != "arn" || *service != "execute-api" {
             return None;
         }
-        let mut slashes = method_arn.match_indices('/').map(|(i, _)| i);
+        let mut slashes = resource.match_indices('/').map(|(i, _)| i);
         let _api_id_end = slashes.next()?;
         let stage_end = slashes.next()?;
+        let prefix_len = method_arn.len() - resource.len();
         Some(ApiArn {
-            base: &method_arn[..stage_end],
+            base: &method_arn[..prefix_len + stage_end],
         })
     }
 
     fn resource(&self, method: &str, path: &str) -> String {
-        let pattern: Vec<&str> = path
-            .trim_start_matches('/')
-            .split('/')
-            .map(|segment| {
-                if segment.starts_with('{') {
-                    "*"
-                } else {
-                    segment
-                }
-            })
-            .collect();
-        format!("{}/{}/{}", self.base, method, pattern.join("/"))
+        format!("{}/{}", self.base, route_pattern(method, path))
     }
 }
 
@@ -339,6 +382,35 @@ mod tests {
             r#"{"roles":{},"routes":[{"method":"GET","path":"x","permission":"p"}]}"#
         )
         .is_err());
+    }
+
+    #[test]
+    fn colons_in_the_called_path_do_not_break_the_arn() {
+        let config = PermissionConfig::bundled().unwrap();
+        let called = arn("GET", "/catalog/component:default");
+        let policy = config.policy(&granted(&config, "Viewer"), &called).unwrap();
+        assert!(policy.allows(&called));
+        assert!(!policy.allows(&arn("PUT", "/catalog/component:default")));
+    }
+
+    #[test]
+    fn overlapping_routes_with_different_permissions_are_refused() {
+        let overlapping = r#"{"roles":{},"routes":[
+            {"method":"PUT","path":"/catalog/{id}","permission":"entity:edit"},
+            {"method":"PUT","path":"/catalog/{id}/scorecard","permission":"scorecard:edit"}]}"#;
+        assert!(matches!(
+            PermissionConfig::from_json(overlapping),
+            Err(PermissionConfigError::Route { .. })
+        ));
+        let any_method = r#"{"roles":{},"routes":[
+            {"method":"*","path":"/settings","permission":"settings:admin"},
+            {"method":"GET","path":"/settings","permission":"catalog:read"}]}"#;
+        assert!(PermissionConfig::from_json(any_method).is_err());
+        let disjoint = r#"{"roles":{},"routes":[
+            {"method":"GET","path":"/catalog/{id}","permission":"catalog:read"},
+            {"method":"PUT","path":"/catalog/{id}","permission":"entity:edit"},
+            {"method":"GET","path":"/catalog","permission":"catalog:read"}]}"#;
+        assert!(PermissionConfig::from_json(disjoint).is_ok());
     }
 
     #[test]

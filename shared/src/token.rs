@@ -140,8 +140,15 @@ impl TokenSecret {
 }
 
 /// SHA-256 of a token, lowercase hex: the only form in which a token is stored.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// `Debug` hides it too, so a logged record cannot leak it.
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct TokenHash(String);
+
+impl fmt::Debug for TokenHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TokenHash(<redacted>)")
+    }
+}
 
 impl TokenHash {
     pub fn of(token: &str) -> Self {
@@ -348,6 +355,7 @@ mod tests {
         let text = token.expose();
         assert_eq!(token.hint(), format!("pgt_…{}", &text[text.len() - 4..]));
         assert_eq!(format!("{token:?}"), "TokenSecret(<redacted>)");
+        assert_eq!(format!("{:?}", token.hash()), "TokenHash(<redacted>)");
     }
 
     #[test]

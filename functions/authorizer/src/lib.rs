@@ -34,10 +34,13 @@ use patgate::permissions::{PermissionConfig, PolicyDocument};
 use patgate::store::{HashRecord, StoreError, TokenStore};
 use patgate::token::{TokenId, TokenPrefix, TokenSecret};
 use patgate::user::{User, UserId};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use cache::TtlMap;
+
+/// The longest a decision waits for its last-use write (which is best effort).
+const LAST_USE_WAIT: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// Why a call was refused or failed; the reason code goes to the decision log only.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -190,8 +193,12 @@ impl Authorizer {
             return Err(AuthorizerError::Unauthorized("expired"));
         }
 
-        // Recording the use runs alongside the user read, never after it.
-        let (user, ()) = tokio::join!(self.user(&found.user_id), self.note_use(&found, now));
+        // Recording the use runs alongside the user read, never after it; when the user
+        // record is cached there is no read to hide behind, so its wait is bounded.
+        let (user, _) = tokio::join!(
+            self.user(&found.user_id),
+            tokio::time::timeout(LAST_USE_WAIT, self.note_use(&found, now))
+        );
         let user = user
             .map_err(AuthorizerError::Unavailable)?
             .ok_or(AuthorizerError::Unauthorized("unknown_user"))?;
@@ -258,7 +265,7 @@ pub fn read_event(event: &Value) -> Option<AuthorizerCall> {
     match event.get("type")?.as_str()? {
         "TOKEN" => {
             let request: ApiGatewayCustomAuthorizerRequest =
-                serde_json::from_value(event.clone()).ok()?;
+                Deserialize::deserialize(event).ok()?;
             Some(AuthorizerCall {
                 authorization: request.authorization_token,
                 method_arn: request.method_arn?,
@@ -266,7 +273,7 @@ pub fn read_event(event: &Value) -> Option<AuthorizerCall> {
         }
         "REQUEST" => {
             let request: ApiGatewayCustomAuthorizerRequestTypeRequest =
-                serde_json::from_value(event.clone()).ok()?;
+                Deserialize::deserialize(event).ok()?;
             let header = request
                 .headers
                 .get(AUTHORIZATION)

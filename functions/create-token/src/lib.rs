@@ -35,21 +35,21 @@ async fn create(
 ) -> Result<CreatedToken, ApiError> {
     let user_id = caller(request)?;
     let body = CreateTokenRequest::from_json(&json_object(request)?)?;
+    let max_days = service.settings.max_token_lifetime_days;
+    let resolve = |zone| {
+        expiry::resolve(body.expires_on, zone, now, max_days)
+            .map_err(|err| ApiError::invalid("expiresOn", err.to_string()))
+    };
+    // With the zone in the body, a bad date is refused before any DynamoDB call.
+    let early = body.time_zone.map(resolve).transpose()?;
     let stored_user = match service.store.get_user_for_create(&user_id).await? {
         Some(stored) if stored.user.active => stored,
         _ => return Err(ApiError::AccountInactive),
     };
-    let zone = body
-        .time_zone
-        .or(stored_user.user.time_zone)
-        .unwrap_or(Tz::UTC);
-    let expiry = expiry::resolve(
-        body.expires_on,
-        zone,
-        now,
-        service.settings.max_token_lifetime_days,
-    )
-    .map_err(|err| ApiError::invalid("expiresOn", err.to_string()))?;
+    let expiry = match early {
+        Some(expiry) => expiry,
+        None => resolve(stored_user.user.time_zone.unwrap_or(Tz::UTC))?,
+    };
 
     let secret =
         TokenSecret::generate(&service.settings.token_prefix).map_err(|_| ApiError::Internal)?;

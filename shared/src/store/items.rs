@@ -118,6 +118,20 @@ fn parse_time(raw: &str, what: &str) -> Result<DateTime<Utc>, StoreError> {
         .map_err(|_| corrupt(what))
 }
 
+/// The attributes [`is_live_item`] reads.
+pub const LIVENESS_PROJECTION: &str = "expires_at_epoch, revoked_at";
+
+/// Whether a token item (possibly projected to [`LIVENESS_PROJECTION`]) is live at `now`;
+/// the same rule as [`TokenRecord::is_live`].
+pub fn is_live_item(item: &Item, now: DateTime<Utc>) -> bool {
+    let expires_at_epoch = item
+        .get(TTL_ATTRIBUTE)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.parse::<i64>().ok());
+    !item.contains_key("revoked_at")
+        && expires_at_epoch.is_some_and(|epoch| now.timestamp() < epoch)
+}
+
 /// A user record as stored, with the version used to serialise token creation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredUser {
@@ -239,4 +253,62 @@ pub fn user_upsert(user: &User) -> (String, Item) {
         None => expression.push_str(" REMOVE time_zone"),
     }
     (expression, values)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::token::{TokenPrefix, TokenSecret};
+    use chrono::Duration;
+
+    fn record(revoked: bool) -> TokenRecord {
+        let secret = TokenSecret::generate(&TokenPrefix::default()).unwrap();
+        let created_at = DateTime::parse_from_rfc3339("2026-11-25T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        TokenRecord {
+            id: TokenId::generate(1_795_600_000_000).unwrap(),
+            user_id: UserId::parse("alice").unwrap(),
+            name: "n".into(),
+            description: Some("d".into()),
+            hash: secret.hash(),
+            hint: secret.hint(),
+            created_at,
+            expires_on: created_at.date_naive(),
+            time_zone: chrono_tz::Asia::Kathmandu,
+            expires_at: created_at + Duration::hours(8),
+            last_used_at: None,
+            revoked_at: revoked.then_some(created_at + Duration::hours(1)),
+        }
+    }
+
+    #[test]
+    fn token_items_round_trip() {
+        for revoked in [false, true] {
+            let original = record(revoked);
+            let item = token_to_item(&original).unwrap();
+            assert_eq!(
+                item[TTL_ATTRIBUTE].as_n().unwrap(),
+                &original.expires_at.timestamp().to_string()
+            );
+            assert_eq!(token_from_item(item).unwrap(), original);
+        }
+    }
+
+    #[test]
+    fn item_liveness_matches_the_record_rule() {
+        for revoked in [false, true] {
+            let original = record(revoked);
+            let item = token_to_item(&original).unwrap();
+            for offset in [-3600, -1, 0, 1, 3600] {
+                let now =
+                    original.expires_at + Duration::seconds(offset) - Duration::milliseconds(500);
+                assert_eq!(
+                    is_live_item(&item, now),
+                    original.is_live(now),
+                    "revoked {revoked}, offset {offset}"
+                );
+            }
+        }
+    }
 }

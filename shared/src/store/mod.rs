@@ -23,7 +23,10 @@ use items::{key, PK, PROFILE_SK, SK, TOKEN_SK_PREFIX, TTL_ATTRIBUTE};
 
 /// How often token creation re-reads and retries when a concurrent creation by the
 /// same user won the race for the user record's version.
-const CREATE_ATTEMPTS: usize = 5;
+const CREATE_ATTEMPTS: u32 = 5;
+
+/// How often a revoke is retried when it collided with another write to the token item.
+const CONFLICT_RETRIES: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
@@ -239,7 +242,8 @@ impl TokenStore {
         let token_item = items::token_to_item(record)?;
         let hash_item = items::hash_to_item(record)?;
         let mut already_read = user;
-        for _ in 0..CREATE_ATTEMPTS {
+        let mut attempt = 0;
+        while attempt < CREATE_ATTEMPTS {
             let stored = match already_read.take() {
                 Some(stored) => Some(stored),
                 None => self.read_user(&record.user_id, true).await?,
@@ -249,11 +253,8 @@ impl TokenStore {
                 _ => return Err(CreateTokenError::UserNotActive),
             };
             let live = self
-                .query_tokens(&record.user_id, true)
-                .await?
-                .iter()
-                .filter(|t| t.is_live(record.created_at))
-                .count();
+                .count_live_tokens(&record.user_id, record.created_at)
+                .await?;
             if live >= limit as usize {
                 return Err(CreateTokenError::LimitReached(limit));
             }
@@ -301,8 +302,11 @@ impl TokenStore {
                 Ok(_) => return Ok(()),
                 Err(err) => match cancellation_reasons(&err) {
                     // Another creation (or a deactivation) changed the user record: count again.
-                    Some(reasons) if is_retryable_cancellation(reasons) => continue,
-                    _ => return Err(classify(err).into()),
+                    Some(reasons) if is_retryable_cancellation(reasons) => {
+                        attempt += 1;
+                        backoff(attempt).await;
+                    }
+                    _ => return Err(classify_transaction(err).into()),
                 },
             }
         }
@@ -314,15 +318,36 @@ impl TokenStore {
 
     /// All of a user's token items, newest first, including revoked and expired ones.
     pub async fn list_tokens(&self, user: &UserId) -> Result<Vec<TokenRecord>, StoreError> {
-        self.query_tokens(user, false).await
+        self.query_token_items(user, None)
+            .await?
+            .into_iter()
+            .map(items::token_from_item)
+            .collect()
     }
 
-    async fn query_tokens(
+    /// How many of `user`'s tokens are live at `now`, reading only what that needs.
+    async fn count_live_tokens(
         &self,
         user: &UserId,
-        consistent: bool,
-    ) -> Result<Vec<TokenRecord>, StoreError> {
-        let mut tokens = Vec::new();
+        now: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        let items = self
+            .query_token_items(user, Some(items::LIVENESS_PROJECTION))
+            .await?;
+        Ok(items
+            .iter()
+            .filter(|item| items::is_live_item(item, now))
+            .count())
+    }
+
+    /// The user's token items, newest first; strongly consistent, so a token created or
+    /// revoked a moment ago is counted and listed as it now is.
+    async fn query_token_items(
+        &self,
+        user: &UserId,
+        projection: Option<&str>,
+    ) -> Result<Vec<items::Item>, StoreError> {
+        let mut found = Vec::new();
         let mut start_key = None;
         loop {
             let output = self
@@ -335,18 +360,17 @@ impl TokenStore {
                     ":prefix",
                     AttributeValue::S(TOKEN_SK_PREFIX.to_owned()),
                 )
+                .set_projection_expression(projection.map(str::to_owned))
                 .scan_index_forward(false)
-                .consistent_read(consistent)
+                .consistent_read(true)
                 .set_exclusive_start_key(start_key)
                 .send()
                 .await
                 .map_err(classify)?;
-            for item in output.items.unwrap_or_default() {
-                tokens.push(items::token_from_item(item)?);
-            }
+            found.extend(output.items.unwrap_or_default());
             match output.last_evaluated_key {
                 Some(next) if !next.is_empty() => start_key = Some(next),
-                _ => return Ok(tokens),
+                _ => return Ok(found),
             }
         }
     }
@@ -390,23 +414,38 @@ impl TokenStore {
             .set_key(Some(key(items::hash_pk(&record.hash), items::HASH_SK)))
             .build()
             .map_err(internal)?;
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(mark_revoked).build())
-            .transact_items(TransactWriteItem::builder().delete(delete_hash).build())
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(RevokeOutcome::Revoked),
+        let mut attempt = 0;
+        loop {
+            let result = self
+                .client
+                .transact_write_items()
+                .transact_items(
+                    TransactWriteItem::builder()
+                        .update(mark_revoked.clone())
+                        .build(),
+                )
+                .transact_items(
+                    TransactWriteItem::builder()
+                        .delete(delete_hash.clone())
+                        .build(),
+                )
+                .send()
+                .await;
+            let Err(err) = result else {
+                return Ok(RevokeOutcome::Revoked);
+            };
+            let reasons = cancellation_reasons(&err).unwrap_or_default();
             // A concurrent revoke (or the TTL) got there first.
-            Err(err)
-                if cancellation_reasons(&err)
-                    .is_some_and(|r| code_at(r, 0) == Some("ConditionalCheckFailed")) =>
-            {
-                Ok(RevokeOutcome::AlreadyRevoked)
+            if code_at(reasons, 0) == Some("ConditionalCheckFailed") {
+                return Ok(RevokeOutcome::AlreadyRevoked);
             }
-            Err(err) => Err(classify(err)),
+            // The authorizer's last-use update may touch the same item at the same moment.
+            if attempt < CONFLICT_RETRIES && has_code(reasons, "TransactionConflict") {
+                attempt += 1;
+                backoff(attempt).await;
+                continue;
+            }
+            return Err(classify_transaction(err));
         }
     }
 
@@ -480,6 +519,35 @@ fn cancellation_reasons<R>(
         }
         _ => None,
     }
+}
+
+fn has_code(reasons: &[CancellationReason], code: &str) -> bool {
+    reasons.iter().any(|r| r.code() == Some(code))
+}
+
+/// A short, jittered pause before retrying a transaction that lost a race.
+async fn backoff(attempt: u32) {
+    let base = 5u64 << attempt.min(5);
+    let jitter = rand::random::<u64>() % base;
+    tokio::time::sleep(Duration::from_millis(base + jitter)).await;
+}
+
+/// Like [`classify`], but a transaction cancelled for throttling or a conflict with
+/// another write is "try again later" too.
+fn classify_transaction<R: std::fmt::Debug>(
+    err: SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, R>,
+) -> StoreError {
+    let reasons = cancellation_reasons(&err).unwrap_or_default();
+    let transient = [
+        "ThrottlingError",
+        "ProvisionedThroughputExceeded",
+        "RequestLimitExceeded",
+        "TransactionConflict",
+    ];
+    if transient.iter().any(|code| has_code(reasons, code)) {
+        return StoreError::Unavailable(DisplayErrorContext(&err).to_string());
+    }
+    classify(err)
 }
 
 fn code_at(reasons: &[CancellationReason], index: usize) -> Option<&str> {
