@@ -407,12 +407,10 @@ async fn each_decision_is_one_json_log_line_without_the_token_or_its_hash() {
     let _guard = tracing::subscriber::set_default(subscriber);
 
     call(&authorizer, &token, GET_CATALOG).await.unwrap();
-    let _ = call(
-        &authorizer,
-        &format!("{}x", &token[..token.len() - 1]),
-        GET_CATALOG,
-    )
-    .await;
+    // The same token with its last character changed: a checksum failure.
+    let last = if token.ends_with('x') { 'y' } else { 'x' };
+    let mistyped = format!("{}{last}", &token[..token.len() - 1]);
+    let _ = call(&authorizer, &mistyped, GET_CATALOG).await;
     drop(_guard);
 
     let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();

@@ -22,8 +22,9 @@ pub use items::StoredUser;
 use items::{key, PK, PROFILE_SK, SK, TOKEN_SK_PREFIX, TTL_ATTRIBUTE};
 
 /// How often token creation re-reads and retries when a concurrent creation by the
-/// same user won the race for the user record's version.
-const CREATE_ATTEMPTS: u32 = 5;
+/// same user won the race for the user record's version. Each lost race is another
+/// creation that succeeded, so with a small cap the count reaches it well before this.
+const CREATE_ATTEMPTS: u32 = 10;
 
 /// How often a revoke is retried when it collided with another write to the token item.
 const CONFLICT_RETRIES: u32 = 2;
