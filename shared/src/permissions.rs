@@ -236,21 +236,47 @@ pub struct PolicyDocument {
     pub statement: Vec<Statement>,
 }
 
+/// What API Gateway makes of a policy for one call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicyDecision {
+    Allow,
+    /// No statement allows the call.
+    ImplicitDeny,
+    /// A Deny statement matches the call.
+    ExplicitDeny,
+}
+
 impl PolicyDocument {
-    /// Whether this policy lets a call with `method_arn` through, as API Gateway
-    /// decides it: an explicit Deny wins, then an Allow, else deny.
-    pub fn allows(&self, method_arn: &str) -> bool {
+    /// Decides a call with `method_arn` as API Gateway does: an explicit Deny wins,
+    /// then an Allow, else an implicit deny.
+    pub fn decide(&self, method_arn: &str) -> PolicyDecision {
         let matches = |effect: Effect| {
             self.statement
                 .iter()
-                .filter(|s| s.effect == effect && s.action == "execute-api:Invoke")
+                .filter(|s| {
+                    s.effect == effect
+                        && matches!(
+                            s.action.as_str(),
+                            "execute-api:Invoke" | "execute-api:*" | "*"
+                        )
+                })
                 .any(|s| {
                     s.resource
                         .iter()
                         .any(|pattern| glob_match(pattern, method_arn))
                 })
         };
-        !matches(Effect::Deny) && matches(Effect::Allow)
+        if matches(Effect::Deny) {
+            PolicyDecision::ExplicitDeny
+        } else if matches(Effect::Allow) {
+            PolicyDecision::Allow
+        } else {
+            PolicyDecision::ImplicitDeny
+        }
+    }
+
+    pub fn allows(&self, method_arn: &str) -> bool {
+        self.decide(method_arn) == PolicyDecision::Allow
     }
 }
 

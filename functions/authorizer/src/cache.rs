@@ -1,5 +1,6 @@
 //! Small bounded in-process memories of the authorizer, kept per Lambda container.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::Mutex;
@@ -24,7 +25,11 @@ impl<K: Eq + Hash, V: Clone> TtlMap<K, V> {
     }
 
     /// The value stored for `key` less than `ttl` ago.
-    pub fn get(&self, key: &K, now: Instant) -> Option<V> {
+    pub fn get<Q>(&self, key: &Q, now: Instant) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Eq + Hash + ?Sized,
+    {
         let entries = self
             .entries
             .lock()

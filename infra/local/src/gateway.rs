@@ -22,12 +22,13 @@ use patgate::user::UserId;
 use rand::RngCore;
 use serde_json::{json, Map, Value};
 
-use crate::authz::{evaluate, Authorization, Decision, PolicyCache};
+use crate::authz::{deny_message, Authorization, PolicyCache};
 use crate::event::{proxy_event, token_authorizer_event, ApiIdentity, HttpCall};
 use crate::functions::{ApiFunction, AuthorizerFailure, Functions};
 use crate::routes::{Lookup, Router};
 use crate::session::{cognito_style_claims, SessionKeys, MAX_TTL};
 use crate::template::{AuthorizerDef, LocalApi, RouteDef};
+use patgate::permissions::PolicyDecision;
 
 pub type HttpResponse = hyper::Response<Full<Bytes>>;
 
@@ -331,12 +332,12 @@ impl Gateway {
                         };
                         let authorization = Authorization::from_response(answer)
                             .ok_or(GatewayError::AuthorizerFailure)?;
-                        cache.insert(token, authorization.clone(), Instant::now());
+                        cache.insert(token.to_owned(), authorization.clone(), Instant::now());
                         (authorization, latency_ms)
                     }
                 };
-                match evaluate(&authorization.policy, &method_arn) {
-                    Decision::Allow => {}
+                match authorization.policy.decide(&method_arn) {
+                    PolicyDecision::Allow => {}
                     denied => return Err(GatewayError::AccessDenied(denied)),
                 }
                 let mut context = authorization.context.clone();
@@ -561,7 +562,7 @@ impl Gateway {
             GatewayError::AccessDenied(decision) => self.gateway_response(
                 "ACCESS_DENIED",
                 403,
-                decision.message(),
+                deny_message(decision),
                 "AccessDeniedException",
             ),
             GatewayError::AuthorizerFailure => self.gateway_response(
@@ -610,7 +611,7 @@ impl Gateway {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum GatewayError {
     Unauthorized,
-    AccessDenied(Decision),
+    AccessDenied(PolicyDecision),
     AuthorizerFailure,
 }
 
