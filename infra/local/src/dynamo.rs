@@ -16,7 +16,7 @@ use patgate::store::TokenStore;
 use patgate::user::{User, UserId};
 use tokio::process::{Child, Command};
 
-use crate::template::TableDef;
+use crate::sam::TableDef;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -253,7 +253,7 @@ pub async fn ensure_table(
             return Err(format!("DescribeTable {name}: {}", DisplayErrorContext(&err)).into())
         }
     };
-    if let Some(attribute) = &def.ttl_attribute {
+    if let Some(attribute) = def.ttl_attribute() {
         let current = client
             .describe_time_to_live()
             .table_name(name)

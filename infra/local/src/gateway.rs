@@ -26,8 +26,8 @@ use crate::authz::{deny_message, Authorization, PolicyCache};
 use crate::event::{proxy_event, token_authorizer_event, ApiIdentity, HttpCall};
 use crate::functions::{ApiFunction, AuthorizerFailure, Functions};
 use crate::routes::{Lookup, Router};
+use crate::sam::{AuthorizerDef, LocalApi, RouteDef};
 use crate::session::{cognito_style_claims, SessionKeys, MAX_TTL};
-use crate::template::{AuthorizerDef, LocalApi, RouteDef};
 use patgate::permissions::PolicyDecision;
 
 pub type HttpResponse = hyper::Response<Full<Bytes>>;
@@ -110,7 +110,7 @@ impl Gateway {
             } = authorizer
             {
                 if binary != crate::functions::AUTHORIZER_BINARY
-                    || *payload != crate::template::PayloadType::Token
+                    || *payload != crate::sam::PayloadType::Token
                 {
                     return Err(format!("authorizer {name} ({binary}, {payload:?}) is not supported by the local stack"));
                 }

@@ -5,17 +5,6 @@
 //! template.yaml, calling the real handler and authorizer functions in-process. Stops
 //! cleanly on Ctrl-C / SIGTERM, DynamoDB Local included.
 
-mod authz;
-mod cli;
-mod dynamo;
-mod event;
-mod functions;
-mod gateway;
-mod routes;
-mod session;
-mod template;
-
-use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -33,26 +22,16 @@ use patgate::store::TokenStore;
 use tokio::net::TcpListener;
 use tokio::signal::unix::{signal, Signal, SignalKind};
 
-use crate::cli::{Options, Parsed, USAGE};
-use crate::dynamo::{DynamoLocal, TableOutcome};
-use crate::event::ApiIdentity;
-use crate::functions::Functions;
-use crate::gateway::{Gateway, GatewayOptions};
-use crate::session::SessionKeys;
-use crate::template::{AuthorizerDef, LocalContext};
+use patgate_local::cli::{self, Options, Parsed, USAGE};
+use patgate_local::dynamo::{self, DynamoLocal, TableOutcome};
+use patgate_local::event::ApiIdentity;
+use patgate_local::functions::Functions;
+use patgate_local::gateway::{Gateway, GatewayOptions};
+use patgate_local::sam::{self, AuthorizerDef, LocalContext};
+use patgate_local::session::SessionKeys;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// Local values for the template parameters that have no default, or whose default
-/// does not suit a developer machine. `--param` and the dedicated flags override them.
-const LOCAL_PARAMETERS: [(&str, &str); 3] = [
-    ("EnableDemoApi", "true"),
-    ("EnableApiAccessLogs", "false"),
-    (
-        "WebUserPoolArn",
-        "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_local",
-    ),
-];
 const API_ID: &str = "patgatelocal";
 
 #[tokio::main]
@@ -94,16 +73,12 @@ async fn run(options: Options) -> Result<ExitCode, BoxError> {
         .template
         .clone()
         .unwrap_or_else(|| repo_root.join("template.yaml"));
-    let mut parameters: BTreeMap<String, String> = LOCAL_PARAMETERS
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    parameters.extend(options.params.clone());
+    let parameters = sam::local_parameters(&options.params);
     let context = LocalContext {
         table_name: options.table_name.clone(),
         ..LocalContext::default()
     };
-    let api = template::load(&template_path, &parameters, &context)?;
+    let api = sam::load(&template_path, &parameters, &context)?;
 
     let listener = TcpListener::bind((options.host, options.port))
         .await
@@ -211,7 +186,7 @@ enum Stop {
 /// Table, demo users, the functions' cold-start state, and the gateway.
 async fn prepare(
     endpoint: String,
-    api: template::LocalApi,
+    api: sam::LocalApi,
     options: &Options,
 ) -> Result<(Arc<Gateway>, TableOutcome), BoxError> {
     let client = patgate::store::connect_local(&endpoint);
@@ -317,7 +292,7 @@ fn print_summary(
     println!(
         "Table:       {} ({table_note}; TTL attribute {})",
         options.table_name,
-        api.table.ttl_attribute.as_deref().unwrap_or("none")
+        api.table.ttl_attribute().unwrap_or("none")
     );
     println!(
         "CORS origin: {}",

@@ -4,7 +4,7 @@
 
 use percent_encoding::percent_decode_str;
 
-use crate::template::RouteDef;
+use crate::sam::RouteDef;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Segment {

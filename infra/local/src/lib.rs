@@ -1,0 +1,18 @@
+//! patgate-local: the whole service on one machine, for development only.
+//!
+//! The binary (`src/main.rs`) starts DynamoDB Local, creates the table from
+//! template.yaml, seeds demo users and serves a local API Gateway whose routes and
+//! authorizers come from template.yaml, calling the real handler and authorizer
+//! functions in-process. The library holds its parts, so that the tests read the same
+//! template, create the same table and start DynamoDB Local the same way.
+
+pub mod authz;
+pub mod cfn;
+pub mod cli;
+pub mod dynamo;
+pub mod event;
+pub mod functions;
+pub mod gateway;
+pub mod routes;
+pub mod sam;
+pub mod session;

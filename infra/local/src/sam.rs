@@ -1,0 +1,788 @@
+//! What the SAM template declares, read from a [`Template`] evaluated by [`crate::cfn`]:
+//! the one template reader of the local stack and of the tests.
+//!
+//! - functions: every `AWS::Serverless::Function` with its
+//!   `Metadata.BuildProperties.Binary`, `Timeout` and own `Environment`;
+//! - routes: every function `Events` entry of `Type: Api` (Path, Method,
+//!   Auth.Authorizer, else the API's DefaultAuthorizer);
+//! - the `AWS::Serverless::Api` those events name: StageName, Cors, Auth.Authorizers,
+//!   GatewayResponses;
+//! - the `AWS::DynamoDB::Table`: KeySchema, AttributeDefinitions, BillingMode, GSIs,
+//!   TimeToLiveSpecification, StreamSpecification;
+//! - `Globals.Function.Environment.Variables`, resolved (the functions' settings).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_json::Value;
+
+pub use crate::cfn::LocalContext;
+use crate::cfn::{as_bool_loose, err, number_of, scalar_string, Template, TemplateError};
+
+/// Local values for the template parameters that have no default, or whose default
+/// does not suit a developer machine. `--param` and the dedicated flags override them.
+pub const LOCAL_PARAMETERS: [(&str, &str); 3] = [
+    ("EnableDemoApi", "true"),
+    ("EnableApiAccessLogs", "false"),
+    (
+        "WebUserPoolArn",
+        "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_local",
+    ),
+];
+
+/// [`LOCAL_PARAMETERS`], then `overrides` on top.
+pub fn local_parameters(overrides: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    let mut parameters: BTreeMap<String, String> = LOCAL_PARAMETERS
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    parameters.extend(overrides.clone());
+    parameters
+}
+
+/// Everything the local stack needs from the template, resolved.
+#[derive(Debug, Clone)]
+pub struct LocalApi {
+    /// Logical id of the `AWS::Serverless::Api` (e.g. `PatgateApi`).
+    pub api_logical_id: String,
+    pub stage: String,
+    /// Every function, by logical id.
+    pub functions: BTreeMap<String, FunctionDef>,
+    pub routes: Vec<RouteDef>,
+    pub authorizers: BTreeMap<String, AuthorizerDef>,
+    pub cors: Option<CorsDef>,
+    pub gateway_responses: BTreeMap<String, GatewayResponseDef>,
+    pub table: TableDef,
+    /// `Globals.Function.Environment.Variables`, resolved.
+    pub environment: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionDef {
+    /// `Metadata.BuildProperties.Binary`, e.g. `create-token`.
+    pub binary: String,
+    /// Its own `Timeout`, else `Globals.Function.Timeout`, else 3.
+    pub timeout_seconds: u64,
+    /// Its own `Properties.Environment.Variables`, resolved; `None` when it sets no
+    /// `Environment` of its own.
+    pub environment: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteDef {
+    /// Logical id of the event, e.g. `CreateToken`.
+    pub event: String,
+    /// Logical id of the function, e.g. `CreateTokenFunction`.
+    pub function: String,
+    /// `Metadata.BuildProperties.Binary`, e.g. `create-token`.
+    pub binary: String,
+    /// Upper case, or `ANY`.
+    pub method: String,
+    /// API Gateway resource path, e.g. `/tokens/{id}`.
+    pub path: String,
+    /// Authorizer name, `None` for an open route.
+    pub authorizer: Option<String>,
+    /// The function's timeout in seconds.
+    pub timeout_seconds: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PayloadType {
+    Token,
+    Request,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthorizerDef {
+    /// A Lambda (custom) authorizer.
+    Lambda {
+        function: String,
+        binary: String,
+        payload: PayloadType,
+        /// Identity source header (`Identity.Header`, default `Authorization`).
+        header: String,
+        /// Result cache TTL (`Identity.ReauthorizeEvery`, default 300).
+        ttl_seconds: u64,
+        timeout_seconds: u64,
+    },
+    /// A Cognito user pool authorizer; the local stack verifies its own session JWTs instead.
+    CognitoUserPool { header: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CorsDef {
+    pub allow_origin: String,
+    pub allow_headers: Option<String>,
+    pub allow_methods: Option<String>,
+    pub max_age: Option<String>,
+    pub allow_credentials: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct GatewayResponseDef {
+    pub status: Option<u16>,
+    pub headers: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableDef {
+    pub logical_id: String,
+    /// (name, type) e.g. ("pk", "S").
+    pub attributes: Vec<(String, String)>,
+    /// (name, HASH|RANGE).
+    pub key_schema: Vec<(String, String)>,
+    pub billing_mode: String,
+    pub global_secondary_indexes: Vec<IndexDef>,
+    /// `TimeToLiveSpecification`, when declared.
+    pub time_to_live: Option<TimeToLiveDef>,
+    /// `StreamSpecification.StreamViewType`, when a stream is declared and enabled.
+    pub stream_view_type: Option<String>,
+}
+
+impl TableDef {
+    /// The TTL attribute, when TTL is enabled.
+    pub fn ttl_attribute(&self) -> Option<&str> {
+        self.time_to_live
+            .as_ref()
+            .filter(|ttl| ttl.enabled)
+            .map(|ttl| ttl.attribute_name.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimeToLiveDef {
+    pub attribute_name: String,
+    pub enabled: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexDef {
+    pub name: String,
+    pub key_schema: Vec<(String, String)>,
+    pub projection_type: String,
+    pub non_key_attributes: Vec<String>,
+}
+
+/// Parses `path` and resolves it with `overrides` (parameter name → value).
+pub fn load(
+    path: &Path,
+    overrides: &BTreeMap<String, String>,
+    context: &LocalContext,
+) -> Result<LocalApi, TemplateError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| TemplateError(format!("cannot read {}: {e}", path.display())))?;
+    parse(&text, overrides, context)
+}
+
+pub fn parse(
+    text: &str,
+    overrides: &BTreeMap<String, String>,
+    context: &LocalContext,
+) -> Result<LocalApi, TemplateError> {
+    local_api(&Template::parse(text, overrides, context)?)
+}
+
+/// Reads what the local stack serves from an evaluated template.
+pub fn local_api(template: &Template) -> Result<LocalApi, TemplateError> {
+    let globals = template
+        .root()
+        .pointer("/Globals/Function")
+        .cloned()
+        .unwrap_or(Value::Null);
+    let environment = environment(template, globals.pointer("/Environment"))?.unwrap_or_default();
+    let functions = functions(template, &globals)?;
+    let (api_logical_id, mut routes) = routes(template, &functions)?;
+    let raw_api = template
+        .resource(&api_logical_id)
+        .filter(|r| Template::resource_type(r) == "AWS::Serverless::Api")
+        .ok_or_else(|| TemplateError(format!("{api_logical_id} is not an AWS::Serverless::Api")))?
+        .get("Properties")
+        .cloned()
+        .unwrap_or(Value::Null);
+    let api = template.resolve(&raw_api)?.unwrap_or(Value::Null);
+    let stage = api
+        .get("StageName")
+        .and_then(scalar_string)
+        .ok_or_else(|| TemplateError(format!("{api_logical_id}: StageName is missing")))?;
+    let authorizers = authorizers(template, &raw_api, &functions)?;
+    let default_authorizer = api
+        .pointer("/Auth/DefaultAuthorizer")
+        .and_then(Value::as_str);
+    apply_default_authorizer(&mut routes, default_authorizer, &authorizers)?;
+    Ok(LocalApi {
+        api_logical_id,
+        stage,
+        functions,
+        routes,
+        authorizers,
+        cors: cors(&api)?,
+        gateway_responses: gateway_responses(&api)?,
+        table: table(template)?,
+        environment,
+    })
+}
+
+/// `Environment.Variables` resolved; `None` without an `Environment`.
+fn environment(
+    template: &Template,
+    declaration: Option<&Value>,
+) -> Result<Option<BTreeMap<String, String>>, TemplateError> {
+    let Some(declaration) = declaration else {
+        return Ok(None);
+    };
+    let mut environment = BTreeMap::new();
+    let variables = declaration.get("Variables").and_then(Value::as_object);
+    for (name, value) in variables.into_iter().flatten() {
+        if let Some(resolved) = template.resolve(value)? {
+            let text = scalar_string(&resolved)
+                .ok_or_else(|| TemplateError(format!("environment {name}: not a scalar")))?;
+            environment.insert(name.clone(), text);
+        }
+    }
+    Ok(Some(environment))
+}
+
+fn functions(
+    template: &Template,
+    globals: &Value,
+) -> Result<BTreeMap<String, FunctionDef>, TemplateError> {
+    let global_timeout = match globals.get("Timeout") {
+        Some(t) => template.number(t)?,
+        None => 3,
+    };
+    let mut functions = BTreeMap::new();
+    for (id, function) in template.resources_of("AWS::Serverless::Function") {
+        let binary = function
+            .pointer("/Metadata/BuildProperties/Binary")
+            .and_then(Value::as_str)
+            .ok_or_else(|| {
+                TemplateError(format!("{id}: Metadata.BuildProperties.Binary is missing"))
+            })?
+            .to_owned();
+        let timeout_seconds = match function.pointer("/Properties/Timeout") {
+            Some(t) => template.number(t)?,
+            None => global_timeout,
+        };
+        let environment = environment(template, function.pointer("/Properties/Environment"))?;
+        let definition = FunctionDef {
+            binary,
+            timeout_seconds,
+            environment,
+        };
+        functions.insert(id.clone(), definition);
+    }
+    Ok(functions)
+}
+
+/// Every Api event of every function, sorted by path and method, and the one API
+/// they belong to.
+fn routes(
+    template: &Template,
+    functions: &BTreeMap<String, FunctionDef>,
+) -> Result<(String, Vec<RouteDef>), TemplateError> {
+    let mut routes = Vec::new();
+    let mut api_ids: Vec<String> = Vec::new();
+    for (function_id, function) in template.resources_of("AWS::Serverless::Function") {
+        let events = function
+            .pointer("/Properties/Events")
+            .and_then(Value::as_object);
+        for (event_id, event) in events.into_iter().flatten() {
+            if event.get("Type").and_then(Value::as_str) != Some("Api") {
+                continue;
+            }
+            let (api_id, route) = api_event(template, function_id, event_id, event, functions)?;
+            if !api_ids.contains(&api_id) {
+                api_ids.push(api_id);
+            }
+            routes.push(route);
+        }
+    }
+    routes.sort_by(|a, b| {
+        (a.path.as_str(), a.method.as_str()).cmp(&(b.path.as_str(), b.method.as_str()))
+    });
+    match api_ids.as_slice() {
+        [one] => Ok((one.clone(), routes)),
+        [] => err("no function has an Api event"),
+        many => err(format!(
+            "routes belong to several APIs ({}); the local stack serves one",
+            many.join(", ")
+        )),
+    }
+}
+
+/// One `Type: Api` event: the API it names and its route.
+fn api_event(
+    template: &Template,
+    function_id: &str,
+    event_id: &str,
+    event: &Value,
+    functions: &BTreeMap<String, FunctionDef>,
+) -> Result<(String, RouteDef), TemplateError> {
+    let properties = event.get("Properties").cloned().unwrap_or(Value::Null);
+    let api_id = match properties.pointer("/RestApiId/Ref").and_then(Value::as_str) {
+        Some(id) => id.to_owned(),
+        None => {
+            return err(format!(
+                "{function_id}.{event_id}: RestApiId must be a Ref to the AWS::Serverless::Api"
+            ))
+        }
+    };
+    let path = template.string(properties.get("Path").unwrap_or(&Value::Null))?;
+    let method = template
+        .string(properties.get("Method").unwrap_or(&Value::Null))?
+        .to_ascii_uppercase();
+    let method = if method == "*" {
+        "ANY".to_owned()
+    } else {
+        method
+    };
+    let authorizer = match properties.pointer("/Auth/Authorizer") {
+        Some(name) => Some(template.string(name)?),
+        None => None,
+    };
+    let function = &functions[function_id];
+    let route = RouteDef {
+        event: event_id.to_owned(),
+        function: function_id.to_owned(),
+        binary: function.binary.clone(),
+        method,
+        path,
+        authorizer,
+        timeout_seconds: function.timeout_seconds,
+    };
+    Ok((api_id, route))
+}
+
+/// `Auth.Authorizers` of the API (resolved, except FunctionArn, which is read as a
+/// reference to the function).
+fn authorizers(
+    template: &Template,
+    raw_api: &Value,
+    functions: &BTreeMap<String, FunctionDef>,
+) -> Result<BTreeMap<String, AuthorizerDef>, TemplateError> {
+    let raw_authorizers = raw_api
+        .pointer("/Auth/Authorizers")
+        .and_then(Value::as_object);
+    let mut authorizers = BTreeMap::new();
+    for (name, raw) in raw_authorizers.into_iter().flatten() {
+        let resolved = template.resolve(raw)?.unwrap_or(Value::Null);
+        authorizers.insert(name.clone(), authorizer(name, raw, &resolved, functions)?);
+    }
+    Ok(authorizers)
+}
+
+fn authorizer(
+    name: &str,
+    raw: &Value,
+    resolved: &Value,
+    functions: &BTreeMap<String, FunctionDef>,
+) -> Result<AuthorizerDef, TemplateError> {
+    let header = resolved
+        .pointer("/Identity/Header")
+        .and_then(Value::as_str)
+        .unwrap_or("Authorization")
+        .to_owned();
+    let Some(arn) = raw.get("FunctionArn") else {
+        return match resolved.get("UserPoolArn") {
+            Some(_) => Ok(AuthorizerDef::CognitoUserPool { header }),
+            None => err(format!(
+                "authorizer {name}: neither FunctionArn nor UserPoolArn"
+            )),
+        };
+    };
+    let function = arn
+        .pointer("/Fn::GetAtt/0")
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            TemplateError(format!(
+                "authorizer {name}: FunctionArn must be !GetAtt <Function>.Arn"
+            ))
+        })?
+        .to_owned();
+    let payload = match resolved
+        .get("FunctionPayloadType")
+        .and_then(Value::as_str)
+        .unwrap_or("TOKEN")
+    {
+        "TOKEN" => PayloadType::Token,
+        "REQUEST" => PayloadType::Request,
+        other => {
+            return err(format!(
+                "authorizer {name}: unsupported FunctionPayloadType {other}"
+            ))
+        }
+    };
+    let ttl_seconds = match resolved.pointer("/Identity/ReauthorizeEvery") {
+        Some(v) => number_of(v).ok_or_else(|| {
+            TemplateError(format!(
+                "authorizer {name}: ReauthorizeEvery is not a number"
+            ))
+        })?,
+        None => 300,
+    };
+    let target = functions
+        .get(&function)
+        .ok_or_else(|| TemplateError(format!("no function {function}")))?;
+    Ok(AuthorizerDef::Lambda {
+        binary: target.binary.clone(),
+        timeout_seconds: target.timeout_seconds,
+        function,
+        payload,
+        header,
+        ttl_seconds,
+    })
+}
+
+/// Routes without an authorizer of their own get the API's default; `NONE` opens them.
+fn apply_default_authorizer(
+    routes: &mut [RouteDef],
+    default: Option<&str>,
+    authorizers: &BTreeMap<String, AuthorizerDef>,
+) -> Result<(), TemplateError> {
+    for route in routes {
+        if route.authorizer.is_none() {
+            route.authorizer = default.map(str::to_owned);
+        }
+        if route.authorizer.as_deref() == Some("NONE") {
+            route.authorizer = None;
+        }
+        if let Some(name) = &route.authorizer {
+            if !authorizers.contains_key(name) {
+                return err(format!(
+                    "{}.{}: unknown authorizer {name}",
+                    route.function, route.event
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn cors(api: &Value) -> Result<Option<CorsDef>, TemplateError> {
+    let quoted = |cors: &Value, key: &str| cors.get(key).and_then(Value::as_str).map(unquote);
+    Ok(match api.get("Cors") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(origin)) => Some(CorsDef {
+            allow_origin: unquote(origin),
+            allow_headers: None,
+            allow_methods: None,
+            max_age: None,
+            allow_credentials: false,
+        }),
+        Some(cors) => Some(CorsDef {
+            allow_origin: quoted(cors, "AllowOrigin")
+                .ok_or_else(|| TemplateError("Cors.AllowOrigin is missing".into()))?,
+            allow_headers: quoted(cors, "AllowHeaders"),
+            allow_methods: quoted(cors, "AllowMethods"),
+            max_age: quoted(cors, "MaxAge"),
+            allow_credentials: cors
+                .get("AllowCredentials")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+        }),
+    })
+}
+
+fn gateway_responses(api: &Value) -> Result<BTreeMap<String, GatewayResponseDef>, TemplateError> {
+    let mut gateway_responses = BTreeMap::new();
+    let responses = api.get("GatewayResponses").and_then(Value::as_object);
+    for (kind, response) in responses.into_iter().flatten() {
+        let status = match response.get("StatusCode") {
+            Some(code) => Some(
+                scalar_string(code)
+                    .and_then(|s| s.parse::<u16>().ok())
+                    .ok_or_else(|| {
+                        TemplateError(format!(
+                            "GatewayResponses.{kind}.StatusCode is not a status"
+                        ))
+                    })?,
+            ),
+            None => None,
+        };
+        let headers = response
+            .pointer("/ResponseParameters/Headers")
+            .and_then(Value::as_object)
+            .map(|h| {
+                h.iter()
+                    .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), unquote(v))))
+                    .collect()
+            })
+            .unwrap_or_default();
+        gateway_responses.insert(kind.clone(), GatewayResponseDef { status, headers });
+    }
+    Ok(gateway_responses)
+}
+
+fn table(template: &Template) -> Result<TableDef, TemplateError> {
+    let tables: Vec<(&String, &Value)> = template.resources_of("AWS::DynamoDB::Table").collect();
+    let (logical_id, table) = match tables.as_slice() {
+        [one] => *one,
+        [] => return err("no AWS::DynamoDB::Table resource"),
+        _ => return err("several AWS::DynamoDB::Table resources; the local stack creates one"),
+    };
+    let properties = template
+        .resolve(table.get("Properties").unwrap_or(&Value::Null))?
+        .unwrap_or(Value::Null);
+    let attributes = pairs(
+        properties.get("AttributeDefinitions"),
+        "AttributeName",
+        "AttributeType",
+    );
+    let key_schema = pairs(properties.get("KeySchema"), "AttributeName", "KeyType");
+    if key_schema.is_empty() || attributes.is_empty() {
+        return err(format!(
+            "{logical_id}: KeySchema and AttributeDefinitions are required"
+        ));
+    }
+    Ok(TableDef {
+        logical_id: logical_id.clone(),
+        attributes,
+        key_schema,
+        billing_mode: properties
+            .get("BillingMode")
+            .and_then(Value::as_str)
+            .unwrap_or("PROVISIONED")
+            .to_owned(),
+        global_secondary_indexes: indexes(properties.get("GlobalSecondaryIndexes")),
+        time_to_live: time_to_live(properties.get("TimeToLiveSpecification")),
+        stream_view_type: stream_view_type(properties.get("StreamSpecification")),
+    })
+}
+
+/// `[{a: x, b: y}, ...]` → `[(x, y), ...]`.
+fn pairs(value: Option<&Value>, a: &str, b: &str) -> Vec<(String, String)> {
+    let items = value.and_then(Value::as_array);
+    items
+        .into_iter()
+        .flatten()
+        .filter_map(|i| {
+            Some((
+                i.get(a)?.as_str()?.to_owned(),
+                i.get(b)?.as_str()?.to_owned(),
+            ))
+        })
+        .collect()
+}
+
+fn indexes(value: Option<&Value>) -> Vec<IndexDef> {
+    let text = |index: &Value, pointer: &str| {
+        index
+            .pointer(pointer)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    let items = value.and_then(Value::as_array);
+    items
+        .into_iter()
+        .flatten()
+        .map(|index| IndexDef {
+            name: text(index, "/IndexName").unwrap_or_default(),
+            key_schema: pairs(index.get("KeySchema"), "AttributeName", "KeyType"),
+            projection_type: text(index, "/Projection/ProjectionType")
+                .unwrap_or_else(|| "ALL".to_owned()),
+            non_key_attributes: index
+                .pointer("/Projection/NonKeyAttributes")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        })
+        .collect()
+}
+
+fn time_to_live(spec: Option<&Value>) -> Option<TimeToLiveDef> {
+    let spec = spec?;
+    Some(TimeToLiveDef {
+        attribute_name: spec.get("AttributeName")?.as_str()?.to_owned(),
+        enabled: spec.get("Enabled").and_then(as_bool_loose).unwrap_or(false),
+    })
+}
+
+/// CloudFormation's `StreamSpecification` has `StreamViewType`; `StreamEnabled: false`
+/// (DynamoDB's own spelling) turns it off.
+fn stream_view_type(spec: Option<&Value>) -> Option<String> {
+    let spec = spec?;
+    let enabled = spec
+        .get("StreamEnabled")
+        .and_then(as_bool_loose)
+        .unwrap_or(true);
+    let view_type = spec.get("StreamViewType")?.as_str()?;
+    enabled.then(|| view_type.to_owned())
+}
+
+/// SAM's Cors and GatewayResponses values are quoted strings: `"'value'"` → `value`.
+fn unquote(raw: &str) -> String {
+    let trimmed = raw.trim();
+    trimmed
+        .strip_prefix('\'')
+        .and_then(|s| s.strip_suffix('\''))
+        .unwrap_or(trimmed)
+        .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn repo_template() -> String {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../template.yaml");
+        std::fs::read_to_string(path).expect("template.yaml next to the workspace root")
+    }
+
+    fn local_overrides() -> BTreeMap<String, String> {
+        local_parameters(&BTreeMap::from([(
+            "WebOrigin".to_owned(),
+            "http://localhost:3000".to_owned(),
+        )]))
+    }
+
+    fn api() -> LocalApi {
+        parse(
+            &repo_template(),
+            &local_overrides(),
+            &LocalContext::default(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn the_real_template_yields_every_route_with_its_binary_and_authorizer() {
+        let api = api();
+        assert_eq!(api.api_logical_id, "PatgateApi");
+        assert_eq!(api.stage, "v1");
+        let find = |method: &str, path: &str| {
+            api.routes
+                .iter()
+                .find(|r| r.method == method && r.path == path)
+                .cloned()
+        };
+        let create = find("POST", "/tokens").unwrap();
+        assert_eq!(create.binary, "create-token");
+        assert_eq!(create.authorizer.as_deref(), Some("WebSessionAuthorizer"));
+        assert_eq!(create.timeout_seconds, 10);
+        assert_eq!(find("GET", "/tokens").unwrap().binary, "list-tokens");
+        assert_eq!(
+            find("DELETE", "/tokens/{id}").unwrap().binary,
+            "revoke-token"
+        );
+        let demo = find("PUT", "/catalog/{entityId}").unwrap();
+        assert_eq!(demo.binary, "demo-echo");
+        assert_eq!(demo.authorizer.as_deref(), Some("PatgateAuthorizer"));
+        assert_eq!(api.routes.len(), 3 + 9);
+        match &api.authorizers["PatgateAuthorizer"] {
+            AuthorizerDef::Lambda {
+                binary,
+                payload,
+                header,
+                ttl_seconds,
+                timeout_seconds,
+                ..
+            } => {
+                assert_eq!(binary, "authorizer");
+                assert_eq!(*payload, PayloadType::Token);
+                assert_eq!(header, "Authorization");
+                assert_eq!(*ttl_seconds, 300);
+                assert_eq!(*timeout_seconds, 5);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            matches!(&api.authorizers["WebSessionAuthorizer"], AuthorizerDef::CognitoUserPool { header } if header == "Authorization")
+        );
+    }
+
+    #[test]
+    fn the_demo_api_follows_its_condition() {
+        let mut overrides = local_overrides();
+        overrides.insert("EnableDemoApi".into(), "false".into());
+        let api = parse(&repo_template(), &overrides, &LocalContext::default()).unwrap();
+        assert!(api.routes.iter().all(|r| r.binary != "demo-echo"));
+        assert_eq!(api.routes.len(), 3);
+    }
+
+    #[test]
+    fn table_cors_gateway_responses_and_environment_resolve() {
+        let api = api();
+        assert_eq!(api.table.logical_id, "TokensTable");
+        assert_eq!(
+            api.table.key_schema,
+            vec![("pk".into(), "HASH".into()), ("sk".into(), "RANGE".into())]
+        );
+        assert_eq!(
+            api.table.attributes,
+            vec![("pk".into(), "S".into()), ("sk".into(), "S".into())]
+        );
+        assert_eq!(api.table.ttl_attribute(), Some("expires_at_epoch"));
+        assert_eq!(api.table.billing_mode, "PAY_PER_REQUEST");
+        let cors = api.cors.unwrap();
+        assert_eq!(cors.allow_origin, "http://localhost:3000");
+        assert_eq!(
+            cors.allow_headers.as_deref(),
+            Some("Authorization,Content-Type")
+        );
+        assert_eq!(
+            cors.allow_methods.as_deref(),
+            Some("GET,POST,PUT,DELETE,OPTIONS")
+        );
+        assert_eq!(cors.max_age.as_deref(), Some("600"));
+        let unauthorized = &api.gateway_responses["UNAUTHORIZED"];
+        assert_eq!(unauthorized.status, Some(401));
+        assert!(unauthorized
+            .headers
+            .contains(&("WWW-Authenticate".into(), "Bearer".into())));
+        assert!(unauthorized.headers.contains(&(
+            "Access-Control-Allow-Origin".into(),
+            "http://localhost:3000".into()
+        )));
+        assert_eq!(api.gateway_responses["DEFAULT_5XX"].status, None);
+        assert_eq!(api.environment["TABLE_NAME"], "patgate-local");
+        assert_eq!(api.environment["TOKEN_PREFIX"], "pgt");
+        assert_eq!(api.environment["WEB_ORIGIN"], "http://localhost:3000");
+        assert_eq!(api.environment["MAX_TOKENS_PER_USER"], "50");
+    }
+
+    #[test]
+    fn parameters_are_checked_and_overridden() {
+        let mut overrides = local_overrides();
+        overrides.insert("AuthorizerCacheTtlSeconds".into(), "0".into());
+        let api = parse(&repo_template(), &overrides, &LocalContext::default()).unwrap();
+        assert!(matches!(
+            api.authorizers["PatgateAuthorizer"],
+            AuthorizerDef::Lambda { ttl_seconds: 0, .. }
+        ));
+        overrides.insert("AuthorizerCacheTtlSeconds".into(), "7200".into());
+        assert!(parse(&repo_template(), &overrides, &LocalContext::default()).is_err());
+        let mut unknown = local_overrides();
+        unknown.insert("NoSuchParameter".into(), "1".into());
+        assert!(parse(&repo_template(), &unknown, &LocalContext::default()).is_err());
+        let mut missing = local_overrides();
+        missing.remove("WebOrigin");
+        assert!(parse(&repo_template(), &missing, &LocalContext::default())
+            .unwrap_err()
+            .0
+            .contains("WebOrigin"));
+        let mut bad = local_overrides();
+        bad.insert("EnableDemoApi".into(), "yes".into());
+        assert!(parse(&repo_template(), &bad, &LocalContext::default()).is_err());
+    }
+
+    #[test]
+    fn functions_and_streams_are_read() {
+        let api = api();
+        let authorizer = &api.functions["AuthorizerFunction"];
+        assert_eq!(authorizer.binary, "authorizer");
+        assert_eq!(authorizer.environment, None);
+        assert_eq!(api.table.stream_view_type, None);
+        let yaml = "Resources:\n  T:\n    Type: AWS::DynamoDB::Table\n    Properties:\n      AttributeDefinitions: [{AttributeName: pk, AttributeType: S}]\n      KeySchema: [{AttributeName: pk, KeyType: HASH}]\n      StreamSpecification: {StreamViewType: NEW_AND_OLD_IMAGES}\n";
+        let t = Template::parse(yaml, &BTreeMap::new(), &LocalContext::default()).unwrap();
+        let def = table(&t).unwrap();
+        assert_eq!(def.stream_view_type.as_deref(), Some("NEW_AND_OLD_IMAGES"));
+        assert_eq!(def.ttl_attribute(), None);
+        let off = yaml.replace("{StreamViewType", "{StreamEnabled: false, StreamViewType");
+        let t = Template::parse(&off, &BTreeMap::new(), &LocalContext::default()).unwrap();
+        assert_eq!(table(&t).unwrap().stream_view_type, None);
+    }
+}
