@@ -1,37 +1,37 @@
-//! What API Gateway does with a Lambda authorizer's answer: cache it per identity
-//! source value (the `Authorization` header) for the authorizer's TTL, and evaluate its
-//! policy against each call's method ARN.
+//! Authorization as API Gateway does it for a route: a Lambda TOKEN authorizer's
+//! answer cached per identity source value (the `Authorization` header) for the
+//! authorizer's TTL, its policy evaluated against each call's method ARN; or, for a
+//! Cognito user pool authorizer, the development-only session check standing in for it.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 pub use authorizer::cache::TtlMap;
-use patgate::permissions::{PolicyDecision, PolicyDocument};
-use serde_json::{Map, Value};
+use authorizer::AuthorizerResponse;
+use chrono::{DateTime, Utc};
+use patgate::permissions::PolicyDecision;
+use serde_json::{json, Value};
 
-/// A Lambda authorizer's answer, as API Gateway keeps it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Authorization {
-    pub principal_id: String,
-    pub policy: PolicyDocument,
-    /// The `context` map, handed to the backend as `requestContext.authorizer.*`.
-    pub context: Map<String, Value>,
-}
+use crate::event::{token_authorizer_event, ApiIdentity, HttpCall};
+use crate::functions::{AuthorizerFailure, Functions, AUTHORIZER_BINARY};
+use crate::response::header_value;
+use crate::sam::{AuthorizerDef, PayloadType};
+use crate::session::{cognito_style_claims, SessionKeys};
 
-impl Authorization {
-    /// Reads the authorizer's JSON answer (`principalId`, `policyDocument`, `context`).
-    pub fn from_response(response: Value) -> Option<Self> {
-        let principal_id = response.get("principalId")?.as_str()?.to_owned();
-        let policy: PolicyDocument =
-            serde_json::from_value(response.get("policyDocument")?.clone()).ok()?;
-        let context = response
-            .get("context")
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default();
-        Some(Authorization {
-            principal_id,
-            policy,
-            context,
-        })
-    }
+/// Most policies kept per authorizer.
+const POLICY_CACHE_CAPACITY: usize = 10_000;
+
+/// Authorizer answers cached per identity source value, for the authorizer's TTL
+/// (0 disables caching), with the authorizer function's own bounded map.
+pub type PolicyCache = TtlMap<String, AuthorizerResponse>;
+
+/// Why API Gateway answers a call itself instead of calling the route's function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GatewayError {
+    Unauthorized,
+    AccessDenied(PolicyDecision),
+    AuthorizerFailure,
 }
 
 /// API Gateway's answer body for a call the policy does not allow.
@@ -45,54 +45,219 @@ pub fn deny_message(decision: PolicyDecision) -> Option<&'static str> {
     }
 }
 
-/// Authorizer results cached per identity source value, for the authorizer's TTL
-/// (0 disables caching), with the authorizer function's own bounded map.
-pub type PolicyCache = TtlMap<String, Authorization>;
+/// What an authorizer is handed for one call.
+pub struct AuthorizeCall<'a> {
+    pub call: &'a HttpCall<'a>,
+    pub identity: &'a ApiIdentity,
+    pub functions: &'a Functions,
+    /// The functions' clock.
+    pub now: DateTime<Utc>,
+}
+
+/// The template's authorizers, with a policy cache per Lambda authorizer.
+pub struct Authorizers {
+    definitions: BTreeMap<String, AuthorizerDef>,
+    caches: BTreeMap<String, PolicyCache>,
+    sessions: Arc<SessionKeys>,
+}
+
+impl Authorizers {
+    /// Checks that every authorizer can run here.
+    pub fn new(
+        definitions: &BTreeMap<String, AuthorizerDef>,
+        sessions: Arc<SessionKeys>,
+    ) -> Result<Self, String> {
+        let mut caches = BTreeMap::new();
+        for (name, definition) in definitions {
+            let AuthorizerDef::Lambda {
+                binary,
+                payload,
+                ttl_seconds,
+                ..
+            } = definition
+            else {
+                continue;
+            };
+            if binary != AUTHORIZER_BINARY || *payload != PayloadType::Token {
+                return Err(format!(
+                    "authorizer {name} ({binary}, {payload:?}) is not supported by the local stack"
+                ));
+            }
+            let ttl = Duration::from_secs(*ttl_seconds);
+            caches.insert(name.clone(), PolicyCache::new(ttl, POLICY_CACHE_CAPACITY));
+        }
+        Ok(Authorizers {
+            definitions: definitions.clone(),
+            caches,
+            sessions,
+        })
+    }
+
+    /// Runs authorizer `name`; `Ok` is the `requestContext.authorizer` value.
+    pub async fn authorize(
+        &self,
+        name: &str,
+        input: AuthorizeCall<'_>,
+        note: &mut String,
+    ) -> Result<Value, GatewayError> {
+        match self.definitions.get(name) {
+            None => Err(GatewayError::AuthorizerFailure),
+            Some(AuthorizerDef::Lambda {
+                header,
+                timeout_seconds,
+                ..
+            }) => {
+                let timeout = Duration::from_secs(*timeout_seconds);
+                self.lambda(name, header, timeout, input, note).await
+            }
+            Some(AuthorizerDef::CognitoUserPool { header }) => {
+                self.session(name, header, input.call, note)
+            }
+        }
+    }
+
+    async fn lambda(
+        &self,
+        name: &str,
+        header: &str,
+        timeout: Duration,
+        input: AuthorizeCall<'_>,
+        note: &mut String,
+    ) -> Result<Value, GatewayError> {
+        // An empty identity source is refused before the authorizer is called.
+        let token = identity_source(input.call, header)?;
+        let cache = &self.caches[name];
+        let method_arn = input
+            .identity
+            .method_arn(input.call.method, input.call.raw_path);
+        let (answer, latency_ms) = match cache.get(token, Instant::now()) {
+            Some(cached) => {
+                note.push_str(&format!("{name}: cached"));
+                (cached, 0)
+            }
+            None => {
+                let started = Instant::now();
+                let event = token_authorizer_event(token, &method_arn);
+                let outcome =
+                    tokio::time::timeout(timeout, input.functions.authorize(event, input.now))
+                        .await;
+                let latency_ms = started.elapsed().as_millis() as u64;
+                note.push_str(&format!("{name}: called, {latency_ms} ms"));
+                let answer = match outcome {
+                    Ok(Ok(answer)) => answer,
+                    Ok(Err(AuthorizerFailure::Unauthorized)) => {
+                        return Err(GatewayError::Unauthorized)
+                    }
+                    Ok(Err(AuthorizerFailure::Error)) | Err(_) => {
+                        return Err(GatewayError::AuthorizerFailure)
+                    }
+                };
+                cache.insert(token.to_owned(), answer.clone(), Instant::now());
+                (answer, latency_ms)
+            }
+        };
+        match answer.policy_document.decide(&method_arn) {
+            PolicyDecision::Allow => Ok(backend_context(&answer, latency_ms)),
+            denied => Err(GatewayError::AccessDenied(denied)),
+        }
+    }
+
+    /// The development-only session standing in for a Cognito user pool ID token.
+    fn session(
+        &self,
+        name: &str,
+        header: &str,
+        call: &HttpCall<'_>,
+        note: &mut String,
+    ) -> Result<Value, GatewayError> {
+        let token = identity_source(call, header)?;
+        let claims = self
+            .sessions
+            .verify(token, Utc::now())
+            .map_err(|_| GatewayError::Unauthorized)?;
+        note.push_str(&format!(
+            "{name}: session of {}",
+            claims.get("sub").and_then(Value::as_str).unwrap_or("?")
+        ));
+        Ok(json!({ "claims": cognito_style_claims(&claims) }))
+    }
+}
+
+/// The identity source header's value; missing or blank is refused at once.
+fn identity_source<'a>(call: &'a HttpCall<'_>, header: &str) -> Result<&'a str, GatewayError> {
+    header_value(call.headers, header)
+        .filter(|v| !v.trim().is_empty())
+        .ok_or(GatewayError::Unauthorized)
+}
+
+/// `requestContext.authorizer` for the backend: the answer's context, its principal
+/// id and the authorizer's latency.
+fn backend_context(answer: &AuthorizerResponse, latency_ms: u64) -> Value {
+    let mut context = json!(answer.context);
+    context["principalId"] = json!(answer.principal_id);
+    context["integrationLatency"] = json!(latency_ms);
+    context
+}
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use authorizer::AuthorizerContext;
     use serde_json::json;
-    use std::time::{Duration, Instant};
 
     const BASE: &str = "arn:aws:execute-api:us-east-1:123456789012:local/v1";
 
-    fn authorization() -> Authorization {
-        Authorization::from_response(json!({
-            "principalId": "demo-viewer",
-            "policyDocument": {"Version": "2012-10-17", "Statement": [
+    fn authorization() -> AuthorizerResponse {
+        AuthorizerResponse {
+            principal_id: "demo-viewer".into(),
+            policy_document: serde_json::from_value(json!({"Version": "2012-10-17", "Statement": [
                 {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": [format!("{BASE}/GET/catalog"), format!("{BASE}/GET/catalog/*")]},
                 {"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": [format!("{BASE}/PUT/settings")]}
-            ]},
-            "context": {"userId": "demo-viewer", "tokenId": "01J", "permissions": "catalog:read"}
-        }))
-        .unwrap()
+            ]}))
+            .unwrap(),
+            context: AuthorizerContext {
+                user_id: "demo-viewer".into(),
+                token_id: "01J".into(),
+                permissions: "catalog:read".into(),
+            },
+        }
     }
 
     #[test]
     fn evaluation_tells_allow_explicit_and_implicit_deny_apart() {
         let auth = authorization();
         assert_eq!(
-            auth.policy.decide(&format!("{BASE}/GET/catalog")),
+            auth.policy_document.decide(&format!("{BASE}/GET/catalog")),
             PolicyDecision::Allow
         );
         assert_eq!(
-            auth.policy.decide(&format!("{BASE}/GET/catalog/svc-1")),
+            auth.policy_document
+                .decide(&format!("{BASE}/GET/catalog/svc-1")),
             PolicyDecision::Allow
         );
         assert_eq!(
-            auth.policy.decide(&format!("{BASE}/PUT/settings")),
+            auth.policy_document.decide(&format!("{BASE}/PUT/settings")),
             PolicyDecision::ExplicitDeny
         );
         assert_eq!(
-            auth.policy.decide(&format!("{BASE}/POST/catalog")),
+            auth.policy_document.decide(&format!("{BASE}/POST/catalog")),
             PolicyDecision::ImplicitDeny
         );
         assert_eq!(
             deny_message(PolicyDecision::ExplicitDeny),
             Some("User is not authorized to access this resource with an explicit deny")
         );
-        assert_eq!(auth.context["userId"], "demo-viewer");
+        assert_eq!(backend_context(&auth, 3)["userId"], "demo-viewer");
+    }
+
+    #[test]
+    fn the_backend_sees_the_context_the_principal_and_the_latency() {
+        let context = backend_context(&authorization(), 12);
+        assert_eq!(
+            context,
+            json!({"userId": "demo-viewer", "tokenId": "01J", "permissions": "catalog:read",
+                   "principalId": "demo-viewer", "integrationLatency": 12})
+        );
     }
 
     #[test]

@@ -1,10 +1,14 @@
 //! The Lambda functions the template names (by `BuildProperties.Binary`), called
 //! in-process with the same inputs their `main.rs` hands them in the cloud.
 
+use authorizer::{AuthorizerResponse, Diagnostic};
 use chrono::{DateTime, Utc};
 use lambda_http::{Body, Request, Response};
 use patgate::service::TokenService;
 use serde_json::Value;
+
+/// The error message for which API Gateway answers 401 instead of 500.
+const UNAUTHORIZED: &str = "Unauthorized";
 
 /// A function that answers API requests (a Lambda proxy integration).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,18 +56,17 @@ impl Functions {
         }
     }
 
-    /// Runs the Lambda authorizer on `event`. `Ok` carries its JSON answer; `Err` says
-    /// whether the error was exactly `Unauthorized`.
+    /// Runs the Lambda authorizer on `event`. An error is read as the Lambda runtime
+    /// reports it (its [`Diagnostic`]): `Unauthorized` when its message is exactly that.
     pub async fn authorize(
         &self,
         event: Value,
         now: DateTime<Utc>,
-    ) -> Result<Value, AuthorizerFailure> {
-        match self.authorizer.handle(event, now).await {
-            Ok(response) => serde_json::to_value(&response).map_err(|_| AuthorizerFailure::Error),
-            Err(err) if err.to_string() == "Unauthorized" => Err(AuthorizerFailure::Unauthorized),
-            Err(_) => Err(AuthorizerFailure::Error),
-        }
+    ) -> Result<AuthorizerResponse, AuthorizerFailure> {
+        self.authorizer
+            .handle(event, now)
+            .await
+            .map_err(|err| AuthorizerFailure::from(Diagnostic::from(err)))
     }
 }
 
@@ -73,4 +76,34 @@ pub enum AuthorizerFailure {
     Unauthorized,
     /// Any other failure: API Gateway answers 500.
     Error,
+}
+
+impl From<Diagnostic> for AuthorizerFailure {
+    fn from(diagnostic: Diagnostic) -> Self {
+        if diagnostic.error_message == UNAUTHORIZED {
+            AuthorizerFailure::Unauthorized
+        } else {
+            AuthorizerFailure::Error
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use authorizer::AuthorizerError;
+    use patgate::store::StoreError;
+
+    #[test]
+    fn only_the_unauthorized_message_is_a_401() {
+        let unauthorized = Diagnostic::from(AuthorizerError::Unauthorized("expired"));
+        assert_eq!(
+            AuthorizerFailure::from(unauthorized),
+            AuthorizerFailure::Unauthorized
+        );
+        let failed = Diagnostic::from(AuthorizerError::Unavailable(StoreError::Unavailable(
+            "down".into(),
+        )));
+        assert_eq!(AuthorizerFailure::from(failed), AuthorizerFailure::Error);
+    }
 }

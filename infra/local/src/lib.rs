@@ -6,6 +6,7 @@
 //! functions in-process. The library holds its parts, so that the tests read the same
 //! template, create the same table and start DynamoDB Local the same way.
 
+pub mod answers;
 pub mod authz;
 pub mod cfn;
 pub mod cli;
@@ -13,6 +14,8 @@ pub mod dynamo;
 pub mod event;
 pub mod functions;
 pub mod gateway;
+pub mod local_routes;
+pub mod response;
 pub mod routes;
 pub mod sam;
 pub mod session;
