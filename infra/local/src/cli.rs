@@ -8,6 +8,7 @@ pub const USAGE: &str = "\
 patgate-local: run patgate on this machine (DEVELOPMENT ONLY)
 
 Usage: patgate-local [OPTIONS]
+       patgate-local dynamodb [--port PORT] [--in-memory | --db-path DIR]
 
 Options:
   --host ADDR                 Address to listen on [default: 127.0.0.1]
@@ -25,6 +26,12 @@ Options:
                               see (for end-to-end tests of expiry)
   --quiet                     Do not log one line per request
   -h, --help                  Print this help
+
+patgate-local dynamodb: run DynamoDB Local alone, in the foreground, until SIGINT/SIGTERM
+(infra/scripts/dynamodb-local.sh start runs it in the background)
+  --port PORT                 Port to listen on [default: a free port]
+  --in-memory                 Keep nothing (default: data in infra/.local/dynamodb)
+  --db-path DIR               Keep the data in DIR
 ";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,10 +50,31 @@ pub struct Options {
     pub quiet: bool,
 }
 
+/// `patgate-local dynamodb`'s options.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DynamoDbOptions {
+    pub port: Option<u16>,
+    pub in_memory: bool,
+    pub db_path: Option<PathBuf>,
+}
+
 #[derive(Debug, PartialEq, Eq)]
 pub enum Parsed {
     Run(Box<Options>),
+    DynamoDb(DynamoDbOptions),
     Help,
+}
+
+impl Options {
+    /// The API's base URL, as a client on this machine reaches it.
+    pub fn api_base(&self) -> String {
+        let host = if self.host.is_unspecified() {
+            IpAddr::from([127, 0, 0, 1])
+        } else {
+            self.host
+        };
+        format!("http://{}", std::net::SocketAddr::new(host, self.port))
+    }
 }
 
 impl Default for Options {
@@ -67,61 +95,63 @@ impl Default for Options {
     }
 }
 
-pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> {
-    let mut options = Options::default();
-    let mut cache_ttl = None;
-    let mut args = args.into_iter();
-    while let Some(arg) = args.next() {
-        let (flag, inline) = match arg.split_once('=') {
+/// One command-line flag and its value, read on demand (`--flag=value` or `--flag value`).
+struct Flag<'a, I: Iterator<Item = String>> {
+    name: String,
+    inline: Option<String>,
+    rest: &'a mut I,
+}
+
+impl<I: Iterator<Item = String>> Flag<'_, I> {
+    fn value(&mut self) -> Result<String, String> {
+        self.inline
+            .take()
+            .or_else(|| self.rest.next())
+            .ok_or_else(|| format!("{} needs a value", self.name))
+    }
+
+    fn port(&mut self) -> Result<u16, String> {
+        let raw = self.value()?;
+        port(&raw, &self.name)
+    }
+}
+
+/// Calls `apply` with each flag of `args`.
+fn each_flag(
+    args: impl IntoIterator<Item = String>,
+    mut apply: impl FnMut(&mut Flag<'_, std::vec::IntoIter<String>>) -> Result<bool, String>,
+) -> Result<bool, String> {
+    let mut rest = args.into_iter().collect::<Vec<_>>().into_iter();
+    while let Some(arg) = rest.next() {
+        let (name, inline) = match arg.split_once('=') {
             Some((flag, value)) if flag.starts_with("--") => {
                 (flag.to_owned(), Some(value.to_owned()))
             }
             _ => (arg.clone(), None),
         };
-        let mut value = |name: &str| -> Result<String, String> {
-            match inline.clone().or_else(|| args.next()) {
-                Some(v) => Ok(v),
-                None => Err(format!("{name} needs a value")),
-            }
+        let mut flag = Flag {
+            name,
+            inline,
+            rest: &mut rest,
         };
-        match flag.as_str() {
-            "-h" | "--help" => return Ok(Parsed::Help),
-            "--host" => {
-                options.host = value("--host")?
-                    .parse()
-                    .map_err(|_| "--host must be an IP address".to_owned())?
-            }
-            "--port" => options.port = port(&value("--port")?, "--port")?,
-            "--in-memory" => options.in_memory = true,
-            "--dynamodb-port" => {
-                options.dynamodb_port = port(&value("--dynamodb-port")?, "--dynamodb-port")?
-            }
-            "--dynamodb-endpoint" => {
-                let url = value("--dynamodb-endpoint")?;
-                if !(url.starts_with("http://") || url.starts_with("https://")) {
-                    return Err("--dynamodb-endpoint must be an http(s) URL".to_owned());
-                }
-                options.dynamodb_endpoint = Some(url);
-            }
-            "--table-name" => options.table_name = value("--table-name")?,
-            "--web-origin" => options.web_origin = value("--web-origin")?,
-            "--authorizer-cache-ttl" => {
-                let raw = value("--authorizer-cache-ttl")?;
-                raw.parse::<u64>().map_err(|_| {
-                    "--authorizer-cache-ttl must be a whole number of seconds".to_owned()
-                })?;
-                cache_ttl = Some(raw);
-            }
-            "--param" => {
-                let raw = value("--param")?;
-                let (name, v) = raw.split_once('=').ok_or("--param needs NAME=VALUE")?;
-                options.params.insert(name.to_owned(), v.to_owned());
-            }
-            "--template" => options.template = Some(PathBuf::from(value("--template")?)),
-            "--dev-clock-control" => options.dev_clock_control = true,
-            "--quiet" => options.quiet = true,
-            other => return Err(format!("unknown argument {other} (see --help)")),
+        if !apply(&mut flag)? {
+            return Ok(false);
         }
+    }
+    Ok(true)
+}
+
+pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> {
+    let mut args = args.into_iter().peekable();
+    if args.peek().map(String::as_str) == Some("dynamodb") {
+        args.next();
+        return parse_dynamodb(args);
+    }
+    let mut options = Options::default();
+    let mut cache_ttl = None;
+    let complete = each_flag(args, |flag| apply(&mut options, &mut cache_ttl, flag))?;
+    if !complete {
+        return Ok(Parsed::Help);
     }
     if options.in_memory && options.dynamodb_endpoint.is_some() {
         return Err("--in-memory and --dynamodb-endpoint exclude each other".to_owned());
@@ -136,6 +166,73 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> {
             .insert("AuthorizerCacheTtlSeconds".to_owned(), ttl);
     }
     Ok(Parsed::Run(Box::new(options)))
+}
+
+/// Applies one flag of the stack's; `Ok(false)` for `--help`.
+fn apply<I: Iterator<Item = String>>(
+    options: &mut Options,
+    cache_ttl: &mut Option<String>,
+    flag: &mut Flag<'_, I>,
+) -> Result<bool, String> {
+    match flag.name.as_str() {
+        "-h" | "--help" => return Ok(false),
+        "--host" => {
+            options.host = flag
+                .value()?
+                .parse()
+                .map_err(|_| "--host must be an IP address".to_owned())?
+        }
+        "--port" => options.port = flag.port()?,
+        "--in-memory" => options.in_memory = true,
+        "--dynamodb-port" => options.dynamodb_port = flag.port()?,
+        "--dynamodb-endpoint" => {
+            let url = flag.value()?;
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err("--dynamodb-endpoint must be an http(s) URL".to_owned());
+            }
+            options.dynamodb_endpoint = Some(url);
+        }
+        "--table-name" => options.table_name = flag.value()?,
+        "--web-origin" => options.web_origin = flag.value()?,
+        "--authorizer-cache-ttl" => {
+            let raw = flag.value()?;
+            raw.parse::<u64>().map_err(|_| {
+                "--authorizer-cache-ttl must be a whole number of seconds".to_owned()
+            })?;
+            *cache_ttl = Some(raw);
+        }
+        "--param" => {
+            let raw = flag.value()?;
+            let (name, v) = raw.split_once('=').ok_or("--param needs NAME=VALUE")?;
+            options.params.insert(name.to_owned(), v.to_owned());
+        }
+        "--template" => options.template = Some(PathBuf::from(flag.value()?)),
+        "--dev-clock-control" => options.dev_clock_control = true,
+        "--quiet" => options.quiet = true,
+        other => return Err(format!("unknown argument {other} (see --help)")),
+    }
+    Ok(true)
+}
+
+fn parse_dynamodb(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> {
+    let mut options = DynamoDbOptions::default();
+    let complete = each_flag(args, |flag| {
+        match flag.name.as_str() {
+            "-h" | "--help" => return Ok(false),
+            "--port" => options.port = Some(flag.port()?),
+            "--in-memory" => options.in_memory = true,
+            "--db-path" => options.db_path = Some(PathBuf::from(flag.value()?)),
+            other => return Err(format!("dynamodb: unknown argument {other} (see --help)")),
+        }
+        Ok(true)
+    })?;
+    if !complete {
+        return Ok(Parsed::Help);
+    }
+    if options.in_memory && options.db_path.is_some() {
+        return Err("dynamodb: --in-memory and --db-path exclude each other".to_owned());
+    }
+    Ok(Parsed::DynamoDb(options))
 }
 
 fn port(raw: &str, flag: &str) -> Result<u16, String> {
@@ -153,6 +250,7 @@ mod tests {
         match parse(args.iter().map(|s| s.to_string()))? {
             Parsed::Run(options) => Ok(*options),
             Parsed::Help => Err("help".into()),
+            Parsed::DynamoDb(_) => Err("dynamodb".into()),
         }
     }
 
@@ -199,5 +297,21 @@ mod tests {
         .is_err());
         assert!(run(&["--authorizer-cache-ttl", "soon"]).is_err());
         assert_eq!(run(&["--help"]).unwrap_err(), "help");
+    }
+
+    #[test]
+    fn the_dynamodb_subcommand_has_its_own_flags() {
+        let parse = |args: &[&str]| parse(args.iter().map(|s| s.to_string()));
+        assert_eq!(
+            parse(&["dynamodb", "--port=8123", "--in-memory"]).unwrap(),
+            Parsed::DynamoDb(DynamoDbOptions {
+                port: Some(8123),
+                in_memory: true,
+                db_path: None
+            })
+        );
+        assert!(parse(&["dynamodb", "--in-memory", "--db-path", "/tmp/x"]).is_err());
+        assert!(parse(&["dynamodb", "--table-name", "x"]).is_err());
+        assert_eq!(parse(&["dynamodb", "-h"]).unwrap(), Parsed::Help);
     }
 }

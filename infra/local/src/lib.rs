@@ -10,7 +10,8 @@ pub mod answers;
 pub mod authz;
 pub mod cfn;
 pub mod cli;
-pub mod dynamo;
+pub mod demo;
+pub mod dynamodb;
 pub mod event;
 pub mod functions;
 pub mod gateway;
@@ -19,3 +20,14 @@ pub mod response;
 pub mod routes;
 pub mod sam;
 pub mod session;
+pub mod stack;
+pub mod summary;
+pub mod table;
+
+use std::path::{Path, PathBuf};
+
+/// The repository this crate was built from (template.yaml, infra/).
+pub fn repo_root() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    root.canonicalize().unwrap_or(root)
+}

@@ -1,0 +1,376 @@
+//! The whole stack's life: DynamoDB Local started (or reused), the table and demo
+//! users, the gateway served until a signal, then everything stopped, DynamoDB Local
+//! included. Also `patgate-local dynamodb`, DynamoDB Local alone.
+
+use std::convert::Infallible;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::GracefulShutdown;
+use patgate::config::Settings;
+use patgate::permissions::PermissionConfig;
+use patgate::service::TokenService;
+use patgate::store::TokenStore;
+use tokio::net::TcpListener;
+use tokio::signal::unix::{signal, Signal, SignalKind};
+
+use crate::cli::{DynamoDbOptions, Options};
+use crate::dynamodb::{DynamoDbLocal, Launch, LaunchError, Output, Storage};
+use crate::event::ApiIdentity;
+use crate::functions::Functions;
+use crate::gateway::{Gateway, GatewayOptions};
+use crate::sam::{self, LocalApi, LocalContext};
+use crate::session::SessionKeys;
+use crate::summary::{print_banner, print_summary};
+use crate::table::{ensure_table, TableError, TableOutcome};
+use crate::{demo, repo_root};
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+const API_ID: &str = "patgatelocal";
+/// How often the table is tried while DynamoDB Local settles.
+const TABLE_ATTEMPTS: u32 = 20;
+
+/// Runs the stack until a signal (exit 0) or DynamoDB Local's death (exit 1).
+pub async fn run(options: Options) -> Result<ExitCode, BoxError> {
+    let started = Instant::now();
+    // Installed first, so that Ctrl-C at any point goes through the clean shutdown.
+    let mut signals = Signals::install()?;
+    print_banner(&options);
+    let repo_root = repo_root();
+    let template_path = options
+        .template
+        .clone()
+        .unwrap_or_else(|| repo_root.join("template.yaml"));
+    let context = LocalContext {
+        table_name: options.table_name.clone(),
+        ..LocalContext::default()
+    };
+    let api = sam::load(
+        &template_path,
+        &sam::local_parameters(&options.params),
+        &context,
+    )?;
+    let listener = TcpListener::bind((options.host, options.port))
+        .await
+        .map_err(|e| format!("cannot listen on {}:{}: {e}", options.host, options.port))?;
+    let mut dynamo = tokio::select! {
+        dynamo = Dynamo::start(&repo_root, &options) => dynamo?,
+        // Dropping the half-started child kills it (kill_on_drop).
+        signal = signals.recv() => {
+            println!("patgate-local: {signal} during start-up; stopped");
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
+    let prepared = tokio::select! {
+        prepared = prepare(dynamo.endpoint(), api, &options) => prepared,
+        signal = signals.recv() => {
+            println!("patgate-local: {signal} during start-up; stopping");
+            dynamo.stop().await;
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
+    let (gateway, table_outcome) = match prepared {
+        Ok(ready) => ready,
+        Err(err) => {
+            dynamo.stop().await;
+            return Err(err);
+        }
+    };
+    print_summary(
+        &options,
+        &template_path,
+        &dynamo.description(),
+        table_outcome,
+        &gateway,
+    );
+    println!("(start-up took {:.2} s)", started.elapsed().as_secs_f64());
+    println!("patgate local stack ready on {}", options.api_base());
+    let stop = serve(listener, gateway, &mut signals, &mut dynamo).await;
+    shut_down(stop, dynamo).await
+}
+
+enum Stop {
+    Signal(&'static str),
+    DynamoExited(String),
+}
+
+/// Accepts connections until a signal or DynamoDB Local's exit; then closes them.
+async fn serve(
+    listener: TcpListener,
+    gateway: Arc<Gateway>,
+    signals: &mut Signals,
+    dynamo: &mut Dynamo,
+) -> Stop {
+    let graceful = GracefulShutdown::new();
+    let http = hyper::server::conn::http1::Builder::new();
+    let stop = loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, remote)) => {
+                    let _ = stream.set_nodelay(true);
+                    let gateway = gateway.clone();
+                    let service = service_fn(move |request| {
+                        let gateway = gateway.clone();
+                        async move { Ok::<_, Infallible>(gateway.serve(request, remote).await) }
+                    });
+                    let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+                    tokio::spawn(async move {
+                        let _ = connection.await;
+                    });
+                }
+                Err(err) => {
+                    eprintln!("patgate-local: accept failed: {err}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            signal = signals.recv() => break Stop::Signal(signal),
+            status = dynamo.exited() => break Stop::DynamoExited(status),
+        }
+    };
+    drop(listener);
+    match &stop {
+        Stop::Signal(signal) => println!("patgate-local: {signal} received, shutting down"),
+        Stop::DynamoExited(status) => {
+            eprintln!("patgate-local: DynamoDB Local exited unexpectedly ({status}); shutting down")
+        }
+    }
+    if tokio::time::timeout(Duration::from_secs(3), graceful.shutdown())
+        .await
+        .is_err()
+    {
+        eprintln!("patgate-local: some connections were still open after 3 s; closing them");
+    }
+    stop
+}
+
+async fn shut_down(stop: Stop, mut dynamo: Dynamo) -> Result<ExitCode, BoxError> {
+    let managed = dynamo.managed.is_some();
+    dynamo.stop().await;
+    if managed {
+        println!("patgate-local: DynamoDB Local stopped");
+    }
+    println!("patgate-local: stopped");
+    Ok(match stop {
+        Stop::Signal(_) => ExitCode::SUCCESS,
+        Stop::DynamoExited(_) => ExitCode::FAILURE,
+    })
+}
+
+/// Table, demo users, the functions' cold-start state, and the gateway.
+async fn prepare(
+    endpoint: String,
+    api: LocalApi,
+    options: &Options,
+) -> Result<(Arc<Gateway>, TableOutcome), BoxError> {
+    let client = patgate::store::connect_local(&endpoint);
+    let table_name = options.table_name.clone();
+    let mut attempt = 1;
+    let outcome = loop {
+        match ensure_table(&client, &table_name, &api.table).await {
+            Ok(outcome) => break outcome,
+            Err(err) if err.is_transient() && attempt < TABLE_ATTEMPTS => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            Err(err) => return Err(Box::<TableError>::new(err)),
+        }
+    };
+    let store = TokenStore::new(client, table_name);
+    demo::seed_users(&store, &demo::demo_users()).await?;
+
+    let settings = Settings::from_lookup(|name| api.environment.get(name).cloned())?;
+    let permissions = PermissionConfig::bundled()?;
+    let authorizer = authorizer::Authorizer::new(&settings, store.clone(), permissions);
+    let functions = Functions {
+        service: TokenService::new(settings, store),
+        authorizer,
+    };
+    let local = LocalContext::default();
+    let gateway_options = GatewayOptions {
+        identity: ApiIdentity {
+            api_id: API_ID.to_owned(),
+            stage: api.stage.clone(),
+            region: local.region,
+            account_id: local.account_id,
+        },
+        sessions: SessionKeys::random(format!("http://{}:{}/local", options.host, options.port)),
+        clock_control: options.dev_clock_control,
+        web_origin: options.web_origin.clone(),
+        log_requests: !options.quiet,
+    };
+    let gateway = Gateway::new(api, functions, gateway_options)?;
+    Ok((Arc::new(gateway), outcome))
+}
+
+/// The stack's DynamoDB Local: started by it (`managed`), or one it was told to reuse.
+struct Dynamo {
+    endpoint: String,
+    managed: Option<Managed>,
+}
+
+struct Managed {
+    instance: DynamoDbLocal,
+    storage: String,
+    log: PathBuf,
+    in_memory: bool,
+}
+
+impl Dynamo {
+    async fn start(repo_root: &Path, options: &Options) -> Result<Self, BoxError> {
+        if let Some(endpoint) = &options.dynamodb_endpoint {
+            let endpoint = endpoint.trim_end_matches('/').to_owned();
+            return Ok(Dynamo {
+                endpoint,
+                managed: None,
+            });
+        }
+        let port = options.dynamodb_port;
+        let local_dir = repo_root.join("infra/.local");
+        let data = local_dir.join("dynamodb");
+        let log = local_dir.join(format!("dynamodb-{port}.log"));
+        let launch = Launch {
+            port: Some(port),
+            storage: if options.in_memory {
+                Storage::InMemory
+            } else {
+                Storage::Directory(data.clone())
+            },
+            output: Output::File(log.clone()),
+        };
+        let instance = match DynamoDbLocal::start(repo_root, &launch).await {
+            Ok(instance) => instance,
+            Err(LaunchError::PortInUse(port)) => return Err(format!(
+                "port {port} is already in use; pass --dynamodb-endpoint http://127.0.0.1:{port} to reuse a DynamoDB Local \
+                 listening there, or --dynamodb-port to start one elsewhere"
+            )
+            .into()),
+            Err(err) => return Err(err.into()),
+        };
+        let storage = match options.in_memory {
+            true => "in memory".to_owned(),
+            false => format!("data in {}", data.display()),
+        };
+        Ok(Dynamo {
+            endpoint: instance.endpoint(),
+            managed: Some(Managed {
+                instance,
+                storage,
+                log,
+                in_memory: options.in_memory,
+            }),
+        })
+    }
+
+    fn endpoint(&self) -> String {
+        self.endpoint.clone()
+    }
+
+    fn description(&self) -> String {
+        match &self.managed {
+            Some(managed) => format!(
+                "{} (pid {}, {}, log {})",
+                self.endpoint,
+                managed.instance.pid(),
+                managed.storage,
+                managed.log.display()
+            ),
+            None => format!(
+                "{} (reused; not started or stopped by this process)",
+                self.endpoint
+            ),
+        }
+    }
+
+    /// Resolves when a started DynamoDB Local exits by itself (never for a reused one).
+    async fn exited(&mut self) -> String {
+        match &mut self.managed {
+            Some(managed) => managed.instance.exited().await,
+            None => std::future::pending().await,
+        }
+    }
+
+    /// Stops a started DynamoDB Local; the log of an in-memory one goes with it.
+    async fn stop(&mut self) {
+        if let Some(managed) = &mut self.managed {
+            managed.instance.stop().await;
+            if managed.in_memory {
+                let _ = std::fs::remove_file(&managed.log);
+            }
+        }
+    }
+}
+
+/// `patgate-local dynamodb`: DynamoDB Local alone, until a signal or its own exit.
+pub async fn run_dynamodb(options: DynamoDbOptions) -> Result<ExitCode, BoxError> {
+    let mut signals = Signals::install()?;
+    let repo_root = repo_root();
+    let (storage, description) = match (&options.db_path, options.in_memory) {
+        (_, true) => (Storage::InMemory, "in memory".to_owned()),
+        (Some(dir), false) => (
+            Storage::Directory(dir.clone()),
+            format!("data in {}", dir.display()),
+        ),
+        (None, false) => {
+            let dir = repo_root.join("infra/.local/dynamodb");
+            let description = format!("data in {}", dir.display());
+            (Storage::Directory(dir), description)
+        }
+    };
+    let launch = Launch {
+        port: options.port,
+        storage,
+        output: Output::Inherit,
+    };
+    let mut instance = tokio::select! {
+        started = DynamoDbLocal::start(&repo_root, &launch) => started?,
+        signal = signals.recv() => {
+            eprintln!("patgate-local dynamodb: {signal} during start-up; stopped");
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
+    println!(
+        "DynamoDB Local ready on {} (pid {}, {description})",
+        instance.endpoint(),
+        instance.pid()
+    );
+    let code = tokio::select! {
+        _ = signals.recv() => ExitCode::SUCCESS,
+        status = instance.exited() => {
+            eprintln!("patgate-local dynamodb: DynamoDB Local exited unexpectedly ({status})");
+            ExitCode::FAILURE
+        }
+    };
+    instance.stop().await;
+    println!("DynamoDB Local stopped on port {}", instance.port());
+    Ok(code)
+}
+
+struct Signals {
+    interrupt: Signal,
+    terminate: Signal,
+    hangup: Signal,
+}
+
+impl Signals {
+    fn install() -> std::io::Result<Self> {
+        Ok(Signals {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+            hangup: signal(SignalKind::hangup())?,
+        })
+    }
+
+    /// The next shutdown signal (cancel-safe).
+    async fn recv(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.interrupt.recv() => "SIGINT",
+            _ = self.terminate.recv() => "SIGTERM",
+            _ = self.hangup.recv() => "SIGHUP",
+        }
+    }
+}
