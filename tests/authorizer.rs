@@ -318,14 +318,14 @@ async fn malformed_and_forged_tokens_are_refused_without_touching_dynamodb() {
 
 #[tokio::test]
 async fn dynamodb_stopped_mid_run_never_allows() {
-    let mut dynamodb = PrivateDynamoDb::start();
-    let table = TestTable::at(&dynamodb.endpoint).await;
+    let mut dynamodb = private_dynamodb().await;
+    let table = TestTable::at(&dynamodb.endpoint()).await;
     table.add_user("rita", &["Admin"], None).await;
     let (token, _) = issue(&table, "rita", 1).await;
     // A long user cache must not help either: the hash lookup is never cached.
     let authorizer = authorizer_for(&table, &[("USER_CACHE_TTL_SECONDS", "60")]);
     assert!(call(&authorizer, &token, GET_CATALOG).await.is_ok());
-    dynamodb.stop();
+    dynamodb.stop().await;
     let outcome = call(&authorizer, &token, GET_CATALOG).await;
     let Err(err @ AuthorizerError::Unavailable(_)) = outcome else {
         panic!("expected a failure, got {outcome:?}")

@@ -122,8 +122,8 @@ async fn revoke_outcomes() {
 
 #[tokio::test]
 async fn dynamodb_ttl_removes_expired_token_and_hash_items() {
-    let dynamodb = PrivateDynamoDb::start();
-    let table = TestTable::at(&dynamodb.endpoint).await;
+    let dynamodb = private_dynamodb().await;
+    let table = TestTable::at(&dynamodb.endpoint()).await;
     let id = table.add_user("xena", &["User"], None).await;
     let (token, _) = record(&id, chrono::Duration::seconds(1));
     table.store.create_token(&token, 10, None).await.unwrap();
@@ -198,4 +198,30 @@ async fn the_users_cli_feeds_user_records() {
     let missing = patgate_users::parse_args(&args("show nobody")).unwrap();
     assert!(patgate_users::execute(&table.store, missing).await.is_err());
     std::fs::remove_file(file).ok();
+}
+
+#[tokio::test]
+async fn a_table_declaring_a_stream_is_created_with_it() {
+    let client = client(&endpoint());
+    let name = format!("patgate-test-{:016x}", rand::random::<u64>());
+    let mut declared = template().table.clone();
+    declared.stream_view_type = Some("NEW_AND_OLD_IMAGES".to_owned());
+    patgate_local::table::create_table(&client, &name, &declared)
+        .await
+        .unwrap();
+    let described = client
+        .describe_table()
+        .table_name(&name)
+        .send()
+        .await
+        .unwrap();
+    let stream = described
+        .table()
+        .and_then(|t| t.stream_specification())
+        .expect("a stream specification");
+    assert!(stream.stream_enabled());
+    assert_eq!(
+        stream.stream_view_type().map(|v| v.as_str()),
+        Some("NEW_AND_OLD_IMAGES")
+    );
 }

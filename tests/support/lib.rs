@@ -1,14 +1,14 @@
-//! Test support: DynamoDB Local connections, one fresh table per test, and API
+//! Test support: template.yaml as the local stack reads it, DynamoDB Local
+//! connections, one fresh table per test (created from template.yaml's table), and API
 //! Gateway events built from the real samples in `tests/fixtures/events`.
 //!
 //! Tests use the DynamoDB Local that the test command starts (`PATGATE_TEST_DYNAMODB`,
 //! default `http://127.0.0.1:8000`); a test that must stop DynamoDB mid-run starts a
-//! private instance with [`PrivateDynamoDb`].
+//! private instance with [`private_dynamodb`].
 
-use std::net::TcpListener;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::sync::OnceLock;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
@@ -18,12 +18,29 @@ use patgate::config::Settings;
 use patgate::service::TokenService;
 use patgate::store::TokenStore;
 use patgate::user::{User, UserId};
+use patgate_local::dynamodb::{DynamoDbLocal, Launch};
+use patgate_local::sam::{self, LocalApi, LocalContext};
 use serde_json::{json, Value};
 
 pub const WEB_ORIGIN: &str = "https://portal.example.com";
 
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// template.yaml as the local stack reads it (its local parameters, the demo API
+/// on), with [`WEB_ORIGIN`] as the web origin.
+pub fn template() -> &'static LocalApi {
+    static TEMPLATE: OnceLock<LocalApi> = OnceLock::new();
+    TEMPLATE.get_or_init(|| {
+        let overrides = BTreeMap::from([("WebOrigin".to_owned(), WEB_ORIGIN.to_owned())]);
+        sam::load(
+            &repo_root().join("template.yaml"),
+            &sam::local_parameters(&overrides),
+            &LocalContext::default(),
+        )
+        .expect("template.yaml reads")
+    })
 }
 
 pub fn endpoint() -> String {
@@ -49,8 +66,9 @@ impl TestTable {
     pub async fn at(endpoint: &str) -> Self {
         let client = client(endpoint);
         let name = format!("patgate-test-{:016x}", rand::random::<u64>());
+        let created = patgate_local::table::create_table(&client, &name, &template().table).await;
         let store = TokenStore::new(client.clone(), name);
-        if let Err(err) = store.create_table().await {
+        if let Err(err) = created {
             panic!(
                 "cannot create a table in DynamoDB Local at {endpoint}: {err}\n\
                  Start it with `infra/scripts/dynamodb-local.sh start --in-memory` or run the test command."
@@ -267,67 +285,10 @@ pub fn date_in(days: i64, zone: chrono_tz::Tz, now: DateTime<Utc>) -> String {
         .to_string()
 }
 
-/// A DynamoDB Local of a test's own, for tests that stop it mid-run.
-pub struct PrivateDynamoDb {
-    child: Option<Child>,
-    pub endpoint: String,
-}
-
-impl PrivateDynamoDb {
-    pub fn start() -> Self {
-        let jar_dir = Command::new("bash")
-            .arg(repo_root().join("infra/scripts/dynamodb-local.sh"))
-            .arg("jar-dir")
-            .output()
-            .expect("run dynamodb-local.sh jar-dir");
-        assert!(jar_dir.status.success(), "dynamodb-local.sh jar-dir failed");
-        let jar_dir = PathBuf::from(String::from_utf8_lossy(&jar_dir.stdout).trim());
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        let child = Command::new("java")
-            .arg(format!(
-                "-Djava.library.path={}",
-                jar_dir.join("DynamoDBLocal_lib").display()
-            ))
-            .arg("-jar")
-            .arg(jar_dir.join("DynamoDBLocal.jar"))
-            .args([
-                "-inMemory",
-                "-sharedDb",
-                "-disableTelemetry",
-                "-port",
-                &port.to_string(),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start java");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "private DynamoDB Local did not start"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        PrivateDynamoDb {
-            child: Some(child),
-            endpoint: format!("http://127.0.0.1:{port}"),
-        }
-    }
-
-    pub fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for PrivateDynamoDb {
-    fn drop(&mut self) {
-        self.stop();
-    }
+/// A DynamoDB Local of a test's own (in memory, on a free port), for tests that stop
+/// it mid-run; killed when dropped.
+pub async fn private_dynamodb() -> DynamoDbLocal {
+    DynamoDbLocal::start(&repo_root(), &Launch::private())
+        .await
+        .unwrap_or_else(|err| panic!("private DynamoDB Local: {err}"))
 }
