@@ -9,8 +9,7 @@ use aws_config::BehaviorVersion;
 use aws_sdk_dynamodb::config::{Credentials, Region};
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, CancellationReason, Delete, KeySchemaElement,
-    KeyType, Put, ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem, Update,
+    AttributeValue, CancellationReason, Delete, Put, TransactWriteItem, Update,
 };
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -19,7 +18,7 @@ use chrono_tz::Tz;
 use crate::token::{TokenHash, TokenId};
 use crate::user::{User, UserId};
 pub use items::StoredUser;
-use items::{key, PK, PROFILE_SK, SK, TOKEN_SK_PREFIX, TTL_ATTRIBUTE};
+use items::{key, PROFILE_SK, TOKEN_SK_PREFIX};
 
 /// How often token creation re-reads and retries when a concurrent creation by the
 /// same user won the race for the user record's version. Each lost race is another
@@ -141,47 +140,6 @@ impl TokenStore {
 
     pub fn table(&self) -> &str {
         &self.table
-    }
-
-    /// Creates the table with the layout template.yaml deploys (for DynamoDB Local).
-    pub async fn create_table(&self) -> Result<(), StoreError> {
-        let attribute = |name: &str| {
-            AttributeDefinition::builder()
-                .attribute_name(name)
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-        };
-        let key_element = |name: &str, kind| {
-            KeySchemaElement::builder()
-                .attribute_name(name)
-                .key_type(kind)
-                .build()
-        };
-        self.client
-            .create_table()
-            .table_name(&self.table)
-            .billing_mode(BillingMode::PayPerRequest)
-            .attribute_definitions(attribute(PK).map_err(internal)?)
-            .attribute_definitions(attribute(SK).map_err(internal)?)
-            .key_schema(key_element(PK, KeyType::Hash).map_err(internal)?)
-            .key_schema(key_element(SK, KeyType::Range).map_err(internal)?)
-            .send()
-            .await
-            .map_err(classify)?;
-        self.client
-            .update_time_to_live()
-            .table_name(&self.table)
-            .time_to_live_specification(
-                TimeToLiveSpecification::builder()
-                    .enabled(true)
-                    .attribute_name(TTL_ATTRIBUTE)
-                    .build()
-                    .map_err(internal)?,
-            )
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(())
     }
 
     /// Creates or updates a user record (roles, zone, active flag).
