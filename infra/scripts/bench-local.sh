@@ -59,7 +59,7 @@ DYNAMODB_PORT=$(free_port)
 BASE="http://127.0.0.1:$PORT"
 LOG="$(mktemp -t patgate-bench.XXXXXX.log)"
 
-args=(--in-memory --quiet --port "$PORT" --dynamodb-port "$DYNAMODB_PORT")
+args=(--in-memory --quiet --no-web --port "$PORT" --dynamodb-port "$DYNAMODB_PORT")
 [[ -n "$CACHE_TTL" ]] && args+=(--authorizer-cache-ttl "$CACHE_TTL")
 
 start_ns=$(date +%s%N)

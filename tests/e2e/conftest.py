@@ -63,6 +63,7 @@ class Stack:
     dynamodb_url: str
     process: subprocess.Popen
     log_path: Path
+    web_url: str
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -117,7 +118,7 @@ def in_days(days: int, zone: dt.tzinfo = dt.timezone.utc) -> str:
 def stack(tmp_path_factory) -> Stack:
     if not BINARY.is_file():
         pytest.fail(f"{BINARY} not found: build it first with `cargo build -p patgate-local`")
-    port, dynamodb_port = free_port(), free_port()
+    port, dynamodb_port, web_port = free_port(), free_port(), free_port()
     log_path = tmp_path_factory.mktemp("stack") / "patgate-local.log"
     log = open(log_path, "wb")
     process = subprocess.Popen(
@@ -126,6 +127,8 @@ def stack(tmp_path_factory) -> Stack:
             "--in-memory",
             "--port", str(port),
             "--dynamodb-port", str(dynamodb_port),
+            "--web-port", str(web_port),
+            "--web-origin", "http://localhost:3000",
             "--authorizer-cache-ttl", str(CACHE_TTL_SECONDS),
             "--dev-clock-control",
         ],
@@ -143,7 +146,9 @@ def stack(tmp_path_factory) -> Stack:
             process.kill()
             pytest.fail(f"patgate-local not ready within {READY_TIMEOUT_SECONDS} s:\n{log_path.read_text()}")
         time.sleep(0.05)
-    stack = Stack(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{dynamodb_port}", process, log_path)
+    stack = Stack(
+        f"http://127.0.0.1:{port}", f"http://127.0.0.1:{dynamodb_port}", process, log_path, f"http://127.0.0.1:{web_port}"
+    )
     java = [pid for pid in child_pids(process.pid) if "java" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")]
     assert java, f"no DynamoDB Local child of patgate-local:\n{stack.log()}"
 

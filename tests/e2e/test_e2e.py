@@ -208,3 +208,20 @@ def test_token_api_errors_match_the_openapi_document(stack: Stack, conforms):
     refused = conforms(stack.create_token(inactive), "/tokens", "POST")
     assert refused.status_code == 403
     assert refused.json()["error"]["code"] == "forbidden"
+
+
+def test_the_web_page_has_its_own_origin(stack: Stack):
+    config = requests.get(stack.web_url + "/config.json", timeout=10)
+    assert config.status_code == 200
+    assert config.json() == {"apiBase": stack.base_url, "mode": "local"}
+    assert config.headers["Content-Security-Policy"] == (
+        f"default-src 'none'; script-src 'self'; style-src 'self'; connect-src {stack.base_url}; "
+        "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    )
+    assert config.headers["X-Content-Type-Options"] == "nosniff"
+    assert config.headers["Referrer-Policy"] == "no-referrer"
+    page = requests.get(stack.web_url + "/", timeout=10)  # the bundle, or how to build it
+    assert page.status_code == 200
+    assert page.headers["Content-Type"] == "text/html; charset=utf-8"
+    for path in ["/%2e%2e/template.yaml", "/nope.js", "/tokens"]:
+        assert requests.get(stack.web_url + path, timeout=10).status_code == 404, path

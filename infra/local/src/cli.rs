@@ -17,7 +17,13 @@ Options:
   --dynamodb-port PORT        Port for the DynamoDB Local this starts [default: 8000]
   --dynamodb-endpoint URL     Reuse a DynamoDB Local already listening at URL instead of starting one
   --table-name NAME           Table name [default: patgate-local]
-  --web-origin ORIGIN         Web UI origin for CORS (parameter WebOrigin) [default: http://localhost:3000]
+  --web-port PORT             Port of the web page's origin, on the same host [default: 3001];
+                              0 turns it off
+  --no-web                    Do not serve the web page
+  --web-dir DIR               Static files of the web page [default: infra/web/dist]
+  --web-origin ORIGIN         Web UI origin for CORS (parameter WebOrigin)
+                              [default: http://127.0.0.1:WEB_PORT, or http://localhost:3000 without
+                              the web page]
   --authorizer-cache-ttl SECS Authorizer policy cache TTL (parameter AuthorizerCacheTtlSeconds)
                               [default: the template's default]
   --param NAME=VALUE          Override any template parameter (repeatable)
@@ -42,6 +48,11 @@ pub struct Options {
     pub dynamodb_port: u16,
     pub dynamodb_endpoint: Option<String>,
     pub table_name: String,
+    /// Port of the web page's origin; `None` when it is off.
+    pub web_port: Option<u16>,
+    /// `None`: the repository's infra/web/dist.
+    pub web_dir: Option<PathBuf>,
+    /// `--web-origin`, else the web page's origin, else `http://localhost:3000`.
     pub web_origin: String,
     /// Template parameter overrides, `--authorizer-cache-ttl` and `--web-origin` included.
     pub params: BTreeMap<String, String>,
@@ -68,12 +79,21 @@ pub enum Parsed {
 impl Options {
     /// The API's base URL, as a client on this machine reaches it.
     pub fn api_base(&self) -> String {
+        self.base(self.port)
+    }
+
+    /// The web page's origin, when it is served.
+    pub fn web_base(&self) -> Option<String> {
+        self.web_port.map(|port| self.base(port))
+    }
+
+    fn base(&self, port: u16) -> String {
         let host = if self.host.is_unspecified() {
             IpAddr::from([127, 0, 0, 1])
         } else {
             self.host
         };
-        format!("http://{}", std::net::SocketAddr::new(host, self.port))
+        format!("http://{}", std::net::SocketAddr::new(host, port))
     }
 }
 
@@ -86,7 +106,9 @@ impl Default for Options {
             dynamodb_port: 8000,
             dynamodb_endpoint: None,
             table_name: "patgate-local".to_owned(),
-            web_origin: "http://localhost:3000".to_owned(),
+            web_port: Some(3001),
+            web_dir: None,
+            web_origin: String::new(),
             params: BTreeMap::new(),
             template: None,
             dev_clock_control: false,
@@ -156,6 +178,11 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> {
     if options.in_memory && options.dynamodb_endpoint.is_some() {
         return Err("--in-memory and --dynamodb-endpoint exclude each other".to_owned());
     }
+    if options.web_origin.is_empty() {
+        options.web_origin = options
+            .web_base()
+            .unwrap_or_else(|| "http://localhost:3000".to_owned());
+    }
     // Dedicated flags win over --param for the same parameter.
     options
         .params
@@ -194,6 +221,15 @@ fn apply<I: Iterator<Item = String>>(
         }
         "--table-name" => options.table_name = flag.value()?,
         "--web-origin" => options.web_origin = flag.value()?,
+        "--web-port" => {
+            let raw = flag.value()?;
+            let port = raw.parse::<u16>().map_err(|_| {
+                "--web-port must be a port number 1-65535, or 0 to turn the web page off".to_owned()
+            })?;
+            options.web_port = (port != 0).then_some(port);
+        }
+        "--no-web" => options.web_port = None,
+        "--web-dir" => options.web_dir = Some(PathBuf::from(flag.value()?)),
         "--authorizer-cache-ttl" => {
             let raw = flag.value()?;
             raw.parse::<u64>().map_err(|_| {
@@ -262,8 +298,34 @@ mod tests {
             ("127.0.0.1", 3000, 8000)
         );
         assert!(!o.in_memory && o.dynamodb_endpoint.is_none());
-        assert_eq!(o.params["WebOrigin"], "http://localhost:3000");
+        assert_eq!(o.params["WebOrigin"], "http://127.0.0.1:3001");
         assert!(!o.params.contains_key("AuthorizerCacheTtlSeconds"));
+        assert_eq!(o.web_base().as_deref(), Some("http://127.0.0.1:3001"));
+        assert_eq!(o.api_base(), "http://127.0.0.1:3000");
+    }
+
+    #[test]
+    fn the_web_origin_follows_the_web_page_unless_given() {
+        let o = run(&["--web-port", "4001"]).unwrap();
+        assert_eq!(o.params["WebOrigin"], "http://127.0.0.1:4001");
+        for off in [&["--web-port", "0"][..], &["--no-web"][..]] {
+            let o = run(off).unwrap();
+            assert_eq!(o.web_port, None);
+            assert_eq!(o.params["WebOrigin"], "http://localhost:3000");
+        }
+        let o = run(&[
+            "--web-origin",
+            "http://localhost:5173",
+            "--web-dir",
+            "/srv/web",
+        ])
+        .unwrap();
+        assert_eq!(o.params["WebOrigin"], "http://localhost:5173");
+        assert_eq!(
+            (o.web_port, o.web_dir),
+            (Some(3001), Some(PathBuf::from("/srv/web")))
+        );
+        assert!(run(&["--web-port", "http"]).is_err());
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub mod session;
 pub mod stack;
 pub mod summary;
 pub mod table;
+pub mod web;
 
 use std::path::{Path, PathBuf};
 

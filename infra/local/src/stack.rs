@@ -1,8 +1,9 @@
 //! The whole stack's life: DynamoDB Local started (or reused), the table and demo
-//! users, the gateway served until a signal, then everything stopped, DynamoDB Local
-//! included. Also `patgate-local dynamodb`, DynamoDB Local alone.
+//! users, the gateway and the web page served until a signal, then everything
+//! stopped, DynamoDB Local included. Also `patgate-local dynamodb`, DynamoDB Local alone.
 
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -15,7 +16,7 @@ use patgate::config::Settings;
 use patgate::permissions::PermissionConfig;
 use patgate::service::TokenService;
 use patgate::store::TokenStore;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::signal::unix::{signal, Signal, SignalKind};
 
 use crate::cli::{DynamoDbOptions, Options};
@@ -27,6 +28,7 @@ use crate::sam::{self, LocalApi, LocalContext};
 use crate::session::SessionKeys;
 use crate::summary::{print_banner, print_summary};
 use crate::table::{ensure_table, TableError, TableOutcome};
+use crate::web::WebSite;
 use crate::{demo, repo_root};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -55,9 +57,18 @@ pub async fn run(options: Options) -> Result<ExitCode, BoxError> {
         &sam::local_parameters(&options.params),
         &context,
     )?;
-    let listener = TcpListener::bind((options.host, options.port))
-        .await
-        .map_err(|e| format!("cannot listen on {}:{}: {e}", options.host, options.port))?;
+    let listener = listen(&options, options.port).await?;
+    let web = match options.web_port {
+        Some(port) => {
+            let dir = options
+                .web_dir
+                .clone()
+                .unwrap_or_else(|| repo_root.join("infra/web/dist"));
+            let site = Arc::new(WebSite::new(dir, &options.api_base()));
+            Some((listen(&options, port).await?, site))
+        }
+        None => None,
+    };
     let mut dynamo = tokio::select! {
         dynamo = Dynamo::start(&repo_root, &options) => dynamo?,
         // Dropping the half-started child kills it (kill_on_drop).
@@ -81,16 +92,22 @@ pub async fn run(options: Options) -> Result<ExitCode, BoxError> {
             return Err(err);
         }
     };
+    let site = web.as_ref().map(|(_, site)| site.as_ref());
+    let dynamo_note = dynamo.description();
     print_summary(
         &options,
         &template_path,
-        &dynamo.description(),
+        &dynamo_note,
         table_outcome,
         &gateway,
+        site,
     );
     println!("(start-up took {:.2} s)", started.elapsed().as_secs_f64());
     println!("patgate local stack ready on {}", options.api_base());
-    let stop = serve(listener, gateway, &mut signals, &mut dynamo).await;
+    if let Some(web_base) = options.web_base() {
+        println!("web page on {web_base}");
+    }
+    let stop = serve(listener, web, gateway, &mut signals, &mut dynamo).await;
     shut_down(stop, dynamo).await
 }
 
@@ -99,9 +116,53 @@ enum Stop {
     DynamoExited(String),
 }
 
+async fn listen(options: &Options, port: u16) -> Result<TcpListener, BoxError> {
+    let listener = TcpListener::bind((options.host, port))
+        .await
+        .map_err(|e| format!("cannot listen on {}:{port}: {e}", options.host))?;
+    Ok(listener)
+}
+
+/// What a connection is served: the API (the gateway) or the web page.
+#[derive(Clone)]
+enum Site {
+    Api(Arc<Gateway>),
+    Web(Arc<WebSite>),
+}
+
+impl Site {
+    async fn serve(
+        &self,
+        request: hyper::Request<hyper::body::Incoming>,
+        remote: SocketAddr,
+    ) -> crate::response::HttpResponse {
+        match self {
+            Site::Api(gateway) => gateway.serve(request, remote).await,
+            Site::Web(site) => {
+                site.serve(request.method().as_str(), request.uri().path())
+                    .await
+            }
+        }
+    }
+}
+
+/// Accepts on the web page's listener, if there is one.
+async fn accept_web(
+    web: &Option<(TcpListener, Arc<WebSite>)>,
+) -> (
+    std::io::Result<(TcpStream, SocketAddr)>,
+    Option<Arc<WebSite>>,
+) {
+    match web {
+        Some((listener, site)) => (listener.accept().await, Some(site.clone())),
+        None => std::future::pending().await,
+    }
+}
+
 /// Accepts connections until a signal or DynamoDB Local's exit; then closes them.
 async fn serve(
     listener: TcpListener,
+    web: Option<(TcpListener, Arc<WebSite>)>,
     gateway: Arc<Gateway>,
     signals: &mut Signals,
     dynamo: &mut Dynamo,
@@ -109,30 +170,32 @@ async fn serve(
     let graceful = GracefulShutdown::new();
     let http = hyper::server::conn::http1::Builder::new();
     let stop = loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, remote)) => {
-                    let _ = stream.set_nodelay(true);
-                    let gateway = gateway.clone();
-                    let service = service_fn(move |request| {
-                        let gateway = gateway.clone();
-                        async move { Ok::<_, Infallible>(gateway.serve(request, remote).await) }
-                    });
-                    let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
-                    tokio::spawn(async move {
-                        let _ = connection.await;
-                    });
-                }
-                Err(err) => {
-                    eprintln!("patgate-local: accept failed: {err}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            },
+        let (accepted, site) = tokio::select! {
+            accepted = listener.accept() => (accepted, Site::Api(gateway.clone())),
+            (accepted, site) = accept_web(&web) => (accepted, Site::Web(site.expect("a web listener"))),
             signal = signals.recv() => break Stop::Signal(signal),
             status = dynamo.exited() => break Stop::DynamoExited(status),
+        };
+        match accepted {
+            Ok((stream, remote)) => {
+                let _ = stream.set_nodelay(true);
+                let service = service_fn(move |request| {
+                    let site = site.clone();
+                    async move { Ok::<_, Infallible>(site.serve(request, remote).await) }
+                });
+                let connection =
+                    graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+                tokio::spawn(async move {
+                    let _ = connection.await;
+                });
+            }
+            Err(err) => {
+                eprintln!("patgate-local: accept failed: {err}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
         }
     };
-    drop(listener);
+    drop((listener, web));
     match &stop {
         Stop::Signal(signal) => println!("patgate-local: {signal} received, shutting down"),
         Stop::DynamoExited(status) => {

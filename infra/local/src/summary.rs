@@ -8,6 +8,7 @@ use crate::demo::demo_users;
 use crate::gateway::Gateway;
 use crate::sam::AuthorizerDef;
 use crate::table::TableOutcome;
+use crate::web::WebSite;
 
 pub fn print_banner(options: &Options) {
     println!("==============================================================================");
@@ -29,12 +30,24 @@ pub fn print_summary(
     dynamo: &str,
     table: TableOutcome,
     gateway: &Gateway,
+    web: Option<&WebSite>,
 ) {
     let api = gateway.api();
     let table_note = match table {
         TableOutcome::Created => "created from template.yaml",
         TableOutcome::Existing => "already there",
     };
+    println!("API:         {}", options.api_base());
+    match (options.web_base(), web) {
+        (Some(base), Some(site)) if site.is_built() => {
+            println!("Web page:    {base} (from {})", site.dir().display())
+        }
+        (Some(base), Some(site)) => println!(
+            "Web page:    {base} ({} is not built: npm ci && npm run build in infra/web)",
+            site.dir().display()
+        ),
+        _ => println!("Web page:    off"),
+    }
     println!(
         "Template:    {} (API {}, stage {})",
         template_path.display(),
