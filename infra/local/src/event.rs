@@ -66,20 +66,7 @@ pub fn proxy_event(
 ) -> Value {
     let (headers, multi_headers) =
         single_and_multi(call.headers.iter().map(|(k, v)| (k.clone(), v.clone())));
-    let query_pairs: Vec<(String, String)> = call
-        .raw_query
-        .filter(|q| !q.is_empty())
-        .map(|q| {
-            q.split('&')
-                .filter(|pair| !pair.is_empty())
-                .map(|pair| {
-                    let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-                    (decode(k), decode(v))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let (query, multi_query) = single_and_multi(query_pairs.into_iter());
+    let (query, multi_query) = single_and_multi(query_pairs(call.raw_query).into_iter());
     let path_parameters = if path_params.is_empty() {
         Value::Null
     } else {
@@ -90,13 +77,57 @@ pub fn proxy_event(
                 .collect(),
         )
     };
+    let mut request_context = request_context(api, call, resource_path, request_id, now);
+    if let Some(authorizer) = authorizer {
+        request_context["authorizer"] = authorizer;
+    }
+    json!({
+        "resource": resource_path,
+        "path": call.raw_path,
+        "httpMethod": call.method,
+        "headers": headers,
+        "multiValueHeaders": multi_headers,
+        "queryStringParameters": query,
+        "multiValueQueryStringParameters": multi_query,
+        "pathParameters": path_parameters,
+        "stageVariables": null,
+        "requestContext": request_context,
+        "body": call.body,
+        "isBase64Encoded": false,
+    })
+}
+
+/// `a=1&b=x%20y` → `[("a", "1"), ("b", "x y")]`.
+fn query_pairs(raw_query: Option<&str>) -> Vec<(String, String)> {
+    raw_query
+        .filter(|q| !q.is_empty())
+        .map(|q| {
+            q.split('&')
+                .filter(|pair| !pair.is_empty())
+                .map(|pair| {
+                    let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                    (decode(k), decode(v))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The event's `requestContext`, without `authorizer`.
+fn request_context(
+    api: &ApiIdentity,
+    call: &HttpCall<'_>,
+    resource_path: &str,
+    request_id: &str,
+    now: DateTime<Utc>,
+) -> Value {
     let user_agent = call
         .headers
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case("user-agent"))
         .map(|(_, v)| Value::String(v.clone()))
         .unwrap_or(Value::Null);
-    let mut request_context = json!({
+    json!({
         "accountId": api.account_id,
         "resourceId": resource_id(resource_path),
         "stage": api.stage,
@@ -123,23 +154,6 @@ pub fn proxy_event(
         "apiId": api.api_id,
         "protocol": "HTTP/1.1",
         "domainName": "localhost",
-    });
-    if let Some(authorizer) = authorizer {
-        request_context["authorizer"] = authorizer;
-    }
-    json!({
-        "resource": resource_path,
-        "path": call.raw_path,
-        "httpMethod": call.method,
-        "headers": headers,
-        "multiValueHeaders": multi_headers,
-        "queryStringParameters": query,
-        "multiValueQueryStringParameters": multi_query,
-        "pathParameters": path_parameters,
-        "stageVariables": null,
-        "requestContext": request_context,
-        "body": call.body,
-        "isBase64Encoded": false,
     })
 }
 
