@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of patgate, on a fresh machine too: installs what the tests need
-# from the repo's own pins, starts DynamoDB Local, and stops it again at the end.
+# from the repo's own pins, starts one DynamoDB Local for the integration tests (through
+# the local stack's launcher, infra/scripts/dynamodb-local.sh start), and stops it
+# again at the end.
 #
 #   bash infra/scripts/test.sh
 #
