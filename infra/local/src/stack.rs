@@ -65,7 +65,10 @@ pub async fn run(options: Options) -> Result<ExitCode, BoxError> {
                 .clone()
                 .unwrap_or_else(|| repo_root.join("infra/web/dist"));
             let site = Arc::new(WebSite::new(dir, &options.api_base()));
-            Some((listen(&options, port).await?, site))
+            let listener = listen(&options, port)
+                .await
+                .map_err(|e| format!("{e} (the web page's port: --web-port PORT, or --no-web)"))?;
+            Some((listener, site))
         }
         None => None,
     };
