@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use crate::reminders::parse_lead_days;
 use crate::token::TokenPrefix;
 
 pub const TABLE_NAME: &str = "TABLE_NAME";
@@ -13,8 +14,8 @@ pub const TOKEN_PREFIX: &str = "TOKEN_PREFIX";
 pub const MAX_TOKEN_LIFETIME_DAYS: &str = "MAX_TOKEN_LIFETIME_DAYS";
 pub const MAX_TOKENS_PER_USER: &str = "MAX_TOKENS_PER_USER";
 pub const LAST_USE_INTERVAL_SECONDS: &str = "LAST_USE_INTERVAL_SECONDS";
-pub const USER_CACHE_TTL_SECONDS: &str = "USER_CACHE_TTL_SECONDS";
-pub const USER_CACHE_CAPACITY: &str = "USER_CACHE_CAPACITY";
+pub const EXPIRY_REMINDER_DAYS: &str = "EXPIRY_REMINDER_DAYS";
+pub const EVENT_BUS_NAME: &str = "EVENT_BUS_NAME";
 pub const WEB_ORIGIN: &str = "WEB_ORIGIN";
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -36,10 +37,10 @@ pub struct Settings {
     pub max_tokens_per_user: u32,
     /// The authorizer records a token's last use at most once per this interval.
     pub last_use_interval: Duration,
-    /// How long the authorizer may reuse a user record it has read.
-    pub user_cache_ttl: Duration,
-    /// How many user records the authorizer keeps at most.
-    pub user_cache_capacity: usize,
+    /// Days before a token's last day on which a reminder goes out (plus the last day).
+    pub expiry_reminder_days: Vec<u32>,
+    /// The EventBridge bus lifecycle events and reminders go to.
+    pub event_bus_name: String,
     /// The web UI origin allowed by CORS; `None` sends no CORS headers.
     pub web_origin: Option<String>,
 }
@@ -52,8 +53,8 @@ impl Settings {
         MAX_TOKEN_LIFETIME_DAYS,
         MAX_TOKENS_PER_USER,
         LAST_USE_INTERVAL_SECONDS,
-        USER_CACHE_TTL_SECONDS,
-        USER_CACHE_CAPACITY,
+        EXPIRY_REMINDER_DAYS,
+        EVENT_BUS_NAME,
         WEB_ORIGIN,
     ];
 
@@ -97,18 +98,14 @@ impl Settings {
                 300,
                 0..=86_400,
             )?),
-            user_cache_ttl: Duration::from_secs(number(
-                get(USER_CACHE_TTL_SECONDS),
-                USER_CACHE_TTL_SECONDS,
-                5,
-                0..=60,
-            )?),
-            user_cache_capacity: number(
-                get(USER_CACHE_CAPACITY),
-                USER_CACHE_CAPACITY,
-                1000,
-                0..=1_000_000,
-            )?,
+            expiry_reminder_days: match get(EXPIRY_REMINDER_DAYS) {
+                Some(raw) => parse_lead_days(&raw).map_err(|reason| ConfigError::Invalid {
+                    name: EXPIRY_REMINDER_DAYS,
+                    reason,
+                })?,
+                None => vec![7, 1],
+            },
+            event_bus_name: get(EVENT_BUS_NAME).unwrap_or_else(|| "default".to_owned()),
             web_origin: get(WEB_ORIGIN),
         })
     }
@@ -158,8 +155,8 @@ mod tests {
         assert_eq!(s.max_token_lifetime_days, 366);
         assert_eq!(s.max_tokens_per_user, 50);
         assert_eq!(s.last_use_interval, Duration::from_secs(300));
-        assert_eq!(s.user_cache_ttl, Duration::from_secs(5));
-        assert_eq!(s.user_cache_capacity, 1000);
+        assert_eq!(s.expiry_reminder_days, vec![7, 1]);
+        assert_eq!(s.event_bus_name, "default");
         assert_eq!(s.web_origin, None);
     }
 
@@ -178,11 +175,11 @@ mod tests {
                 ..
             }
         ));
-        let err = settings(&[(TABLE_NAME, "t"), (USER_CACHE_TTL_SECONDS, "600")]).unwrap_err();
+        let err = settings(&[(TABLE_NAME, "t"), (EXPIRY_REMINDER_DAYS, "7,0")]).unwrap_err();
         assert!(matches!(
             err,
             ConfigError::Invalid {
-                name: USER_CACHE_TTL_SECONDS,
+                name: EXPIRY_REMINDER_DAYS,
                 ..
             }
         ));
@@ -202,9 +199,11 @@ mod tests {
             (TABLE_NAME, "t"),
             (TOKEN_PREFIX, "acme"),
             (MAX_TOKENS_PER_USER, "3"),
+            (EXPIRY_REMINDER_DAYS, "30, 7"),
             (WEB_ORIGIN, "https://portal.example.com"),
         ])
         .unwrap();
+        assert_eq!(s.expiry_reminder_days, vec![30, 7]);
         assert_eq!(s.token_prefix.as_str(), "acme");
         assert_eq!(s.max_tokens_per_user, 3);
         assert_eq!(s.web_origin.as_deref(), Some("https://portal.example.com"));

@@ -1,12 +1,10 @@
-//! The one error type of the token API, and the one place it becomes an HTTP response.
+//! The one error type of the token API and its HTTP status, code and JSON body.
+//! (`api::ResponseHeaders::respond` is the one place a result becomes a response.)
 
 use http::StatusCode;
 use serde_json::json;
 
 use crate::store::{CreateTokenError, StoreError};
-
-/// Largest request body the token API reads.
-pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ApiError {
@@ -19,14 +17,18 @@ pub enum ApiError {
     },
     #[error("no caller identity in the request context")]
     Unauthenticated,
+    #[error("token management needs a signed-in web session; a personal access token cannot manage tokens")]
+    SessionRequired,
     #[error("your account is not active in patgate")]
     AccountInactive,
     #[error("no such token")]
     NotFound,
     #[error("you already have {limit} live tokens, the most allowed; revoke one first")]
     TokenLimitReached { limit: u32 },
-    #[error("request body is larger than {MAX_BODY_BYTES} bytes")]
-    PayloadTooLarge,
+    #[error("the token was changed at the same time (rotated elsewhere?); reload and try again")]
+    Conflict,
+    #[error("request body is larger than {max_bytes} bytes")]
+    PayloadTooLarge { max_bytes: usize },
     #[error("the token store is unavailable; try again shortly")]
     Unavailable,
     #[error("internal error")]
@@ -45,10 +47,10 @@ impl ApiError {
         match self {
             ApiError::InvalidJson(_) | ApiError::InvalidField { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
-            ApiError::AccountInactive => StatusCode::FORBIDDEN,
+            ApiError::SessionRequired | ApiError::AccountInactive => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
-            ApiError::TokenLimitReached { .. } => StatusCode::CONFLICT,
-            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::TokenLimitReached { .. } | ApiError::Conflict => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -59,10 +61,12 @@ impl ApiError {
             ApiError::InvalidJson(_) => "invalid_json",
             ApiError::InvalidField { .. } => "invalid_field",
             ApiError::Unauthenticated => "unauthenticated",
+            ApiError::SessionRequired => "session_required",
             ApiError::AccountInactive => "forbidden",
             ApiError::NotFound => "not_found",
             ApiError::TokenLimitReached { .. } => "token_limit_reached",
-            ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::Conflict => "conflict",
+            ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::Unavailable => "service_unavailable",
             ApiError::Internal => "internal_error",
         }
@@ -96,7 +100,6 @@ impl From<StoreError> for ApiError {
 impl From<CreateTokenError> for ApiError {
     fn from(err: CreateTokenError) -> Self {
         match err {
-            CreateTokenError::UserNotActive => ApiError::AccountInactive,
             CreateTokenError::LimitReached(limit) => ApiError::TokenLimitReached { limit },
             CreateTokenError::Store(err) => err.into(),
         }
@@ -117,6 +120,7 @@ mod tests {
                 "invalid_field",
             ),
             (ApiError::Unauthenticated, 401, "unauthenticated"),
+            (ApiError::SessionRequired, 403, "session_required"),
             (ApiError::AccountInactive, 403, "forbidden"),
             (ApiError::NotFound, 404, "not_found"),
             (
@@ -124,7 +128,12 @@ mod tests {
                 409,
                 "token_limit_reached",
             ),
-            (ApiError::PayloadTooLarge, 413, "payload_too_large"),
+            (ApiError::Conflict, 409, "conflict"),
+            (
+                ApiError::PayloadTooLarge { max_bytes: 16 },
+                413,
+                "payload_too_large",
+            ),
             (ApiError::Unavailable, 503, "service_unavailable"),
             (ApiError::Internal, 500, "internal_error"),
         ];

@@ -1,7 +1,7 @@
 //! When a token stops working: at the end of the chosen day in the user's time zone,
 //! that is, the instant the next local day begins.
 
-use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
 /// A validated expiration: the day and zone the user chose, and the instant they mean.
@@ -49,12 +49,18 @@ pub fn parse_date(raw: &str) -> Option<NaiveDate> {
 /// jump, which is the first local minute after midnight that exists. Where midnight
 /// happens twice, the earlier one counts. Returns `None` only past chrono's calendar.
 pub fn end_of_day(date: NaiveDate, zone: Tz) -> Option<DateTime<Utc>> {
-    let next_midnight = date.succ_opt()?.and_hms_opt(0, 0, 0)?;
+    first_instant_at_or_after(date.succ_opt()?.and_hms_opt(0, 0, 0)?, zone)
+}
+
+/// The first instant at which the clocks of `zone` read `local` or, when that time
+/// is skipped by a DST change, the first local minute after it that exists. Of two
+/// instants reading the same local time (clocks going back), the earlier.
+pub fn first_instant_at_or_after(local: NaiveDateTime, zone: Tz) -> Option<DateTime<Utc>> {
     // Transitions fall on whole minutes, and no gap is longer than a day.
     (0..=24 * 60).find_map(|minute| {
-        zone.from_local_datetime(&(next_midnight + Duration::minutes(minute)))
+        zone.from_local_datetime(&(local + Duration::minutes(minute)))
             .earliest()
-            .map(|local| local.with_timezone(&Utc))
+            .map(|at| at.with_timezone(&Utc))
     })
 }
 

@@ -1,16 +1,25 @@
 //! patgate: personal access tokens for an API on AWS.
 //!
-//! This crate holds everything the functions share: the token format ([`token`]),
-//! end-of-day expiry ([`expiry`]), users ([`user`]), role and route permissions
-//! ([`permissions`]), DynamoDB storage ([`store`], item layout in [`store::items`]),
-//! the token API's request and response types ([`api`]) and its one error type
-//! ([`error`]), plus settings and clients built at cold start ([`config`], [`service`]).
+//! This crate holds everything the functions share:
+//! - the domain: the token format ([`token`]), end-of-day expiry ([`expiry`]), expiry
+//!   reminders ([`reminders`]), users ([`user`]), role, scope and route permissions
+//!   ([`permissions`]);
+//! - storage: [`store`], with the item layout in [`store::items`];
+//! - the token API: its use cases ([`service`]), wire format ([`api`], strict JSON in
+//!   [`json`]) and its one error type ([`error`]);
+//! - lifecycle events ([`events`]) and operational metrics ([`metrics`]);
+//! - settings read at cold start ([`config`]).
 
 pub mod api;
 pub mod config;
 pub mod error;
+pub mod events;
 pub mod expiry;
+pub mod json;
+pub mod logging;
+pub mod metrics;
 pub mod permissions;
+pub mod reminders;
 pub mod service;
 pub mod store;
 pub mod token;

@@ -1,4 +1,5 @@
-//! What a token may do: exactly what its user's roles grant now.
+//! What a token may do: what its user's roles grant now, narrowed to the token's own
+//! permission list when it has one.
 //!
 //! The configuration (`shared/config/permissions.json`, compiled into every function)
 //! has two maps: role → permissions, and API route (method, path pattern) →
@@ -10,10 +11,11 @@
 //! API Gateway caches the authorizer's policy per token and applies it to every
 //! route of the API, so [`PermissionConfig::policy`] answers for all routes at once:
 //! an Allow statement for the routes the permissions grant and an explicit Deny for
-//! the configured routes they do not; anything unlisted is denied implicitly. IAM's `*`
-//! (what a `{name}` segment becomes) also matches `/`, so `/catalog/{id}` covers
-//! `/catalog/a/b` too: list every route of the API, and routes that overlap this way
-//! must need the same permission (the configuration is refused otherwise).
+//! the configured routes they do not; anything unlisted is denied implicitly. A
+//! `{name}` segment becomes IAM's `?*` (at least one character, `/` included, so
+//! `/catalog/{id}` also covers `/catalog/a/b` but never `/catalog/`): list every route
+//! of the API, and routes that some call could match both of must need the same
+//! permission (the configuration is refused otherwise).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -78,18 +80,39 @@ impl PermissionConfig {
         }
         for (i, first) in config.routes.iter().enumerate() {
             for second in &config.routes[i + 1..] {
-                if first.permission != second.permission
-                    && (covers(first, second) || covers(second, first))
-                {
+                if first.permission != second.permission && overlap(first, second) {
                     return Err(PermissionConfigError::Route {
                         method: second.method.clone(),
                         path: second.path.clone(),
-                        reason: "overlaps a route needing another permission ({x} and * also match deeper paths), so one route's Deny would override the other's Allow",
+                        reason: "overlaps a route needing another permission (a {x} segment also matches deeper paths), so one route's Deny would override the other's Allow",
                     });
                 }
             }
         }
         Ok(config)
+    }
+
+    /// Whether `permission` is granted by some role or needed by some route.
+    pub fn is_known(&self, permission: &str) -> bool {
+        self.roles.values().any(|perms| perms.contains(permission))
+            || self
+                .routes
+                .iter()
+                .any(|route| route.permission == permission)
+    }
+
+    /// What a token may do now: its user's permissions, narrowed to the token's own
+    /// list when it has one. Never more than the user.
+    pub fn effective(
+        &self,
+        roles: &[String],
+        scope: Option<&BTreeSet<String>>,
+    ) -> BTreeSet<String> {
+        let granted = self.permissions_of(roles);
+        match scope {
+            Some(scope) => granted.intersection(scope).cloned().collect(),
+            None => granted,
+        }
     }
 
     pub fn routes(&self) -> &[Route] {
@@ -143,15 +166,15 @@ impl PermissionConfig {
     }
 }
 
-/// The policy resource pattern of a route, after the stage: `METHOD/path` with `*` for
-/// every `{name}` segment.
+/// The policy resource pattern of a route, after the stage: `METHOD/path` with `?*`
+/// (one character or more) for every `{name}` or `{name+}` segment.
 fn route_pattern(method: &str, path: &str) -> String {
     let segments: Vec<&str> = path
         .trim_start_matches('/')
         .split('/')
         .map(|segment| {
             if segment.starts_with('{') {
-                "*"
+                "?*"
             } else {
                 segment
             }
@@ -160,19 +183,62 @@ fn route_pattern(method: &str, path: &str) -> String {
     format!("{method}/{}", segments.join("/"))
 }
 
-/// Whether some call that `inner` matches is also matched by `outer`'s policy pattern.
-fn covers(outer: &Route, inner: &Route) -> bool {
-    let methods: Vec<&str> = if inner.method == "*" {
-        METHODS.iter().copied().filter(|m| *m != "*").collect()
-    } else {
-        vec![inner.method.as_str()]
+/// Whether some call is matched by the policy patterns of both routes.
+fn overlap(first: &Route, second: &Route) -> bool {
+    globs_intersect(
+        &route_pattern(&first.method, &first.path),
+        &route_pattern(&second.method, &second.path),
+    )
+}
+
+/// Whether some text matches both IAM patterns (`*` any run, `?` one character): a
+/// search over pairs of positions in the two patterns, reading one character at a
+/// time from an alphabet of every literal of either pattern plus one neither has.
+pub fn globs_intersect(first: &str, second: &str) -> bool {
+    let a: Vec<char> = first.chars().collect();
+    let b: Vec<char> = second.chars().collect();
+    let mut alphabet: Vec<char> = a
+        .iter()
+        .chain(&b)
+        .copied()
+        .filter(|c| *c != '*' && *c != '?')
+        .collect();
+    alphabet.sort_unstable();
+    alphabet.dedup();
+    alphabet.push('\u{0}');
+    // Where a pattern at position `i` can be after reading `c`.
+    let read = |p: &[char], i: usize, c: char| match p.get(i) {
+        Some('*') => Some(i),
+        Some('?') => Some(i + 1),
+        Some(&literal) if literal == c => Some(i + 1),
+        _ => None,
     };
-    let pattern = route_pattern(&outer.method, &outer.path);
-    methods.iter().any(|method| {
-        // A concrete call of `inner`: every variable segment filled in.
-        let call = route_pattern(method, &inner.path).replace('*', "x");
-        glob_match(&pattern, &call)
-    })
+    let mut seen = std::collections::HashSet::from([(0, 0)]);
+    let mut pending = vec![(0usize, 0usize)];
+    while let Some((i, j)) = pending.pop() {
+        if i == a.len() && j == b.len() {
+            return true;
+        }
+        let mut next = Vec::new();
+        // A `*` may match nothing.
+        if a.get(i) == Some(&'*') {
+            next.push((i + 1, j));
+        }
+        if b.get(j) == Some(&'*') {
+            next.push((i, j + 1));
+        }
+        for &c in &alphabet {
+            if let (Some(ni), Some(nj)) = (read(&a, i, c), read(&b, j, c)) {
+                next.push((ni, nj));
+            }
+        }
+        for state in next {
+            if seen.insert(state) {
+                pending.push(state);
+            }
+        }
+    }
+    false
 }
 
 /// `arn:aws:execute-api:{region}:{account}:{api-id}/{stage}/{METHOD}/{path…}`
@@ -388,7 +454,7 @@ mod tests {
             .as_array()
             .unwrap()
             .contains(&serde_json::json!(
-                "arn:aws:execute-api:us-east-1:123456789012:abcdef123/prod/GET/catalog/*"
+                "arn:aws:execute-api:us-east-1:123456789012:abcdef123/prod/GET/catalog/?*"
             )));
     }
 
@@ -437,6 +503,57 @@ mod tests {
             {"method":"PUT","path":"/catalog/{id}","permission":"entity:edit"},
             {"method":"GET","path":"/catalog","permission":"catalog:read"}]}"#;
         assert!(PermissionConfig::from_json(disjoint).is_ok());
+    }
+
+    #[test]
+    fn a_parameter_needs_at_least_one_character() {
+        let config = PermissionConfig::from_json(
+            r#"{"roles":{"Editor":["item:edit"],"Admin":["item:admin","item:edit"]},
+                "routes":[{"method":"PUT","path":"/items","permission":"item:admin"},
+                          {"method":"PUT","path":"/items/{id}","permission":"item:edit"}]}"#,
+        )
+        .unwrap();
+        let editor = config
+            .policy(&config.permissions_of(&["Editor".to_owned()]), ARN)
+            .unwrap();
+        assert!(editor.allows(&arn("PUT", "/items/42")));
+        assert!(!editor.allows(&arn("PUT", "/items/")));
+        assert!(!editor.allows(&arn("PUT", "/items")));
+    }
+
+    #[test]
+    fn overlap_is_exact() {
+        // /a/b/c is matched by both routes, so they must need the same permission.
+        let crossing = r#"{"roles":{},"routes":[
+            {"method":"GET","path":"/a/{x}/c","permission":"one"},
+            {"method":"GET","path":"/a/b/{y}","permission":"two"}]}"#;
+        assert!(PermissionConfig::from_json(crossing).is_err());
+        // An empty segment is not a match any more: /items and /items/{id} are disjoint.
+        let disjoint = r#"{"roles":{},"routes":[
+            {"method":"PUT","path":"/items","permission":"one"},
+            {"method":"PUT","path":"/items/{id}","permission":"two"}]}"#;
+        assert!(PermissionConfig::from_json(disjoint).is_ok());
+        assert!(globs_intersect("GET/a/?*/c", "GET/a/b/?*"));
+        assert!(!globs_intersect("GET/a/?*/c", "GET/a/b"));
+        assert!(!globs_intersect("PUT/items", "PUT/items/?*"));
+        assert!(globs_intersect("*/x", "GET/?*"));
+        assert!(!globs_intersect("GET/x", "POST/x"));
+        assert!(globs_intersect("", "*"));
+        assert!(!globs_intersect("?", ""));
+    }
+
+    #[test]
+    fn scoped_tokens_never_exceed_their_user() {
+        let config = PermissionConfig::bundled().unwrap();
+        let user = ["User".to_owned()];
+        assert_eq!(config.effective(&user, None), config.permissions_of(&user));
+        let scope = BTreeSet::from(["catalog:read".to_owned(), "settings:admin".to_owned()]);
+        assert_eq!(
+            config.effective(&user, Some(&scope)),
+            BTreeSet::from(["catalog:read".to_owned()])
+        );
+        assert!(config.is_known("settings:admin"));
+        assert!(!config.is_known("settings:write"));
     }
 
     #[test]

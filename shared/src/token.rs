@@ -1,15 +1,16 @@
 //! Token format, hashing and identifiers.
 //!
-//! A personal access token reads `{prefix}_{body}{checksum}`:
+//! A personal access token reads `{prefix}_{secret}{checksum}`:
 //! - `prefix`: the deployment's [`TokenPrefix`] (default `pgt`), so leaked tokens are
 //!   recognisable by secret scanners;
-//! - `body`: 43 base62 characters drawn uniformly from the OS CSPRNG
+//! - `secret`: 43 base62 characters drawn uniformly from the OS CSPRNG
 //!   (43 × log2 62 ≈ 256.03 bits of entropy);
-//! - `checksum`: CRC32 of `{prefix}_{body}`, as 6 base62 characters.
+//! - `checksum`: CRC32 of everything before it, as 6 base62 characters.
 //!
-//! The checksum lets the authorizer reject a mistyped or made-up string by parsing
-//! alone, before any DynamoDB call. It is not a secret and proves nothing on its own:
-//! only a stored [`TokenHash`] does.
+//! The checksum lets the authorizer refuse a mistyped or corrupted string by parsing
+//! alone, before any DynamoDB call. It is not a secret: a well-formed forgery (random
+//! characters with a correct CRC32) costs one lookup that finds nothing. Only a stored
+//! [`TokenHash`] proves a token.
 
 use std::fmt;
 
@@ -18,8 +19,10 @@ use rand::TryRngCore;
 use sha2::{Digest, Sha256};
 
 const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-pub const BODY_LEN: usize = 43;
+pub const SECRET_LEN: usize = 43;
 pub const CHECKSUM_LEN: usize = 6;
+/// Characters after `{prefix}_`.
+pub const BODY_LEN: usize = SECRET_LEN + CHECKSUM_LEN;
 const DEFAULT_PREFIX: &str = "pgt";
 
 /// Why a string is not a well-formed token. The authorizer logs these as reason codes.
@@ -80,8 +83,8 @@ impl Default for TokenPrefix {
     }
 }
 
-/// The plaintext of a token. It leaves the process once, in the create response;
-/// `Debug` never shows it, so it cannot slip into logs or error messages.
+/// The plaintext of a token. It leaves the process once, in the response that issues
+/// it; `Debug` never shows it, so it cannot slip into logs or error messages.
 #[derive(Clone, PartialEq, Eq)]
 pub struct TokenSecret(String);
 
@@ -94,14 +97,14 @@ impl fmt::Debug for TokenSecret {
 impl TokenSecret {
     /// A fresh token from the OS CSPRNG.
     pub fn generate(prefix: &TokenPrefix) -> Result<Self, RandomnessError> {
-        let body = random_base62(BODY_LEN)?;
-        let mut token = String::with_capacity(prefix.0.len() + 1 + BODY_LEN + CHECKSUM_LEN);
-        token.push_str(&prefix.0);
-        token.push('_');
-        token.push_str(&body);
-        let checksum = checksum(&token);
-        token.push_str(&checksum);
-        Ok(TokenSecret(token))
+        let secret = random_base62(SECRET_LEN)?;
+        let mut text = String::with_capacity(prefix.0.len() + 1 + BODY_LEN);
+        text.push_str(&prefix.0);
+        text.push('_');
+        text.push_str(&secret);
+        let checksum = checksum(&text);
+        text.push_str(&checksum);
+        Ok(TokenSecret(text))
     }
 
     /// Checks a presented string's shape and checksum. No I/O.
@@ -110,7 +113,7 @@ impl TokenSecret {
             .strip_prefix(prefix.as_str())
             .and_then(|r| r.strip_prefix('_'))
             .ok_or(TokenFormatError::WrongPrefix)?;
-        if rest.len() != BODY_LEN + CHECKSUM_LEN {
+        if rest.len() != BODY_LEN {
             return Err(TokenFormatError::WrongLength);
         }
         if !rest.bytes().all(|b| b.is_ascii_alphanumeric()) {
@@ -141,7 +144,7 @@ impl TokenSecret {
 
 /// SHA-256 of a token, lowercase hex: the only form in which a token is stored.
 /// `Debug` hides it too, so a logged record cannot leak it.
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TokenHash(String);
 
 impl fmt::Debug for TokenHash {
@@ -208,6 +211,14 @@ impl TokenId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The creation time written into the id, in milliseconds since the epoch.
+    pub fn created_millis(&self) -> Option<i64> {
+        self.0.bytes().take(10).try_fold(0i64, |acc, b| {
+            let digit = CROCKFORD.iter().position(|&c| c == b)?;
+            Some(acc * 32 + i64::try_from(digit).ok()?)
+        })
+    }
 }
 
 impl fmt::Display for TokenId {
@@ -245,6 +256,18 @@ fn checksum(signed: &str) -> String {
     digits.iter().map(|&b| char::from(b)).collect()
 }
 
+/// The token in `Bearer <token>`: the scheme in any case, whitespace around tolerated,
+/// exactly one token after it.
+pub fn bearer_token(header: &str) -> Option<&str> {
+    let header = header.trim();
+    let (scheme, rest) = header.split_once(|c: char| c.is_ascii_whitespace())?;
+    let token = rest.trim();
+    let ok = scheme.eq_ignore_ascii_case("bearer")
+        && !token.is_empty()
+        && !token.contains(|c: char| c.is_whitespace());
+    ok.then_some(token)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -254,12 +277,17 @@ mod tests {
         TokenPrefix::default()
     }
 
+    fn new_token() -> TokenSecret {
+        TokenSecret::generate(&prefix()).unwrap()
+    }
+
     #[test]
     fn generated_tokens_have_the_documented_shape_and_parse_back() {
-        let token = TokenSecret::generate(&prefix()).unwrap();
+        let token = new_token();
         let text = token.expose();
         assert!(text.starts_with("pgt_"));
-        assert_eq!(text.len(), 4 + BODY_LEN + CHECKSUM_LEN);
+        assert_eq!(text.len(), 4 + SECRET_LEN + CHECKSUM_LEN);
+        assert_eq!(text.len(), 53);
         assert!(text[4..].bytes().all(|b| b.is_ascii_alphanumeric()));
         assert_eq!(TokenSecret::parse(&prefix(), text).unwrap(), token);
     }
@@ -269,8 +297,8 @@ mod tests {
         let mut seen = HashSet::new();
         let mut chars = HashSet::new();
         for _ in 0..2000 {
-            let token = TokenSecret::generate(&prefix()).unwrap();
-            chars.extend(token.expose()[4..4 + BODY_LEN].bytes());
+            let token = new_token();
+            chars.extend(token.expose()[4..4 + SECRET_LEN].bytes());
             assert!(seen.insert(token.expose().to_owned()));
         }
         assert_eq!(
@@ -281,13 +309,13 @@ mod tests {
     }
 
     #[test]
-    fn body_carries_at_least_256_bits() {
-        assert!(BODY_LEN as f64 * 62f64.log2() >= 256.0);
+    fn secret_carries_at_least_256_bits() {
+        assert!(SECRET_LEN as f64 * 62f64.log2() >= 256.0);
     }
 
     #[test]
     fn any_single_character_typo_is_rejected_offline() {
-        let token = TokenSecret::generate(&prefix()).unwrap();
+        let token = new_token();
         let text = token.expose().as_bytes().to_vec();
         for i in 4..text.len() {
             let mut typo = text.clone();
@@ -303,7 +331,7 @@ mod tests {
 
     #[test]
     fn malformed_strings_are_rejected_with_a_reason() {
-        let token = TokenSecret::generate(&prefix()).unwrap();
+        let token = new_token();
         let text = token.expose();
         let other = TokenPrefix::new("acme").unwrap();
         assert_eq!(
@@ -328,9 +356,9 @@ mod tests {
             TokenSecret::parse(&prefix(), &bad),
             Err(TokenFormatError::BadCharacter)
         );
-        let multibyte = format!("pgt_{}é", "a".repeat(BODY_LEN + CHECKSUM_LEN - 2));
+        let multibyte = format!("pgt_{}é", "a".repeat(BODY_LEN - 2));
         assert!(TokenSecret::parse(&prefix(), &multibyte).is_err());
-        let forged = format!("pgt_{}", "A".repeat(BODY_LEN + CHECKSUM_LEN));
+        let forged = format!("pgt_{}", "A".repeat(BODY_LEN));
         assert_eq!(
             TokenSecret::parse(&prefix(), &forged),
             Err(TokenFormatError::BadChecksum)
@@ -343,7 +371,7 @@ mod tests {
             TokenHash::of("abc").as_str(),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
-        let token = TokenSecret::generate(&prefix()).unwrap();
+        let token = new_token();
         let hash = token.hash();
         assert_eq!(hash.as_str().len(), 64);
         assert!(!hash.as_str().contains(&token.expose()[4..20]));
@@ -351,7 +379,7 @@ mod tests {
 
     #[test]
     fn hint_shows_prefix_and_last_four_only() {
-        let token = TokenSecret::generate(&prefix()).unwrap();
+        let token = new_token();
         let text = token.expose();
         assert_eq!(token.hint(), format!("pgt_…{}", &text[text.len() - 4..]));
         assert_eq!(format!("{token:?}"), "TokenSecret(<redacted>)");
@@ -359,10 +387,12 @@ mod tests {
     }
 
     #[test]
-    fn token_ids_sort_by_time_and_round_trip() {
+    fn token_ids_sort_by_time_round_trip_and_tell_their_time() {
         let older = TokenId::generate(1_700_000_000_000).unwrap();
         let newer = TokenId::generate(1_700_000_000_001).unwrap();
         assert!(older < newer);
+        assert_eq!(older.created_millis(), Some(1_700_000_000_000));
+        assert_eq!(newer.created_millis(), Some(1_700_000_000_001));
         assert_eq!(TokenId::parse(older.as_str()), Some(older.clone()));
         assert_eq!(TokenId::parse("not-an-id"), None);
         assert_eq!(TokenId::parse(&older.as_str().to_lowercase()), None);
@@ -375,6 +405,26 @@ mod tests {
         assert!(TokenPrefix::new("a1").is_ok());
         for bad in ["", "p", "Pgt", "1pg", "pg_t", "abcdefghijk"] {
             assert!(TokenPrefix::new(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn bearer_scheme_is_case_insensitive_and_whitespace_tolerant() {
+        assert_eq!(bearer_token("Bearer abc"), Some("abc"));
+        assert_eq!(bearer_token("bearer abc"), Some("abc"));
+        assert_eq!(bearer_token("BEARER   abc  "), Some("abc"));
+        assert_eq!(bearer_token("  Bearer\tabc"), Some("abc"));
+        for bad in [
+            "",
+            "Bearer",
+            "Bearer ",
+            "Basic abc",
+            "Bearerabc",
+            "Bearer a b",
+            "abc",
+            "Token abc",
+        ] {
+            assert_eq!(bearer_token(bad), None, "{bad:?}");
         }
     }
 }

@@ -1,6 +1,8 @@
 //! Test support: template.yaml as the local stack reads it, DynamoDB Local
-//! connections, one fresh table per test (created from template.yaml's table), and API
-//! Gateway events built from the real samples in `tests/fixtures/events`.
+//! connections, one fresh table per test (created from template.yaml's table), API
+//! Gateway events built from the real samples in `tests/fixtures/events`, a
+//! [`TestApp`] that calls the real handlers, and a fault-injecting, metering proxy
+//! in front of DynamoDB Local ([`proxy`]).
 //!
 //! Tests use the DynamoDB Local that the test command starts (`PATGATE_TEST_DYNAMODB`,
 //! default `http://127.0.0.1:8000`); a test that must stop DynamoDB mid-run starts a
@@ -15,12 +17,18 @@ use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Utc};
 use lambda_http::{Body, Request, Response};
 use patgate::config::Settings;
+use patgate::permissions::PermissionConfig;
 use patgate::service::TokenService;
 use patgate::store::TokenStore;
 use patgate::user::{User, UserId};
 use patgate_local::dynamodb::{DynamoDbLocal, Launch};
 use patgate_local::sam::{self, LocalApi, LocalContext};
 use serde_json::{json, Value};
+
+pub mod app;
+pub mod proxy;
+
+pub use app::{Answer, Issued, TestApp};
 
 pub const WEB_ORIGIN: &str = "https://portal.example.com";
 
@@ -101,11 +109,15 @@ impl TestTable {
     }
 
     pub fn service(&self) -> TokenService {
-        TokenService::new(self.settings(), self.store.clone())
+        self.service_with(&[])
     }
 
     pub fn service_with(&self, overrides: &[(&str, &str)]) -> TokenService {
-        TokenService::new(self.settings_with(overrides), self.store.clone())
+        TokenService::new(
+            self.settings_with(overrides),
+            self.store.clone(),
+            PermissionConfig::bundled().expect("bundled permissions"),
+        )
     }
 
     pub async fn add_user(&self, id: &str, roles: &[&str], time_zone: Option<&str>) -> UserId {
@@ -121,15 +133,24 @@ impl TestTable {
 
     /// Every item in the table, read raw (a Scan is fine in tests: it checks what is stored).
     pub async fn all_items(&self) -> Vec<std::collections::HashMap<String, AttributeValue>> {
-        let output = self
-            .client
-            .scan()
-            .table_name(self.name())
-            .consistent_read(true)
-            .send()
-            .await
-            .expect("scan");
-        output.items.unwrap_or_default()
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .scan()
+                .table_name(self.name())
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .expect("scan");
+            items.extend(output.items.unwrap_or_default());
+            match output.last_evaluated_key {
+                Some(next) if !next.is_empty() => start = Some(next),
+                _ => return items,
+            }
+        }
     }
 
     pub async fn item(
@@ -212,6 +233,31 @@ pub fn proxy_event(
     event
 }
 
+/// Like [`proxy_event`], with query string parameters.
+pub fn proxy_event_with_query(
+    method: &str,
+    resource: &str,
+    path: &str,
+    query: &[(&str, &str)],
+    body: Option<&str>,
+    caller: &Caller,
+) -> Value {
+    let mut event = proxy_event(method, resource, path, body, caller);
+    if !query.is_empty() {
+        let single: serde_json::Map<String, Value> = query
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), json!(v)))
+            .collect();
+        let multi: serde_json::Map<String, Value> = query
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), json!([v])))
+            .collect();
+        event["queryStringParameters"] = Value::Object(single);
+        event["multiValueQueryStringParameters"] = Value::Object(multi);
+    }
+    event
+}
+
 pub fn request(event: &Value) -> Request {
     lambda_http::request::from_str(&event.to_string()).expect("event converts to a request")
 }
@@ -248,15 +294,22 @@ pub fn token_authorizer_event(authorization: &str, method_arn: &str) -> Value {
     event
 }
 
-/// A REQUEST authorizer event (SAM's sample with our header and method ARN).
+/// A REQUEST authorizer event (SAM's sample with our header, method ARN, and a
+/// caller at 198.51.100.7 with the user agent `patgate-tests/1.0`).
 pub fn request_authorizer_event(authorization: Option<&str>, method_arn: &str) -> Value {
     let mut event = fixture("authorizer-request.json");
     if let Some(value) = authorization {
         event["headers"]["Authorization"] = json!(value);
     }
+    event["headers"]["User-Agent"] = json!(USER_AGENT);
+    event["requestContext"]["identity"]["sourceIp"] = json!(SOURCE_IP);
     event["methodArn"] = json!(method_arn);
     event
 }
+
+/// Where [`request_authorizer_event`]'s caller is.
+pub const SOURCE_IP: &str = "198.51.100.7";
+pub const USER_AGENT: &str = "patgate-tests/1.0";
 
 /// The ARN API Gateway passes for `METHOD /path` on the test API.
 pub fn method_arn(method: &str, path: &str) -> String {

@@ -1,46 +1,56 @@
 //! The patgate Lambda authorizer for API Gateway REST APIs.
 //!
-//! Input: a TOKEN event (`authorizationToken`) or a REQUEST event (`Authorization`
-//! header), each with the `methodArn` of the call. The header must read
-//! `Bearer <token>` (scheme in any case, surrounding whitespace tolerated).
+//! Input: a REQUEST event (`Authorization` header, caller's source IP and user agent)
+//! or a TOKEN event (`authorizationToken`), each with the `methodArn` of the call.
+//! The header must read `Bearer <token>` (scheme in any case, surrounding whitespace
+//! tolerated).
 //!
 //! Outcomes:
-//! - anything malformed, an unknown, revoked or expired token, or a missing or
-//!   deactivated user: the error `Unauthorized` (API Gateway answers 401). Malformed
-//!   and forged tokens are refused by parsing alone, before any DynamoDB call;
-//! - a valid token: an IAM policy for principal = user id that allows the routes the
-//!   user's permissions grant now and denies the other configured routes (403), for
-//!   every route of the API since API Gateway caches it per token; context carries
-//!   `userId`, `tokenId` and `permissions` (comma-separated);
+//! - anything malformed or with a bad checksum: the error `Unauthorized` (API Gateway
+//!   answers 401) by parsing alone, before any DynamoDB call;
+//! - a well-formed token: one consistent GetItem reads its hash item, which carries
+//!   the token's validity and permission list and its owner's current roles and active
+//!   flag. An unknown, revoked or expired token, a rotated-out secret past its grace,
+//!   a deactivated user: `Unauthorized`;
+//! - a valid token: an IAM policy for principal = user id that allows the routes its
+//!   permissions (the user's now, narrowed to the token's own list) grant and denies
+//!   the other configured routes (403), for every route of the API since API Gateway
+//!   caches it per token; context carries `userId`, `tokenId` and `permissions`;
 //! - DynamoDB unavailable or failing: an error that is not `Unauthorized`, which API
 //!   Gateway turns into a 500. Never an Allow.
 //!
 //! Every decision is logged as one structured line (outcome, reason, user id, token
-//! id, latency); never the token or its hash.
+//! id, latency) and counted as a metric; never the token or its hash.
 
 pub mod cache;
 
 pub use lambda_runtime::Diagnostic;
 
-use std::collections::BTreeSet;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use aws_lambda_events::apigw::{
     ApiGatewayCustomAuthorizerRequest, ApiGatewayCustomAuthorizerRequestTypeRequest,
 };
 use chrono::{DateTime, Utc};
 use patgate::config::Settings;
+use patgate::metrics::{Metrics, Unit};
 use patgate::permissions::{PermissionConfig, PolicyDocument};
-use patgate::store::{HashRecord, StoreError, TokenStore};
-use patgate::token::{TokenId, TokenPrefix, TokenSecret};
-use patgate::user::{User, UserId};
+use patgate::store::{HashRecord, LastUse, LastUseWrite, StoreError, TokenStore};
+use patgate::token::{bearer_token, TokenId, TokenPrefix, TokenSecret};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use cache::TtlMap;
 
-/// The longest a decision waits for its last-use write (which is best effort).
-const LAST_USE_WAIT: std::time::Duration = std::time::Duration::from_millis(50);
+/// The longest a decision waits for its (throttled, best-effort) last-use write.
+/// Normal writes take milliseconds; a slower store loses the record, not the call.
+pub const LAST_USE_WAIT: Duration = Duration::from_millis(250);
+
+/// Longest user agent kept as a token's last-used origin.
+pub const MAX_USER_AGENT_CHARS: usize = 256;
+
+/// Tokens whose use this container remembers having recorded (bounds memory).
+const RECENT_USES_CAPACITY: usize = 10_000;
 
 /// Why a call was refused or failed; the reason code goes to the decision log only.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -91,7 +101,7 @@ pub struct AuthorizerResponse {
 pub struct AuthorizerContext {
     pub user_id: String,
     pub token_id: String,
-    /// The caller's permissions, comma-separated (context values must be strings).
+    /// What the token may do, comma-separated (context values must be strings).
     pub permissions: String,
 }
 
@@ -99,13 +109,11 @@ pub struct Authorizer {
     store: TokenStore,
     prefix: TokenPrefix,
     permissions: PermissionConfig,
-    last_use_interval: std::time::Duration,
-    /// User records read within the last `USER_CACHE_TTL_SECONDS` (seconds, so role
-    /// changes and deactivations apply almost at once).
-    users: TtlMap<UserId, Option<User>>,
-    /// Tokens whose use this container recorded within the last-use interval; spares
-    /// a conditional write that would be refused anyway.
-    recent_uses: TtlMap<TokenId, ()>,
+    last_use_interval: Duration,
+    /// Tokens whose use (or secret reuse) this container recorded within the last-use
+    /// interval; spares a conditional write that would be refused anyway.
+    recent_writes: TtlMap<(TokenId, bool), ()>,
+    metrics: Metrics,
 }
 
 impl Authorizer {
@@ -115,12 +123,17 @@ impl Authorizer {
             prefix: settings.token_prefix.clone(),
             permissions,
             last_use_interval: settings.last_use_interval,
-            users: TtlMap::new(settings.user_cache_ttl, settings.user_cache_capacity),
-            recent_uses: TtlMap::new(settings.last_use_interval, settings.user_cache_capacity),
+            recent_writes: TtlMap::new(settings.last_use_interval, RECENT_USES_CAPACITY),
+            metrics: Metrics::Off,
         }
     }
 
-    /// Decides one authorizer event and logs the decision.
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// Decides one authorizer event, logs the decision and counts it.
     pub async fn handle(
         &self,
         event: Value,
@@ -129,38 +142,43 @@ impl Authorizer {
         let started = Instant::now();
         let mut seen: Option<HashRecord> = None;
         let result = self.decide(&event, now, &mut seen).await;
-        let latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        let elapsed = started.elapsed();
+        let latency_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
         let user_id = seen.as_ref().map(|s| s.user_id.as_str()).unwrap_or("");
         let token_id = seen.as_ref().map(|s| s.token_id.as_str()).unwrap_or("");
+        let (outcome, reason) = match &result {
+            Ok(_) => ("allow", "valid_token"),
+            Err(err @ AuthorizerError::Unauthorized(_)) => ("unauthorized", err.reason()),
+            Err(err @ AuthorizerError::Unavailable(_)) => ("error", err.reason()),
+        };
         match &result {
-            Ok(_) => tracing::info!(
-                outcome = "allow",
-                reason = "valid_token",
-                user_id,
-                token_id,
-                latency_us,
-                "decision"
-            ),
-            Err(err @ AuthorizerError::Unauthorized(_)) => {
-                tracing::info!(
-                    outcome = "unauthorized",
-                    reason = err.reason(),
-                    user_id,
-                    token_id,
-                    latency_us,
-                    "decision"
-                )
-            }
-            Err(err @ AuthorizerError::Unavailable(cause)) => tracing::error!(
-                outcome = "error",
-                reason = err.reason(),
+            Err(AuthorizerError::Unavailable(cause)) => tracing::error!(
+                outcome,
+                reason,
                 user_id,
                 token_id,
                 latency_us,
                 error = %cause,
                 "decision"
             ),
+            _ => tracing::info!(outcome, reason, user_id, token_id, latency_us, "decision"),
         }
+        self.metrics.emit(
+            &[
+                ("Service", "patgate"),
+                ("Outcome", outcome),
+                ("Reason", reason),
+            ],
+            &[
+                ("Decisions", Unit::Count, 1.0),
+                (
+                    "DecisionLatency",
+                    Unit::Milliseconds,
+                    elapsed.as_secs_f64() * 1000.0,
+                ),
+            ],
+            now.timestamp_millis(),
+        );
         result
     }
 
@@ -183,84 +201,89 @@ impl Authorizer {
 
         let found = self
             .store
-            .find_by_hash(&secret.hash())
+            .authorization_lookup(&secret.hash())
             .await
             .map_err(AuthorizerError::Unavailable)?
             .ok_or(AuthorizerError::Unauthorized("unknown_token"))?;
         *seen = Some(found.clone());
-        // DynamoDB's TTL deletes expired items late (up to days): check expiry here.
-        if now >= found.expires_at {
+        // DynamoDB's TTL deletes expired items late (up to days): check validity here.
+        if now >= found.valid_until {
+            if found.rotated_out {
+                self.record(&found, LastUseWrite::SecretReused(now)).await;
+                return Err(AuthorizerError::Unauthorized("rotated_secret_reused"));
+            }
             return Err(AuthorizerError::Unauthorized("expired"));
         }
-
-        // Recording the use runs alongside the user read, never after it; when the user
-        // record is cached there is no read to hide behind, so its wait is bounded.
-        let (user, _) = tokio::join!(
-            self.user(&found.user_id),
-            tokio::time::timeout(LAST_USE_WAIT, self.note_use(&found, now))
-        );
-        let user = user
-            .map_err(AuthorizerError::Unavailable)?
-            .ok_or(AuthorizerError::Unauthorized("unknown_user"))?;
-        if !user.active {
+        if !found.active {
             return Err(AuthorizerError::Unauthorized("user_inactive"));
         }
-        let granted: BTreeSet<String> = self.permissions.permissions_of(&user.roles);
+        let granted = self
+            .permissions
+            .effective(&found.roles, found.permissions.as_ref());
         let policy_document = self
             .permissions
             .policy(&granted, &call.method_arn)
             .ok_or(AuthorizerError::Unauthorized("malformed_method_arn"))?;
+        let last_use = LastUse {
+            at: now,
+            ip: call.source_ip,
+            user_agent: call.user_agent,
+        };
+        self.record(&found, LastUseWrite::Used(last_use)).await;
         Ok(AuthorizerResponse {
-            principal_id: user.id.as_str().to_owned(),
+            principal_id: found.user_id.as_str().to_owned(),
             policy_document,
             context: AuthorizerContext {
-                user_id: user.id.as_str().to_owned(),
+                user_id: found.user_id.as_str().to_owned(),
                 token_id: found.token_id.as_str().to_owned(),
                 permissions: granted.into_iter().collect::<Vec<_>>().join(","),
             },
         })
     }
 
-    async fn user(&self, id: &UserId) -> Result<Option<User>, StoreError> {
-        let now = Instant::now();
-        if let Some(cached) = self.users.get(id, now) {
-            return Ok(cached);
-        }
-        let user = self.store.get_user(id).await?;
-        self.users.insert(id.clone(), user.clone(), now);
-        Ok(user)
-    }
-
-    /// Last use is best effort: a failure is logged and never changes the decision.
-    async fn note_use(&self, found: &HashRecord, now: DateTime<Utc>) {
+    /// Records a use (or a secret's reuse) at most once per interval per token and
+    /// container, waiting at most [`LAST_USE_WAIT`]. Best effort: a failure is logged
+    /// and never changes the decision.
+    async fn record(&self, found: &HashRecord, write: LastUseWrite) {
+        let key = (
+            found.token_id.clone(),
+            matches!(write, LastUseWrite::SecretReused(_)),
+        );
         let instant = Instant::now();
-        if self.recent_uses.get(&found.token_id, instant).is_some() {
+        if self.recent_writes.get(&key, instant).is_some() {
             return;
         }
-        match self
-            .store
-            .record_last_use(&found.user_id, &found.token_id, now, self.last_use_interval)
-            .await
-        {
-            Ok(_) => self.recent_uses.insert(found.token_id.clone(), (), instant),
-            Err(err) => {
-                tracing::warn!(token_id = %found.token_id, error = %err, "could not record last use")
+        let attempt = self.store.record_token_use(
+            &found.user_id,
+            &found.token_id,
+            &write,
+            self.last_use_interval,
+        );
+        match tokio::time::timeout(LAST_USE_WAIT, attempt).await {
+            Ok(Ok(_)) => self.recent_writes.insert(key, (), instant),
+            Ok(Err(err)) => {
+                tracing::warn!(token_id = %found.token_id, error = %err, "could not record token use")
             }
+            Err(_) => tracing::warn!(token_id = %found.token_id, "recording token use timed out"),
         }
     }
 }
 
-/// The parts of a TOKEN or REQUEST authorizer event the decision needs.
+/// The parts of a REQUEST or TOKEN authorizer event the decision needs.
 #[derive(Debug, PartialEq, Eq)]
 pub struct AuthorizerCall {
     pub authorization: Option<String>,
     pub method_arn: String,
+    /// The caller's address and user agent (REQUEST events only).
+    pub source_ip: Option<String>,
+    pub user_agent: Option<String>,
 }
 
 /// Header names are case-insensitive; `HeaderMap` keys are lower case.
 const AUTHORIZATION: &str = "authorization";
+const USER_AGENT: &str = "user-agent";
 
-/// Reads a TOKEN or REQUEST authorizer event as API Gateway sends it.
+/// Reads a REQUEST or TOKEN authorizer event as API Gateway sends it.
 pub fn read_event(event: &Value) -> Option<AuthorizerCall> {
     match event.get("type")?.as_str()? {
         "TOKEN" => {
@@ -269,36 +292,40 @@ pub fn read_event(event: &Value) -> Option<AuthorizerCall> {
             Some(AuthorizerCall {
                 authorization: request.authorization_token,
                 method_arn: request.method_arn?,
+                source_ip: None,
+                user_agent: None,
             })
         }
         "REQUEST" => {
             let request: ApiGatewayCustomAuthorizerRequestTypeRequest =
                 Deserialize::deserialize(event).ok()?;
-            let header = request
-                .headers
-                .get(AUTHORIZATION)
-                .or_else(|| request.multi_value_headers.get(AUTHORIZATION))
-                .and_then(|value| value.to_str().ok())
-                .map(str::to_owned);
+            let header = |name: &str| {
+                request
+                    .headers
+                    .get(name)
+                    .or_else(|| request.multi_value_headers.get(name))
+                    .and_then(|value| value.to_str().ok())
+                    .map(str::to_owned)
+            };
+            let identity = request.request_context.identity.as_ref();
+            let user_agent = header(USER_AGENT).or_else(|| {
+                event
+                    .pointer("/requestContext/identity/userAgent")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            });
             Some(AuthorizerCall {
-                authorization: header,
+                authorization: header(AUTHORIZATION),
                 method_arn: request.method_arn?,
+                source_ip: identity
+                    .and_then(|i| i.source_ip.clone())
+                    .map(|ip| ip.chars().take(64).collect()),
+                user_agent: user_agent
+                    .map(|agent| agent.chars().take(MAX_USER_AGENT_CHARS).collect()),
             })
         }
         _ => None,
     }
-}
-
-/// The token in `Bearer <token>`: the scheme in any case, whitespace around tolerated,
-/// exactly one token after it.
-pub fn bearer_token(header: &str) -> Option<&str> {
-    let header = header.trim();
-    let (scheme, rest) = header.split_once(|c: char| c.is_ascii_whitespace())?;
-    let token = rest.trim();
-    let ok = scheme.eq_ignore_ascii_case("bearer")
-        && !token.is_empty()
-        && !token.contains(|c: char| c.is_whitespace());
-    ok.then_some(token)
 }
 
 #[cfg(test)]
@@ -307,40 +334,24 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn bearer_scheme_is_case_insensitive_and_whitespace_tolerant() {
-        assert_eq!(bearer_token("Bearer abc"), Some("abc"));
-        assert_eq!(bearer_token("bearer abc"), Some("abc"));
-        assert_eq!(bearer_token("BEARER   abc  "), Some("abc"));
-        assert_eq!(bearer_token("  Bearer\tabc"), Some("abc"));
-        for bad in [
-            "",
-            "Bearer",
-            "Bearer ",
-            "Basic abc",
-            "Bearerabc",
-            "Bearer a b",
-            "abc",
-            "Token abc",
-        ] {
-            assert_eq!(bearer_token(bad), None, "{bad:?}");
-        }
-    }
-
-    #[test]
     fn token_and_request_events_are_read() {
         let token = json!({"type":"TOKEN","authorizationToken":"Bearer x","methodArn":"arn:a"});
         assert_eq!(
             read_event(&token),
             Some(AuthorizerCall {
                 authorization: Some("Bearer x".into()),
-                method_arn: "arn:a".into()
+                method_arn: "arn:a".into(),
+                source_ip: None,
+                user_agent: None,
             })
         );
-        let request = json!({"type":"REQUEST","methodArn":"arn:b","headers":{"AUTHORIZATION":"Bearer y"},"requestContext":{}});
-        assert_eq!(
-            read_event(&request).unwrap().authorization.as_deref(),
-            Some("Bearer y")
-        );
+        let request = json!({"type":"REQUEST","methodArn":"arn:b",
+            "headers":{"AUTHORIZATION":"Bearer y","User-Agent":"curl/8.5"},
+            "requestContext":{"identity":{"sourceIp":"198.51.100.7"}}});
+        let call = read_event(&request).unwrap();
+        assert_eq!(call.authorization.as_deref(), Some("Bearer y"));
+        assert_eq!(call.source_ip.as_deref(), Some("198.51.100.7"));
+        assert_eq!(call.user_agent.as_deref(), Some("curl/8.5"));
         let no_header =
             json!({"type":"REQUEST","methodArn":"arn:b","headers":{},"requestContext":{}});
         assert_eq!(read_event(&no_header).unwrap().authorization, None);
@@ -348,6 +359,24 @@ mod tests {
         assert_eq!(
             read_event(&json!({"type":"TOKEN","authorizationToken":"x"})),
             None
+        );
+    }
+
+    #[test]
+    fn long_user_agents_are_cut_to_256_characters() {
+        let agent = "é".repeat(300);
+        let request = json!({"type":"REQUEST","methodArn":"arn:b",
+            "headers":{"user-agent": agent},"requestContext":{"identity":{"userAgent":"ignored"}}});
+        let call = read_event(&request).unwrap();
+        assert_eq!(
+            call.user_agent.unwrap().chars().count(),
+            MAX_USER_AGENT_CHARS
+        );
+        let from_identity = json!({"type":"REQUEST","methodArn":"arn:b","headers":{},
+            "requestContext":{"identity":{"userAgent":"Mozilla/5.0"}}});
+        assert_eq!(
+            read_event(&from_identity).unwrap().user_agent.as_deref(),
+            Some("Mozilla/5.0")
         );
     }
 

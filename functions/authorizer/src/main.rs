@@ -1,17 +1,18 @@
 use authorizer::Authorizer;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use patgate::config::Settings;
+use patgate::metrics::Metrics;
 use patgate::permissions::PermissionConfig;
 use patgate::store::{connect, TokenStore};
 use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    patgate::logging::init();
     let settings = Settings::from_env()?;
     let permissions = PermissionConfig::bundled()?;
     let store = TokenStore::new(connect().await, settings.table_name.clone());
-    let authorizer = Authorizer::new(&settings, store, permissions);
+    let authorizer = Authorizer::new(&settings, store, permissions).with_metrics(Metrics::Stdout);
     run(service_fn(|event: LambdaEvent<Value>| {
         authorizer.handle(event.payload, chrono::Utc::now())
     }))

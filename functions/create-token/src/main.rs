@@ -3,7 +3,7 @@ use patgate::service::TokenService;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_http::tracing::init_default_subscriber();
+    patgate::logging::init();
     let service = TokenService::from_env().await?;
     run(service_fn(|request| async {
         Ok::<_, Error>(create_token::handle(&service, request, chrono::Utc::now()).await)

@@ -1,9 +1,10 @@
-//! `GET /tokens`: the caller's live tokens, newest first, without secrets or hashes.
+//! `GET /tokens`: a page of the signed-in user's tokens, newest first, without
+//! secrets or hashes (`?status=revoked` for recently revoked ones).
 
 use chrono::{DateTime, Utc};
+use http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use patgate::api::{caller, TokenList};
-use patgate::error::ApiError;
+use patgate::api::{web_session_caller, ListQuery};
 use patgate::service::TokenService;
 
 /// The API Gateway route this function serves (template.yaml must say the same).
@@ -14,18 +15,10 @@ pub async fn handle(
     request: Request,
     now: DateTime<Utc>,
 ) -> Response<Body> {
-    match list(service, &request, now).await {
-        Ok(list) => service.headers.json(200, &list),
-        Err(err) => service.headers.error(err),
-    }
-}
-
-async fn list(
-    service: &TokenService,
-    request: &Request,
-    now: DateTime<Utc>,
-) -> Result<TokenList, ApiError> {
-    let user_id = caller(request)?;
-    let records = service.store.list_tokens(&user_id).await?;
-    Ok(TokenList::live(&records, now))
+    let result = async {
+        let caller = web_session_caller(&request)?;
+        let query = ListQuery::from_request(&request)?;
+        service.list_tokens(&caller, query, now).await
+    };
+    service.headers.respond(StatusCode::OK, result.await)
 }

@@ -1,5 +1,5 @@
-//! Authorization as API Gateway does it for a route: a Lambda TOKEN authorizer's
-//! answer cached per identity source value (the `Authorization` header) for the
+//! Authorization as API Gateway does it for a route: a Lambda (REQUEST or TOKEN)
+//! authorizer's answer cached per identity source value (the `Authorization` header) for the
 //! authorizer's TTL, its policy evaluated against each call's method ARN; or, for a
 //! Cognito user pool authorizer, the development-only session check standing in for it.
 
@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use patgate::permissions::PolicyDecision;
 use serde_json::{json, Value};
 
-use crate::event::{token_authorizer_event, ApiIdentity, HttpCall};
+use crate::event::{request_authorizer_event, token_authorizer_event, ApiIdentity, HttpCall};
 use crate::functions::{AuthorizerFailure, Functions, AUTHORIZER_BINARY};
 use crate::response::header_value;
 use crate::sam::{AuthorizerDef, PayloadType};
@@ -48,6 +48,10 @@ pub fn deny_message(decision: PolicyDecision) -> Option<&'static str> {
 /// What an authorizer is handed for one call.
 pub struct AuthorizeCall<'a> {
     pub call: &'a HttpCall<'a>,
+    /// The route's resource path and path parameters (REQUEST events carry them).
+    pub resource_path: &'a str,
+    pub path_params: &'a [(String, String)],
+    pub request_id: &'a str,
     pub identity: &'a ApiIdentity,
     pub functions: &'a Functions,
     /// The functions' clock.
@@ -78,7 +82,7 @@ impl Authorizers {
             else {
                 continue;
             };
-            if binary != AUTHORIZER_BINARY || *payload != PayloadType::Token {
+            if binary != AUTHORIZER_BINARY {
                 return Err(format!(
                     "authorizer {name} ({binary}, {payload:?}) is not supported by the local stack"
                 ));
@@ -105,10 +109,12 @@ impl Authorizers {
             Some(AuthorizerDef::Lambda {
                 header,
                 timeout_seconds,
+                payload,
                 ..
             }) => {
                 let timeout = Duration::from_secs(*timeout_seconds);
-                self.lambda(name, header, timeout, input, note).await
+                self.lambda(name, (header, *payload), timeout, input, note)
+                    .await
             }
             Some(AuthorizerDef::CognitoUserPool { header }) => {
                 self.session(name, header, input.call, note)
@@ -119,7 +125,7 @@ impl Authorizers {
     async fn lambda(
         &self,
         name: &str,
-        header: &str,
+        (header, payload): (&str, PayloadType),
         timeout: Duration,
         input: AuthorizeCall<'_>,
         note: &mut String,
@@ -137,7 +143,17 @@ impl Authorizers {
             }
             None => {
                 let started = Instant::now();
-                let event = token_authorizer_event(token, &method_arn);
+                let event = match payload {
+                    PayloadType::Token => token_authorizer_event(token, &method_arn),
+                    PayloadType::Request => request_authorizer_event(
+                        input.identity,
+                        input.call,
+                        (input.resource_path, input.path_params),
+                        &method_arn,
+                        input.request_id,
+                        input.now,
+                    ),
+                };
                 let outcome =
                     tokio::time::timeout(timeout, input.functions.authorize(event, input.now))
                         .await;

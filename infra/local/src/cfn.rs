@@ -296,7 +296,19 @@ impl Template {
                 let name = args
                     .as_str()
                     .ok_or_else(|| TemplateError("Ref needs a name".into()))?;
-                self.reference(name)?.map(Value::String)
+                let value = self.reference(name)?;
+                if self.parameter_type(name) == Some("CommaDelimitedList") {
+                    // A list parameter is a list of its comma-separated values.
+                    value.map(|v| {
+                        Value::Array(
+                            v.split(',')
+                                .map(|s| Value::String(s.trim().to_owned()))
+                                .collect(),
+                        )
+                    })
+                } else {
+                    value.map(Value::String)
+                }
             }
             "Fn::Sub" => Some(Value::String(self.sub(args)?)),
             "Fn::If" => {
@@ -356,6 +368,14 @@ impl Template {
         let resolved = self.resolve(value)?.unwrap_or(Value::Null);
         number_of(&resolved)
             .ok_or_else(|| TemplateError(format!("expected a whole number, got {resolved}")))
+    }
+
+    fn parameter_type(&self, name: &str) -> Option<&str> {
+        self.root
+            .get("Parameters")
+            .and_then(|p| p.get(name))
+            .and_then(|p| p.get("Type"))
+            .and_then(Value::as_str)
     }
 
     fn reference(&self, name: &str) -> Result<Option<String>, TemplateError> {

@@ -1,6 +1,7 @@
 //! The events API Gateway (REST API, v1) sends to Lambda, built from an HTTP request:
-//! the Lambda proxy integration event (shape of tests/fixtures/events/aws-proxy.json)
-//! and the TOKEN authorizer event (shape of authorizer-token.json).
+//! the Lambda proxy integration event (shape of tests/fixtures/events/aws-proxy.json),
+//! and the REQUEST and TOKEN authorizer events (authorizer-request.json,
+//! authorizer-token.json).
 
 use chrono::{DateTime, Utc};
 use percent_encoding::percent_decode_str;
@@ -52,6 +53,28 @@ pub fn token_authorizer_event(token: &str, method_arn: &str) -> Value {
         "authorizationToken": token,
         "methodArn": method_arn,
     })
+}
+
+/// The REQUEST authorizer event for `call` on the resource `resource_path`: the
+/// request's headers, query, path parameters and context (source IP, user agent).
+pub fn request_authorizer_event(
+    api: &ApiIdentity,
+    call: &HttpCall<'_>,
+    (resource_path, path_params): (&str, &[(String, String)]),
+    method_arn: &str,
+    request_id: &str,
+    now: DateTime<Utc>,
+) -> Value {
+    let mut event = proxy_event(api, call, resource_path, path_params, None, request_id, now);
+    let Value::Object(fields) = &mut event else {
+        return event;
+    };
+    for proxy_only in ["body", "isBase64Encoded"] {
+        fields.remove(proxy_only);
+    }
+    fields.insert("type".to_owned(), json!("REQUEST"));
+    fields.insert("methodArn".to_owned(), json!(method_arn));
+    event
 }
 
 /// The Lambda proxy integration event for `call` on the resource `resource_path`.

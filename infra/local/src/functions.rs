@@ -16,6 +16,8 @@ pub enum ApiFunction {
     CreateToken,
     ListTokens,
     RevokeToken,
+    RotateToken,
+    RevokeCredentials,
     DemoEcho,
 }
 
@@ -26,6 +28,8 @@ impl ApiFunction {
             "create-token" => ApiFunction::CreateToken,
             "list-tokens" => ApiFunction::ListTokens,
             "revoke-token" => ApiFunction::RevokeToken,
+            "rotate-token" => ApiFunction::RotateToken,
+            "revoke-credentials" => ApiFunction::RevokeCredentials,
             "demo-echo" => ApiFunction::DemoEcho,
             _ => return None,
         })
@@ -52,6 +56,10 @@ impl Functions {
             ApiFunction::CreateToken => create_token::handle(&self.service, request, now).await,
             ApiFunction::ListTokens => list_tokens::handle(&self.service, request, now).await,
             ApiFunction::RevokeToken => revoke_token::handle(&self.service, request, now).await,
+            ApiFunction::RotateToken => rotate_token::handle(&self.service, request, now).await,
+            ApiFunction::RevokeCredentials => {
+                revoke_credentials::handle(&self.service, request, now).await
+            }
             ApiFunction::DemoEcho => demo_echo::handle(&request),
         }
     }

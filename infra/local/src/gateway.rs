@@ -165,7 +165,10 @@ impl Gateway {
         };
         let authorizer_context = match &route.authorizer {
             None => None,
-            Some(name) => match self.authorize(name, call, note).await {
+            Some(name) => match self
+                .authorize(name, call, (resource_path, &params), request_id, note)
+                .await
+            {
                 Ok(context) => Some(context),
                 Err(response) => return response,
             },
@@ -186,10 +189,15 @@ impl Gateway {
         &self,
         name: &str,
         call: &HttpCall<'_>,
+        (resource_path, path_params): (&str, &[(String, String)]),
+        request_id: &str,
         note: &mut String,
     ) -> Result<Value, HttpResponse> {
         let input = AuthorizeCall {
             call,
+            resource_path,
+            path_params,
+            request_id,
             identity: &self.identity,
             functions: &self.functions,
             now: self.clock.now(),
@@ -212,8 +220,15 @@ impl Gateway {
         let function = ApiFunction::from_binary(&route.binary).expect("checked in Gateway::new");
         let now = self.clock.now();
         let functions = self.functions.clone();
-        let task = tokio::spawn(async move { functions.call(function, request, now).await });
-        match tokio::time::timeout(Duration::from_secs(route.timeout_seconds), task).await {
+        let mut task = tokio::spawn(async move { functions.call(function, request, now).await });
+        let limit = Duration::from_secs(route.timeout_seconds);
+        let outcome = tokio::time::timeout(limit, &mut task).await;
+        // Lambda stops a timed-out invocation: so does the local stack, so that a
+        // timed-out create never commits a token nobody received.
+        if outcome.is_err() {
+            task.abort();
+        }
+        match outcome {
             Ok(Ok(response)) => lambda_to_http(response),
             Ok(Err(panic)) => {
                 eprintln!("patgate-local: {} panicked: {panic}", route.function);

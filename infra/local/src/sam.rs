@@ -377,8 +377,10 @@ fn authorizer(
     resolved: &Value,
     functions: &BTreeMap<String, FunctionDef>,
 ) -> Result<AuthorizerDef, TemplateError> {
+    // `Identity.Header` (TOKEN and Cognito), or the first of `Identity.Headers` (REQUEST).
     let header = resolved
         .pointer("/Identity/Header")
+        .or_else(|| resolved.pointer("/Identity/Headers/0"))
         .and_then(Value::as_str)
         .unwrap_or("Authorization")
         .to_owned();
@@ -668,10 +670,17 @@ mod tests {
             find("DELETE", "/tokens/{id}").unwrap().binary,
             "revoke-token"
         );
+        assert_eq!(
+            find("POST", "/tokens/{id}/rotate").unwrap().binary,
+            "rotate-token"
+        );
+        let report = find("POST", "/credentials/revoke").unwrap();
+        assert_eq!(report.binary, "revoke-credentials");
+        assert_eq!(report.authorizer, None);
         let demo = find("PUT", "/catalog/{entityId}").unwrap();
         assert_eq!(demo.binary, "demo-echo");
         assert_eq!(demo.authorizer.as_deref(), Some("PatgateAuthorizer"));
-        assert_eq!(api.routes.len(), 3 + 9);
+        assert_eq!(api.routes.len(), 5 + 9);
         match &api.authorizers["PatgateAuthorizer"] {
             AuthorizerDef::Lambda {
                 binary,
@@ -682,7 +691,7 @@ mod tests {
                 ..
             } => {
                 assert_eq!(binary, "authorizer");
-                assert_eq!(*payload, PayloadType::Token);
+                assert_eq!(*payload, PayloadType::Request);
                 assert_eq!(header, "Authorization");
                 assert_eq!(*ttl_seconds, 300);
                 assert_eq!(*timeout_seconds, 5);
@@ -700,7 +709,7 @@ mod tests {
         overrides.insert("EnableDemoApi".into(), "false".into());
         let api = parse(&repo_template(), &overrides, &LocalContext::default()).unwrap();
         assert!(api.routes.iter().all(|r| r.binary != "demo-echo"));
-        assert_eq!(api.routes.len(), 3);
+        assert_eq!(api.routes.len(), 5);
     }
 
     #[test]
@@ -715,7 +724,7 @@ mod tests {
             api.table.attributes,
             vec![("pk".into(), "S".into()), ("sk".into(), "S".into())]
         );
-        assert_eq!(api.table.ttl_attribute(), Some("expires_at_epoch"));
+        assert_eq!(api.table.ttl_attribute(), Some("delete_after"));
         assert_eq!(api.table.billing_mode, "PAY_PER_REQUEST");
         let cors = api.cors.unwrap();
         assert_eq!(cors.allow_origin, "http://localhost:3000");
@@ -775,7 +784,11 @@ mod tests {
         let authorizer = &api.functions["AuthorizerFunction"];
         assert_eq!(authorizer.binary, "authorizer");
         assert_eq!(authorizer.environment, None);
-        assert_eq!(api.table.stream_view_type, None);
+        assert_eq!(
+            api.table.stream_view_type.as_deref(),
+            Some("NEW_AND_OLD_IMAGES")
+        );
+        assert_eq!(api.functions["EventsFunction"].binary, "events");
         let yaml = "Resources:\n  T:\n    Type: AWS::DynamoDB::Table\n    Properties:\n      AttributeDefinitions: [{AttributeName: pk, AttributeType: S}]\n      KeySchema: [{AttributeName: pk, KeyType: HASH}]\n      StreamSpecification: {StreamViewType: NEW_AND_OLD_IMAGES}\n";
         let t = Template::parse(yaml, &BTreeMap::new(), &LocalContext::default()).unwrap();
         let def = table(&t).unwrap();

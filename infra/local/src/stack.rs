@@ -251,9 +251,9 @@ async fn prepare(
 
     let settings = Settings::from_lookup(|name| api.environment.get(name).cloned())?;
     let permissions = PermissionConfig::bundled()?;
-    let authorizer = authorizer::Authorizer::new(&settings, store.clone(), permissions);
+    let authorizer = authorizer::Authorizer::new(&settings, store.clone(), permissions.clone());
     let functions = Functions {
-        service: TokenService::new(settings, store),
+        service: TokenService::new(settings, store, permissions),
         authorizer,
     };
     let local = LocalContext::default();

@@ -4,17 +4,20 @@
 //! patgate-users put <user-id> --roles Viewer,User [--time-zone Europe/Paris] [--inactive]
 //! patgate-users show <user-id>
 //! patgate-users import <file.jsonl | ->   # one {"id","roles","timeZone"?,"active"?} per line
+//! patgate-users revoke-all <user-id>        # offboarding: revokes every live token
 //! ```
 //!
 //! It writes to the table named by `TABLE_NAME` with the usual AWS configuration
 //! (`AWS_ENDPOINT_URL_DYNAMODB` points it at DynamoDB Local). `put` replaces the
-//! roles, zone and active flag; tokens are untouched, and their permissions follow
-//! the new roles on their next authorization.
+//! roles, zone and active flag (with the principal item the authorizer reads, in one
+//! transaction); tokens are untouched, and their permissions follow the new roles on
+//! their next authorization. Deactivating (`--inactive`) refuses the user's tokens at
+//! once; `revoke-all` also revokes them for good, reason `offboarded`.
 
 use std::io::BufRead;
 
 use patgate::expiry::parse_time_zone;
-use patgate::store::TokenStore;
+use patgate::store::{RevokeReason, TokenStore};
 use patgate::user::{User, UserId};
 use serde::Deserialize;
 
@@ -23,12 +26,14 @@ pub enum Command {
     Put(User),
     Show(UserId),
     Import(String),
+    RevokeAll(UserId),
 }
 
 pub const USAGE: &str = "usage:
   patgate-users put <user-id> --roles Role[,Role...] [--time-zone Area/City] [--inactive]
   patgate-users show <user-id>
-  patgate-users import <file.jsonl | ->   (lines of {\"id\",\"roles\",\"timeZone\"?,\"active\"?})";
+  patgate-users import <file.jsonl | ->   (lines of {\"id\",\"roles\",\"timeZone\"?,\"active\"?})
+  patgate-users revoke-all <user-id>      (offboarding: revokes all of the user's live tokens)";
 
 /// Parses the command line (without the program name).
 pub fn parse_args(args: &[String]) -> Result<Command, String> {
@@ -72,6 +77,10 @@ pub fn parse_args(args: &[String]) -> Result<Command, String> {
         "show" => match rest {
             [id] => Ok(Command::Show(user_id(id)?)),
             _ => Err("show takes exactly one user id".into()),
+        },
+        "revoke-all" => match rest {
+            [id] => Ok(Command::RevokeAll(user_id(id)?)),
+            _ => Err("revoke-all takes exactly one user id".into()),
         },
         "import" => match rest {
             [path] => Ok(Command::Import(path.clone())),
@@ -137,9 +146,16 @@ pub async fn execute(store: &TokenStore, command: Command) -> Result<String, Str
             Ok(format!("saved {}", describe(&user)))
         }
         Command::Show(id) => match store.get_user(&id).await.map_err(|e| e.to_string())? {
-            Some(user) => Ok(describe(&user)),
+            Some(stored) => Ok(describe(&stored.user)),
             None => Err(format!("no user {id}")),
         },
+        Command::RevokeAll(id) => {
+            let revoked = store
+                .revoke_all_tokens(&id, RevokeReason::Offboarded, chrono::Utc::now())
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(format!("revoked {revoked} tokens of {id}"))
+        }
         Command::Import(path) => {
             let users = if path == "-" {
                 parse_import(std::io::stdin().lock())?
@@ -191,6 +207,14 @@ mod tests {
     }
 
     #[test]
+    fn revoke_all_names_one_user() {
+        assert_eq!(
+            parse_args(&args("revoke-all alice")).unwrap(),
+            Command::RevokeAll(UserId::parse("alice").unwrap())
+        );
+    }
+
+    #[test]
     fn bad_arguments_are_explained() {
         for line in [
             "",
@@ -200,6 +224,8 @@ mod tests {
             "put alice --roles",
             "put alice --roles X --time-zone Nowhere",
             "show",
+            "revoke-all",
+            "revoke-all a b",
             "drop alice",
         ] {
             assert!(parse_args(&args(line)).is_err(), "{line}");

@@ -1,27 +1,31 @@
-//! The only place that knows how domain records look as DynamoDB items.
+//! The only place that knows how records look as DynamoDB items: keys, attribute
+//! names, and the conversions both ways. The layout, and why, is in README.md
+//! ("DynamoDB layout").
 //!
-//! One table, string keys `pk` and `sk`, no secondary indexes:
+//! | item        | pk                     | sk                    |
+//! |-------------|------------------------|-----------------------|
+//! | user record | `USER#{userId}`        | `PROFILE`             |
+//! | token slots | `TOKENS#{userId}`      | `SLOTS`               |
+//! | token       | `TOKENS#{userId}`      | `TOKEN#{tokenId}`     |
+//! | revoked     | `TOKENS#{userId}`      | `REVOKED#{tokenId}`   |
+//! | hash lookup | `HASH#{sha256 hex}`    | `HASH`                |
+//! | reminder    | `REMIND#{utc hour}`    | `{tokenId}#{daysLeft}`|
+//! | checkpoint  | `JOB#reminders`        | `CHECKPOINT`          |
 //!
-//! | item        | pk                 | sk                 | written by            |
-//! |-------------|--------------------|--------------------|-----------------------|
-//! | user record | `USER#{userId}`    | `PROFILE`          | `infra/users`, create |
-//! | token       | `USER#{userId}`    | `TOKEN#{tokenId}`  | create, revoke, authorizer (last use) |
-//! | hash lookup | `HASH#{sha256hex}` | `HASH`             | create, revoke        |
-//!
-//! Token and hash items carry `expires_at_epoch` (epoch seconds of the expiry
-//! instant), the table's TTL attribute. Listing a user's tokens is a Query on
-//! `pk = USER#{userId}` and `begins_with(sk, "TOKEN#")`; the authorizer's lookup is a
-//! GetItem on the hash item. Token ids sort by creation time, so a descending Query
-//! lists newest first.
+//! Every item that should disappear on its own carries `delete_after` (epoch
+//! seconds), the table's TTL attribute. TTL deletes late, so reads never rely on it.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{HashRecord, StoreError, TokenRecord};
-use crate::expiry::parse_time_zone;
+use super::{
+    HashRecord, LastUse, Reminder, ReminderKey, RevokeReason, RevokedToken, StoreError, StoredUser,
+    TokenRecord,
+};
+use crate::expiry::{parse_time_zone, Expiry};
 use crate::token::{TokenHash, TokenId};
 use crate::user::{User, UserId};
 
@@ -29,21 +33,54 @@ pub type Item = HashMap<String, AttributeValue>;
 
 pub const PK: &str = "pk";
 pub const SK: &str = "sk";
-pub const TTL_ATTRIBUTE: &str = "expires_at_epoch";
+/// The table's TTL attribute.
+pub const TTL_ATTRIBUTE: &str = "delete_after";
 pub const PROFILE_SK: &str = "PROFILE";
+pub const SLOTS_SK: &str = "SLOTS";
 pub const HASH_SK: &str = "HASH";
 pub const TOKEN_SK_PREFIX: &str = "TOKEN#";
+pub const REVOKED_SK_PREFIX: &str = "REVOKED#";
+pub const REMINDER_PK_PREFIX: &str = "REMIND#";
+pub const CHECKPOINT_PK: &str = "JOB#reminders";
+pub const CHECKPOINT_SK: &str = "CHECKPOINT";
+/// The string set of token ids on the slots item: one per live (or being created) token.
+pub const SLOTS_ATTRIBUTE: &str = "live";
+
+/// The token item attributes the authorizer may write, and nothing else of any item;
+/// template.yaml's authorizer policy lists the same (a test keeps them in step).
+pub const LAST_USE_ATTRIBUTES: [&str; 4] = [
+    "last_used_at",
+    "last_used_ip",
+    "last_used_user_agent",
+    "secret_reused_at",
+];
+
+/// How long a revoked token's record stays, so its owner sees that (and why) it was
+/// revoked and a second revoke still answers 204.
+pub const REVOKED_RETENTION: chrono::Duration = chrono::Duration::days(7);
 
 pub fn user_pk(user: &UserId) -> String {
     format!("USER#{}", user.as_str())
+}
+
+pub fn tokens_pk(user: &UserId) -> String {
+    format!("TOKENS#{}", user.as_str())
 }
 
 pub fn token_sk(id: &TokenId) -> String {
     format!("{TOKEN_SK_PREFIX}{}", id.as_str())
 }
 
+pub fn revoked_sk(id: &TokenId) -> String {
+    format!("{REVOKED_SK_PREFIX}{}", id.as_str())
+}
+
 pub fn hash_pk(hash: &TokenHash) -> String {
     format!("HASH#{}", hash.as_str())
+}
+
+pub fn reminder_pk(hour: &str) -> String {
+    format!("{REMINDER_PK_PREFIX}{hour}")
 }
 
 pub fn key(pk: String, sk: &str) -> Item {
@@ -53,54 +90,45 @@ pub fn key(pk: String, sk: &str) -> Item {
     ])
 }
 
+pub fn user_key(user: &UserId) -> Item {
+    key(user_pk(user), PROFILE_SK)
+}
+
+pub fn slots_key(user: &UserId) -> Item {
+    key(tokens_pk(user), SLOTS_SK)
+}
+
+pub fn token_key(user: &UserId, id: &TokenId) -> Item {
+    key(tokens_pk(user), &token_sk(id))
+}
+
+pub fn revoked_key(user: &UserId, id: &TokenId) -> Item {
+    key(tokens_pk(user), &revoked_sk(id))
+}
+
+pub fn hash_key(hash: &TokenHash) -> Item {
+    key(hash_pk(hash), HASH_SK)
+}
+
+pub fn reminder_item_key(reminder: &ReminderKey) -> Item {
+    key(reminder_pk(&reminder.hour), &reminder.sort_key())
+}
+
+pub fn checkpoint_key() -> Item {
+    key(CHECKPOINT_PK.to_owned(), CHECKPOINT_SK)
+}
+
 /// Timestamps are stored as fixed-width RFC 3339 UTC strings, so they also compare as strings.
 pub fn timestamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-#[derive(Debug, Serialize, Deserialize)]
-struct UserItem {
-    pk: String,
-    sk: String,
-    user_id: String,
-    roles: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    time_zone: Option<String>,
-    active: bool,
-    /// Bumped by every token creation, so concurrent creations cannot both pass the cap.
-    #[serde(default)]
-    token_version: u64,
+pub fn string(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
 }
 
-#[derive(Debug, Serialize, Deserialize)]
-struct TokenItem {
-    pk: String,
-    sk: String,
-    token_id: String,
-    user_id: String,
-    name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    description: Option<String>,
-    token_hash: String,
-    hint: String,
-    created_at: String,
-    expires_on: String,
-    time_zone: String,
-    expires_at: String,
-    expires_at_epoch: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    last_used_at: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    revoked_at: Option<String>,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-struct HashItem {
-    pk: String,
-    sk: String,
-    token_id: String,
-    user_id: String,
-    expires_at_epoch: i64,
+pub fn number(value: i64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
 }
 
 fn corrupt(what: &str) -> StoreError {
@@ -118,25 +146,41 @@ fn parse_time(raw: &str, what: &str) -> Result<DateTime<Utc>, StoreError> {
         .map_err(|_| corrupt(what))
 }
 
-/// The attributes [`is_live_item`] reads.
-pub const LIVENESS_PROJECTION: &str = "expires_at_epoch, revoked_at";
-
-/// Whether a token item (possibly projected to [`LIVENESS_PROJECTION`]) is live at `now`;
-/// the same rule as [`TokenRecord::is_live`].
-pub fn is_live_item(item: &Item, now: DateTime<Utc>) -> bool {
-    let expires_at_epoch = item
-        .get(TTL_ATTRIBUTE)
-        .and_then(|v| v.as_n().ok())
-        .and_then(|n| n.parse::<i64>().ok());
-    !item.contains_key("revoked_at")
-        && expires_at_epoch.is_some_and(|epoch| now.timestamp() < epoch)
+fn parse_optional_time(raw: Option<&str>, what: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+    raw.map(|t| parse_time(t, what)).transpose()
 }
 
-/// A user record as stored, with the version used to serialise token creation.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredUser {
-    pub user: User,
-    pub token_version: u64,
+fn epoch(raw: i64, what: &str) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::from_timestamp(raw, 0).ok_or_else(|| corrupt(what))
+}
+
+// ---------------------------------------------------------------- users
+
+#[derive(Debug, Serialize, Deserialize)]
+struct UserItem {
+    pk: String,
+    sk: String,
+    user_id: String,
+    roles: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    time_zone: Option<String>,
+    active: bool,
+    /// Bumped by every change of `roles` or `active`.
+    #[serde(default)]
+    access_version: u64,
+}
+
+pub fn user_to_item(stored: &StoredUser) -> Result<Item, StoreError> {
+    let user = &stored.user;
+    to_item(&UserItem {
+        pk: user_pk(&user.id),
+        sk: PROFILE_SK.to_owned(),
+        user_id: user.id.as_str().to_owned(),
+        roles: user.roles.clone(),
+        time_zone: user.time_zone.map(|tz| tz.name().to_owned()),
+        active: user.active,
+        access_version: stored.access_version,
+    })
 }
 
 pub fn user_from_item(item: Item) -> Result<StoredUser, StoreError> {
@@ -153,14 +197,89 @@ pub fn user_from_item(item: Item) -> Result<StoredUser, StoreError> {
             time_zone,
             active: raw.active,
         },
-        token_version: raw.token_version,
+        access_version: raw.access_version,
     })
 }
 
-pub fn token_to_item(record: &TokenRecord) -> Result<Item, StoreError> {
-    to_item(&TokenItem {
-        pk: user_pk(&record.user_id),
-        sk: token_sk(&record.id),
+/// `SET` expression and values that bring a hash item in step with its owner's
+/// roles and active flag, unless it already carries that version or a later one.
+pub fn access_update(owner: &StoredUser) -> (&'static str, &'static str, Item) {
+    let values = HashMap::from([
+        (
+            ":roles".to_owned(),
+            AttributeValue::L(
+                owner
+                    .user
+                    .roles
+                    .iter()
+                    .cloned()
+                    .map(AttributeValue::S)
+                    .collect(),
+            ),
+        ),
+        (
+            ":active".to_owned(),
+            AttributeValue::Bool(owner.user.active),
+        ),
+        (
+            ":version".to_owned(),
+            AttributeValue::N(owner.access_version.to_string()),
+        ),
+    ]);
+    (
+        "SET #roles = :roles, active = :active, access_version = :version",
+        "attribute_exists(pk) AND access_version < :version",
+        values,
+    )
+}
+
+// ---------------------------------------------------------------- tokens
+
+/// Attributes shared by live token items and revoked ones.
+#[derive(Debug, Serialize, Deserialize)]
+struct TokenItem {
+    pk: String,
+    sk: String,
+    token_id: String,
+    user_id: String,
+    name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    description: Option<String>,
+    token_hash: String,
+    hint: String,
+    created_at: String,
+    expires_on: String,
+    time_zone: String,
+    expires_at: String,
+    delete_after: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    permissions: Option<BTreeSet<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rotated_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    previous_hash: Option<String>,
+    /// `{hour}|{sort key}` of each pending reminder item.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    reminders: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_used_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_used_ip: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_used_user_agent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    secret_reused_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    revoked_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    revoked_reason: Option<String>,
+}
+
+fn token_item(record: &TokenRecord, sk: String, delete_after: i64) -> TokenItem {
+    let last_use = record.last_use.as_ref();
+    TokenItem {
+        pk: tokens_pk(&record.user_id),
+        sk,
         token_id: record.id.as_str().to_owned(),
         user_id: record.user_id.as_str().to_owned(),
         name: record.name.clone(),
@@ -168,49 +287,153 @@ pub fn token_to_item(record: &TokenRecord) -> Result<Item, StoreError> {
         token_hash: record.hash.as_str().to_owned(),
         hint: record.hint.clone(),
         created_at: timestamp(record.created_at),
-        expires_on: record.expires_on.format("%Y-%m-%d").to_string(),
-        time_zone: record.time_zone.name().to_owned(),
-        expires_at: timestamp(record.expires_at),
-        expires_at_epoch: record.expires_at.timestamp(),
-        last_used_at: record.last_used_at.map(timestamp),
-        revoked_at: record.revoked_at.map(timestamp),
+        expires_on: record.expiry.expires_on.format("%Y-%m-%d").to_string(),
+        time_zone: record.expiry.time_zone.name().to_owned(),
+        expires_at: timestamp(record.expiry.expires_at),
+        delete_after,
+        permissions: record.permissions.clone(),
+        rotated_at: record.rotated_at.map(timestamp),
+        previous_hash: record.previous_hash.as_ref().map(|h| h.as_str().to_owned()),
+        reminders: record.reminders.iter().map(ReminderKey::encode).collect(),
+        last_used_at: last_use.map(|u| timestamp(u.at)),
+        last_used_ip: last_use.and_then(|u| u.ip.clone()),
+        last_used_user_agent: last_use.and_then(|u| u.user_agent.clone()),
+        secret_reused_at: record.secret_reused_at.map(timestamp),
+        revoked_at: None,
+        revoked_reason: None,
+    }
+}
+
+/// A live token's item; it disappears (TTL) at the token's expiry.
+pub fn token_to_item(record: &TokenRecord) -> Result<Item, StoreError> {
+    to_item(&token_item(
+        record,
+        token_sk(&record.id),
+        record.expiry.expires_at.timestamp(),
+    ))
+}
+
+fn token_from_raw(raw: TokenItem) -> Result<TokenRecord, StoreError> {
+    let what = "token";
+    let last_used_at = parse_optional_time(raw.last_used_at.as_deref(), what)?;
+    Ok(TokenRecord {
+        id: TokenId::parse(&raw.token_id).ok_or_else(|| corrupt(what))?,
+        user_id: UserId::parse(&raw.user_id).ok_or_else(|| corrupt(what))?,
+        name: raw.name,
+        description: raw.description,
+        hash: TokenHash::from_stored(raw.token_hash),
+        hint: raw.hint,
+        created_at: parse_time(&raw.created_at, what)?,
+        expiry: Expiry {
+            expires_on: NaiveDate::parse_from_str(&raw.expires_on, "%Y-%m-%d")
+                .map_err(|_| corrupt(what))?,
+            time_zone: parse_time_zone(&raw.time_zone).ok_or_else(|| corrupt(what))?,
+            expires_at: parse_time(&raw.expires_at, what)?,
+        },
+        permissions: raw.permissions,
+        rotated_at: parse_optional_time(raw.rotated_at.as_deref(), what)?,
+        previous_hash: raw.previous_hash.map(TokenHash::from_stored),
+        reminders: raw
+            .reminders
+            .iter()
+            .map(|k| ReminderKey::decode(k).ok_or_else(|| corrupt(what)))
+            .collect::<Result<_, _>>()?,
+        last_use: last_used_at.map(|at| LastUse {
+            at,
+            ip: raw.last_used_ip,
+            user_agent: raw.last_used_user_agent,
+        }),
+        secret_reused_at: parse_optional_time(raw.secret_reused_at.as_deref(), what)?,
     })
 }
 
 pub fn token_from_item(item: Item) -> Result<TokenRecord, StoreError> {
     let raw: TokenItem = serde_dynamo::from_item(item).map_err(|_| corrupt("token"))?;
-    Ok(TokenRecord {
-        id: TokenId::parse(&raw.token_id).ok_or_else(|| corrupt("token"))?,
-        user_id: UserId::parse(&raw.user_id).ok_or_else(|| corrupt("token"))?,
-        name: raw.name,
-        description: raw.description,
-        hash: TokenHash::from_stored(raw.token_hash),
-        hint: raw.hint,
-        created_at: parse_time(&raw.created_at, "token")?,
-        expires_on: NaiveDate::parse_from_str(&raw.expires_on, "%Y-%m-%d")
-            .map_err(|_| corrupt("token"))?,
-        time_zone: parse_time_zone(&raw.time_zone).ok_or_else(|| corrupt("token"))?,
-        expires_at: parse_time(&raw.expires_at, "token")?,
-        last_used_at: raw
-            .last_used_at
+    token_from_raw(raw)
+}
+
+/// The record kept after a revoke, for [`REVOKED_RETENTION`]. Pending reminders and the
+/// previous secret are dropped: revoke deletes their items.
+pub fn revoked_to_item(revoked: &RevokedToken) -> Result<Item, StoreError> {
+    let token = &revoked.token;
+    let mut raw = token_item(
+        token,
+        revoked_sk(&token.id),
+        (revoked.revoked_at + REVOKED_RETENTION).timestamp(),
+    );
+    raw.reminders.clear();
+    raw.previous_hash = None;
+    raw.revoked_at = Some(timestamp(revoked.revoked_at));
+    raw.revoked_reason = Some(revoked.reason.as_str().to_owned());
+    to_item(&raw)
+}
+
+pub fn revoked_from_item(item: Item) -> Result<RevokedToken, StoreError> {
+    let mut raw: TokenItem = serde_dynamo::from_item(item).map_err(|_| corrupt("revoked token"))?;
+    let revoked_at = raw.revoked_at.take();
+    let reason = raw.revoked_reason.take();
+    let token = token_from_raw(raw)?;
+    Ok(RevokedToken {
+        token,
+        revoked_at: parse_time(revoked_at.as_deref().unwrap_or_default(), "revoked token")?,
+        reason: reason
             .as_deref()
-            .map(|t| parse_time(t, "token"))
-            .transpose()?,
-        revoked_at: raw
-            .revoked_at
-            .as_deref()
-            .map(|t| parse_time(t, "token"))
-            .transpose()?,
+            .and_then(RevokeReason::parse)
+            .ok_or_else(|| corrupt("revoked token"))?,
     })
 }
 
-pub fn hash_to_item(record: &TokenRecord) -> Result<Item, StoreError> {
+/// The attributes [`token_liveness_from_item`] reads.
+pub const LIVENESS_PROJECTION: &str = "token_id, expires_at";
+
+/// A token item's id and whether it is live at `now` (projected to [`LIVENESS_PROJECTION`]).
+pub fn token_liveness_from_item(item: &Item, now: DateTime<Utc>) -> Option<(String, bool)> {
+    let id = item.get("token_id")?.as_s().ok()?.clone();
+    let live = item
+        .get("expires_at")
+        .and_then(|v| v.as_s().ok())
+        .and_then(|raw| parse_time(raw, "token").ok())
+        .is_some_and(|expires_at| now < expires_at);
+    Some((id, live))
+}
+
+// ---------------------------------------------------------------- hash lookups
+
+#[derive(Debug, Serialize, Deserialize)]
+struct HashItem {
+    pk: String,
+    sk: String,
+    token_id: String,
+    user_id: String,
+    /// The owner's roles, active flag and their version, kept in step by user writes.
+    roles: Vec<String>,
+    active: bool,
+    access_version: u64,
+    /// Epoch seconds after which this secret authenticates nothing: the token's expiry,
+    /// or the end of the grace period of a secret replaced by a rotation.
+    valid_until: i64,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    rotated_out: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    permissions: Option<BTreeSet<String>>,
+    delete_after: i64,
+}
+
+/// The hash item of a token's current secret, with its owner's access as `owner`
+/// says. It is kept until the token's expiry.
+pub fn hash_to_item(record: &TokenRecord, owner: &StoredUser) -> Result<Item, StoreError> {
     to_item(&HashItem {
         pk: hash_pk(&record.hash),
         sk: HASH_SK.to_owned(),
         token_id: record.id.as_str().to_owned(),
         user_id: record.user_id.as_str().to_owned(),
-        expires_at_epoch: record.expires_at.timestamp(),
+        roles: owner.user.roles.clone(),
+        active: owner.user.active,
+        access_version: owner.access_version,
+        valid_until: record.expiry.expires_at.timestamp(),
+        rotated_out: false,
+        permissions: record.permissions.clone(),
+        delete_after: record.expiry.expires_at.timestamp(),
     })
 }
 
@@ -219,40 +442,95 @@ pub fn hash_from_item(item: Item) -> Result<HashRecord, StoreError> {
     Ok(HashRecord {
         user_id: UserId::parse(&raw.user_id).ok_or_else(|| corrupt("hash"))?,
         token_id: TokenId::parse(&raw.token_id).ok_or_else(|| corrupt("hash"))?,
-        expires_at: DateTime::from_timestamp(raw.expires_at_epoch, 0)
-            .ok_or_else(|| corrupt("hash"))?,
+        valid_until: epoch(raw.valid_until, "hash")?,
+        rotated_out: raw.rotated_out,
+        permissions: raw.permissions,
+        roles: raw.roles,
+        active: raw.active,
     })
 }
 
-/// `SET` expression and values that create or update a user record while keeping
-/// its `token_version`, which only token creation may change.
-pub fn user_upsert(user: &User) -> (String, Item) {
-    let mut values = HashMap::from([
-        (
-            ":user_id".to_owned(),
-            AttributeValue::S(user.id.as_str().to_owned()),
-        ),
-        (
-            ":roles".to_owned(),
-            AttributeValue::L(user.roles.iter().cloned().map(AttributeValue::S).collect()),
-        ),
-        (":active".to_owned(), AttributeValue::Bool(user.active)),
-        (":zero".to_owned(), AttributeValue::N("0".to_owned())),
-    ]);
-    let mut expression =
-        "SET user_id = :user_id, #roles = :roles, active = :active, token_version = if_not_exists(token_version, :zero)"
-            .to_owned();
-    match user.time_zone {
-        Some(tz) => {
-            expression.push_str(", time_zone = :time_zone");
-            values.insert(
-                ":time_zone".to_owned(),
-                AttributeValue::S(tz.name().to_owned()),
-            );
-        }
-        None => expression.push_str(" REMOVE time_zone"),
+// ---------------------------------------------------------------- reminders
+
+#[derive(Debug, Serialize, Deserialize)]
+struct ReminderItem {
+    pk: String,
+    sk: String,
+    token_id: String,
+    user_id: String,
+    name: String,
+    hint: String,
+    days_left: u32,
+    due_at: String,
+    expires_on: String,
+    time_zone: String,
+    expires_at: String,
+    delete_after: i64,
+}
+
+pub fn reminder_to_item(reminder: &Reminder) -> Result<Item, StoreError> {
+    to_item(&ReminderItem {
+        pk: reminder_pk(&reminder.key.hour),
+        sk: reminder.key.sort_key(),
+        token_id: reminder.key.token_id.as_str().to_owned(),
+        user_id: reminder.user_id.as_str().to_owned(),
+        name: reminder.name.clone(),
+        hint: reminder.hint.clone(),
+        days_left: reminder.key.days_left,
+        due_at: timestamp(reminder.due_at),
+        expires_on: reminder.expiry.expires_on.format("%Y-%m-%d").to_string(),
+        time_zone: reminder.expiry.time_zone.name().to_owned(),
+        expires_at: timestamp(reminder.expiry.expires_at),
+        // A reminder is pointless once its token has expired.
+        delete_after: reminder.expiry.expires_at.timestamp(),
+    })
+}
+
+pub fn reminder_from_item(item: Item) -> Result<Reminder, StoreError> {
+    let what = "reminder";
+    let raw: ReminderItem = serde_dynamo::from_item(item).map_err(|_| corrupt(what))?;
+    let hour = raw
+        .pk
+        .strip_prefix(REMINDER_PK_PREFIX)
+        .ok_or_else(|| corrupt(what))?
+        .to_owned();
+    Ok(Reminder {
+        key: ReminderKey {
+            hour,
+            token_id: TokenId::parse(&raw.token_id).ok_or_else(|| corrupt(what))?,
+            days_left: raw.days_left,
+        },
+        user_id: UserId::parse(&raw.user_id).ok_or_else(|| corrupt(what))?,
+        name: raw.name,
+        hint: raw.hint,
+        due_at: parse_time(&raw.due_at, what)?,
+        expiry: Expiry {
+            expires_on: NaiveDate::parse_from_str(&raw.expires_on, "%Y-%m-%d")
+                .map_err(|_| corrupt(what))?,
+            time_zone: parse_time_zone(&raw.time_zone).ok_or_else(|| corrupt(what))?,
+            expires_at: parse_time(&raw.expires_at, what)?,
+        },
+    })
+}
+
+impl ReminderKey {
+    pub fn sort_key(&self) -> String {
+        format!("{}#{}", self.token_id.as_str(), self.days_left)
     }
-    (expression, values)
+
+    fn encode(&self) -> String {
+        format!("{}|{}", self.hour, self.sort_key())
+    }
+
+    fn decode(raw: &str) -> Option<Self> {
+        let (hour, sort_key) = raw.split_once('|')?;
+        let (token_id, days_left) = sort_key.split_once('#')?;
+        Some(ReminderKey {
+            hour: hour.to_owned(),
+            token_id: TokenId::parse(token_id)?,
+            days_left: days_left.parse().ok()?,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -261,54 +539,132 @@ mod tests {
     use crate::token::{TokenPrefix, TokenSecret};
     use chrono::Duration;
 
-    fn record(revoked: bool) -> TokenRecord {
+    fn owner() -> StoredUser {
+        StoredUser {
+            user: User {
+                id: UserId::parse("alice").unwrap(),
+                roles: vec!["Viewer".into()],
+                time_zone: Some(chrono_tz::Europe::Paris),
+                active: true,
+            },
+            access_version: 3,
+        }
+    }
+
+    fn record() -> TokenRecord {
         let secret = TokenSecret::generate(&TokenPrefix::default()).unwrap();
         let created_at = DateTime::parse_from_rfc3339("2026-11-25T10:00:00Z")
             .unwrap()
             .with_timezone(&Utc);
+        let id = TokenId::generate(1_795_600_000_000).unwrap();
         TokenRecord {
-            id: TokenId::generate(1_795_600_000_000).unwrap(),
+            id: id.clone(),
             user_id: UserId::parse("alice").unwrap(),
             name: "n".into(),
             description: Some("d".into()),
             hash: secret.hash(),
             hint: secret.hint(),
             created_at,
-            expires_on: created_at.date_naive(),
-            time_zone: chrono_tz::Asia::Kathmandu,
-            expires_at: created_at + Duration::hours(8),
-            last_used_at: None,
-            revoked_at: revoked.then_some(created_at + Duration::hours(1)),
+            expiry: Expiry {
+                expires_on: created_at.date_naive(),
+                time_zone: chrono_tz::Asia::Kathmandu,
+                expires_at: created_at + Duration::hours(8),
+            },
+            permissions: Some(BTreeSet::from(["catalog:read".to_owned()])),
+            rotated_at: Some(created_at + Duration::minutes(5)),
+            previous_hash: Some(TokenHash::of("older")),
+            reminders: vec![ReminderKey {
+                hour: "2026-11-25T15".into(),
+                token_id: id,
+                days_left: 0,
+            }],
+            last_use: Some(LastUse {
+                at: created_at + Duration::minutes(7),
+                ip: Some("192.0.2.7".into()),
+                user_agent: Some("curl/8".into()),
+            }),
+            secret_reused_at: None,
         }
     }
 
     #[test]
-    fn token_items_round_trip() {
-        for revoked in [false, true] {
-            let original = record(revoked);
-            let item = token_to_item(&original).unwrap();
-            assert_eq!(
-                item[TTL_ATTRIBUTE].as_n().unwrap(),
-                &original.expires_at.timestamp().to_string()
-            );
-            assert_eq!(token_from_item(item).unwrap(), original);
-        }
+    fn token_items_round_trip_and_expire_with_the_token() {
+        let original = record();
+        let item = token_to_item(&original).unwrap();
+        assert_eq!(
+            item[TTL_ATTRIBUTE].as_n().unwrap(),
+            &original.expiry.expires_at.timestamp().to_string()
+        );
+        assert_eq!(item[SK].as_s().unwrap(), &token_sk(&original.id));
+        assert_eq!(token_from_item(item).unwrap(), original);
     }
 
     #[test]
-    fn item_liveness_matches_the_record_rule() {
-        for revoked in [false, true] {
-            let original = record(revoked);
-            let item = token_to_item(&original).unwrap();
-            for offset in [-3600, -1, 0, 1, 3600] {
-                let now =
-                    original.expires_at + Duration::seconds(offset) - Duration::milliseconds(500);
-                assert_eq!(
-                    is_live_item(&item, now),
-                    original.is_live(now),
-                    "revoked {revoked}, offset {offset}"
-                );
-            }
+    fn revoked_items_keep_metadata_for_a_week_and_drop_the_pending_work() {
+        let original = record();
+        let revoked_at = original.created_at + Duration::hours(1);
+        let revoked = RevokedToken {
+            token: original.clone(),
+            revoked_at,
+            reason: RevokeReason::Leaked,
+        };
+        let item = revoked_to_item(&revoked).unwrap();
+        assert_eq!(item[SK].as_s().unwrap(), &revoked_sk(&original.id));
+        assert_eq!(
+            item[TTL_ATTRIBUTE].as_n().unwrap(),
+            &(revoked_at + Duration::days(7)).timestamp().to_string()
+        );
+        let back = revoked_from_item(item).unwrap();
+        assert_eq!(back.reason, RevokeReason::Leaked);
+        assert_eq!(back.revoked_at, revoked_at);
+        assert!(back.token.reminders.is_empty() && back.token.previous_hash.is_none());
+        assert_eq!(back.token.name, original.name);
+        assert_eq!(back.token.last_use, original.last_use);
+    }
+
+    #[test]
+    fn hash_items_carry_the_scope_validity_and_owner_access_but_no_secret() {
+        let original = record();
+        let item = hash_to_item(&original, &owner()).unwrap();
+        assert_eq!(item["access_version"].as_n().unwrap(), "3");
+        let back = hash_from_item(item.clone()).unwrap();
+        assert_eq!(back.roles, ["Viewer"]);
+        assert!(back.active);
+        assert_eq!(back.valid_until, original.expiry.expires_at);
+        assert_eq!(back.permissions, original.permissions);
+        assert!(!back.rotated_out);
+        assert!(!item.contains_key("rotated_out"));
+        assert_eq!(item[PK].as_s().unwrap(), &hash_pk(&original.hash));
+    }
+
+    #[test]
+    fn users_round_trip() {
+        let stored = owner();
+        assert_eq!(
+            user_from_item(user_to_item(&stored).unwrap()).unwrap(),
+            stored
+        );
+    }
+
+    #[test]
+    fn liveness_projection_reads_expiry() {
+        let original = record();
+        let item = token_to_item(&original).unwrap();
+        let at = original.expiry.expires_at;
+        let id = original.id.as_str().to_owned();
+        assert_eq!(
+            token_liveness_from_item(&item, at - Duration::seconds(1)),
+            Some((id.clone(), true))
+        );
+        assert_eq!(token_liveness_from_item(&item, at), Some((id, false)));
+    }
+
+    #[test]
+    fn reminder_keys_round_trip_through_the_token_item() {
+        let original = record();
+        for key in &original.reminders {
+            assert_eq!(ReminderKey::decode(&key.encode()).as_ref(), Some(key));
         }
+        assert_eq!(ReminderKey::decode("no-separator"), None);
     }
 }

@@ -1,48 +1,21 @@
-//! The authorizer through its real handler, with TOKEN and REQUEST events shaped as
+//! The authorizer through its real handler, with REQUEST and TOKEN events shaped as
 //! API Gateway sends them, against DynamoDB Local.
 
 use std::sync::{Arc, Mutex};
 
 use authorizer::{Authorizer, AuthorizerError, AuthorizerResponse};
 use chrono::{Duration, Utc};
-use chrono_tz::Tz;
 use patgate::permissions::PermissionConfig;
 use patgate::store::{StoreError, TokenStore};
 use patgate::token::{TokenPrefix, TokenSecret};
-use patgate::user::User;
+use patgate::user::{User, UserId};
+use patgate_tests::proxy::{DynamoProxy, Fault};
 use patgate_tests::*;
 use serde_json::{json, Value};
 
 const GET_CATALOG: (&str, &str) = ("GET", "/catalog");
 
-fn authorizer_for(table: &TestTable, overrides: &[(&str, &str)]) -> Authorizer {
-    let mut settings = vec![("USER_CACHE_TTL_SECONDS", "0")];
-    settings.extend_from_slice(overrides);
-    Authorizer::new(
-        &table.settings_with(&settings),
-        table.store.clone(),
-        PermissionConfig::bundled().unwrap(),
-    )
-}
-
-/// Creates a token through the real create handler and returns (plaintext, token id).
-async fn issue(table: &TestTable, user: &str, days: i64) -> (String, String) {
-    let body =
-        json!({"name":"api","expiresOn":date_in(days, Tz::UTC, Utc::now()),"timeZone":"UTC"});
-    let response = create_token::handle(
-        &table.service(),
-        post_tokens(&body, &Caller::Session(user.into())),
-        Utc::now(),
-    )
-    .await;
-    assert_eq!(response.status(), 201, "{}", body_text(&response));
-    let body = json_body(&response);
-    (
-        body["token"].as_str().unwrap().to_owned(),
-        body["id"].as_str().unwrap().to_owned(),
-    )
-}
-
+/// One decision for `token` on `(method, path)` now, through a TOKEN event.
 async fn call(
     authorizer: &Authorizer,
     token: &str,
@@ -63,12 +36,26 @@ fn unauthorized(result: Result<AuthorizerResponse, AuthorizerError>) -> &'static
     }
 }
 
+fn user(id: &str, roles: &[&str], active: bool) -> User {
+    User {
+        id: UserId::parse(id).unwrap(),
+        roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+        time_zone: None,
+        active,
+    }
+}
+
+/// A well-formed token nobody issued.
+fn stranger() -> TokenSecret {
+    TokenSecret::generate(&TokenPrefix::default()).unwrap()
+}
+
 #[tokio::test]
 async fn a_valid_token_gets_a_policy_for_its_user_with_context_from_both_event_types() {
-    let table = TestTable::new().await;
-    table.add_user("alice", &["Viewer"], None).await;
-    let (token, id) = issue(&table, "alice", 1).await;
-    let authorizer = authorizer_for(&table, &[]);
+    let app = TestApp::new().await;
+    let alice = app.user("alice", &["Viewer"], None).await;
+    let Issued { token, id, .. } = app.issue(&alice).await;
+    let authorizer = app.authorizer();
 
     let allowed = call(&authorizer, &token, GET_CATALOG)
         .await
@@ -98,10 +85,10 @@ async fn a_valid_token_gets_a_policy_for_its_user_with_context_from_both_event_t
 
 #[tokio::test]
 async fn viewer_reads_but_cannot_write_even_with_a_policy_cached_from_a_read() {
-    let table = TestTable::new().await;
-    table.add_user("vic", &["Viewer"], None).await;
-    let (token, _) = issue(&table, "vic", 1).await;
-    let authorizer = authorizer_for(&table, &[]);
+    let app = TestApp::new().await;
+    let vic = app.user("vic", &["Viewer"], None).await;
+    let token = app.issue(&vic).await.token;
+    let authorizer = app.authorizer();
     // API Gateway caches this policy (made for GET /catalog) and reuses it for every route.
     let policy = call(&authorizer, &token, GET_CATALOG)
         .await
@@ -131,23 +118,18 @@ async fn viewer_reads_but_cannot_write_even_with_a_policy_cached_from_a_read() {
 
 #[tokio::test]
 async fn role_changes_apply_to_existing_tokens_without_touching_them() {
-    let table = TestTable::new().await;
-    let id = table.add_user("mia", &["Admin"], None).await;
-    let (token, _) = issue(&table, "mia", 1).await;
-    let authorizer = authorizer_for(&table, &[]);
+    let app = TestApp::new().await;
+    let mia = app.user("mia", &["Admin"], None).await;
+    let token = app.issue(&mia).await.token;
+    let authorizer = app.authorizer();
     assert!(call(&authorizer, &token, GET_CATALOG)
         .await
         .unwrap()
         .policy_document
         .allows(&method_arn("PUT", "/settings")));
-    table
+    app.table
         .store
-        .put_user(&User {
-            id,
-            roles: vec!["Viewer".into()],
-            time_zone: None,
-            active: true,
-        })
+        .put_user(&user("mia", &["Viewer"], true))
         .await
         .unwrap();
     let policy = call(&authorizer, &token, GET_CATALOG)
@@ -162,24 +144,32 @@ async fn role_changes_apply_to_existing_tokens_without_touching_them() {
 }
 
 #[tokio::test]
-async fn the_user_cache_is_bounded_in_time() {
+async fn a_decision_is_one_dynamodb_round_trip_and_a_deactivation_applies_at_once() {
     let table = TestTable::new().await;
-    let id = table.add_user("ned", &["Admin"], None).await;
-    let (token, _) = issue(&table, "ned", 1).await;
-    let authorizer = authorizer_for(&table, &[("USER_CACHE_TTL_SECONDS", "1")]);
+    let proxy = DynamoProxy::start(&endpoint()).await;
+    let proxied = TestTable {
+        client: client(&proxy.endpoint),
+        store: TokenStore::new(client(&proxy.endpoint), table.name()),
+    };
+    let app = TestApp::on(proxied, &[]);
+    let ned = app.user("ned", &["Admin"], None).await;
+    let token = app.issue(&ned).await.token;
+    let authorizer = app.authorizer();
     assert!(call(&authorizer, &token, GET_CATALOG).await.is_ok());
-    table
+    proxy.reset_usage();
+    // Warm: the use within the interval is already recorded.
+    for _ in 0..5 {
+        assert!(call(&authorizer, &token, GET_CATALOG).await.is_ok());
+    }
+    let usage = proxy.usage();
+    assert_eq!(usage.keys().collect::<Vec<_>>(), ["GetItem"], "{usage:?}");
+    assert_eq!(usage["GetItem"].requests, 5, "one round trip per decision");
+    // Nothing is cached in the function: a deactivation applies to the next decision.
+    app.table
         .store
-        .put_user(&User {
-            id,
-            roles: vec!["Admin".into()],
-            time_zone: None,
-            active: false,
-        })
+        .put_user(&user("ned", &["Admin"], false))
         .await
         .unwrap();
-    // Within the cache TTL the cached record may still answer; after it, never.
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     assert_eq!(
         unauthorized(call(&authorizer, &token, GET_CATALOG).await),
         "user_inactive"
@@ -188,10 +178,10 @@ async fn the_user_cache_is_bounded_in_time() {
 
 #[tokio::test]
 async fn every_refusal_is_unauthorized() {
-    let table = TestTable::new().await;
-    table.add_user("olga", &["User"], None).await;
-    let (token, id) = issue(&table, "olga", 1).await;
-    let authorizer = authorizer_for(&table, &[]);
+    let app = TestApp::new().await;
+    let olga = app.user("olga", &["User"], None).await;
+    let Issued { token, id, .. } = app.issue(&olga).await;
+    let authorizer = app.authorizer();
     let arn = method_arn("GET", "/catalog");
 
     let missing = request_authorizer_event(None, &arn);
@@ -208,7 +198,7 @@ async fn every_refusal_is_unauthorized() {
         );
     }
     let mut typo = token.clone().into_bytes();
-    typo[10] = if typo[10] == b'x' { b'y' } else { b'x' };
+    typo[20] = if typo[20] == b'x' { b'y' } else { b'x' };
     let typo = String::from_utf8(typo).unwrap();
     assert_eq!(
         unauthorized(call(&authorizer, &typo, GET_CATALOG).await),
@@ -218,14 +208,13 @@ async fn every_refusal_is_unauthorized() {
         unauthorized(call(&authorizer, "ghp_notours", GET_CATALOG).await),
         "wrong_prefix"
     );
-    let stranger = TokenSecret::generate(&TokenPrefix::default()).unwrap();
     assert_eq!(
-        unauthorized(call(&authorizer, stranger.expose(), GET_CATALOG).await),
+        unauthorized(call(&authorizer, stranger().expose(), GET_CATALOG).await),
         "unknown_token"
     );
 
     // Past its expiry but not yet removed by TTL (which can lag by days).
-    let after_expiry = Utc::now() + Duration::days(2);
+    let after_expiry = Utc::now() + Duration::days(31);
     let event = token_authorizer_event(&format!("Bearer {token}"), &arn);
     assert_eq!(
         unauthorized(authorizer.handle(event, after_expiry).await),
@@ -233,13 +222,7 @@ async fn every_refusal_is_unauthorized() {
     );
 
     // Revoked.
-    let response = revoke_token::handle(
-        &table.service(),
-        delete_token(&id, &Caller::Session("olga".into())),
-        Utc::now(),
-    )
-    .await;
-    assert_eq!(response.status(), 204);
+    assert_eq!(app.revoke(&olga, &id).await.status, 204);
     assert_eq!(
         unauthorized(call(&authorizer, &token, GET_CATALOG).await),
         "unknown_token"
@@ -247,45 +230,44 @@ async fn every_refusal_is_unauthorized() {
 }
 
 #[tokio::test]
-async fn deactivated_and_deleted_users_are_unauthorized() {
-    let table = TestTable::new().await;
-    let pat = table.add_user("pat", &["Admin"], None).await;
-    table.add_user("quinn", &["Admin"], None).await;
-    let (pat_token, _) = issue(&table, "pat", 1).await;
-    let (quinn_token, _) = issue(&table, "quinn", 1).await;
-    let authorizer = authorizer_for(&table, &[]);
-    table
+async fn deactivated_users_and_missing_hash_items_are_unauthorized() {
+    let app = TestApp::new().await;
+    let pat = app.user("pat", &["Admin"], None).await;
+    let quinn = app.user("quinn", &["Admin"], None).await;
+    let pat_token = app.issue(&pat).await.token;
+    let quinn_token = app.issue(&quinn).await.token;
+    let authorizer = app.authorizer();
+    app.table
         .store
-        .put_user(&User {
-            id: pat,
-            roles: vec!["Admin".into()],
-            time_zone: None,
-            active: false,
-        })
+        .put_user(&user("pat", &["Admin"], false))
         .await
         .unwrap();
     assert_eq!(
         unauthorized(call(&authorizer, &pat_token, GET_CATALOG).await),
         "user_inactive"
     );
-    table
+    // The hash item gone (deleted by hand, or by TTL after the token's expiry).
+    app.table
         .client
         .delete_item()
-        .table_name(table.name())
+        .table_name(app.table.name())
         .key(
             "pk",
-            aws_sdk_dynamodb::types::AttributeValue::S("USER#quinn".into()),
+            aws_sdk_dynamodb::types::AttributeValue::S(format!(
+                "HASH#{}",
+                patgate::token::TokenHash::of(&quinn_token).as_str()
+            )),
         )
         .key(
             "sk",
-            aws_sdk_dynamodb::types::AttributeValue::S("PROFILE".into()),
+            aws_sdk_dynamodb::types::AttributeValue::S("HASH".into()),
         )
         .send()
         .await
         .unwrap();
     assert_eq!(
         unauthorized(call(&authorizer, &quinn_token, GET_CATALOG).await),
-        "unknown_user"
+        "unknown_token"
     );
 }
 
@@ -299,7 +281,7 @@ async fn malformed_and_forged_tokens_are_refused_without_touching_dynamodb() {
         dead,
         PermissionConfig::bundled().unwrap(),
     );
-    let forged = format!("pgt_{}", "A".repeat(49));
+    let forged = format!("pgt_{}", "A".repeat(patgate::token::BODY_LEN));
     for token in [forged.as_str(), "pgt_short", "nope"] {
         assert!(
             matches!(
@@ -309,9 +291,8 @@ async fn malformed_and_forged_tokens_are_refused_without_touching_dynamodb() {
             "{token}"
         );
     }
-    let well_formed = TokenSecret::generate(&TokenPrefix::default()).unwrap();
     assert!(matches!(
-        call(&authorizer, well_formed.expose(), GET_CATALOG).await,
+        call(&authorizer, stranger().expose(), GET_CATALOG).await,
         Err(AuthorizerError::Unavailable(StoreError::Unavailable(_)))
     ));
 }
@@ -319,11 +300,10 @@ async fn malformed_and_forged_tokens_are_refused_without_touching_dynamodb() {
 #[tokio::test]
 async fn dynamodb_stopped_mid_run_never_allows() {
     let mut dynamodb = private_dynamodb().await;
-    let table = TestTable::at(&dynamodb.endpoint()).await;
-    table.add_user("rita", &["Admin"], None).await;
-    let (token, _) = issue(&table, "rita", 1).await;
-    // A long user cache must not help either: the hash lookup is never cached.
-    let authorizer = authorizer_for(&table, &[("USER_CACHE_TTL_SECONDS", "60")]);
+    let app = TestApp::on(TestTable::at(&dynamodb.endpoint()).await, &[]);
+    let rita = app.user("rita", &["Admin"], None).await;
+    let token = app.issue(&rita).await.token;
+    let authorizer = app.authorizer();
     assert!(call(&authorizer, &token, GET_CATALOG).await.is_ok());
     dynamodb.stop().await;
     let outcome = call(&authorizer, &token, GET_CATALOG).await;
@@ -338,44 +318,72 @@ async fn dynamodb_stopped_mid_run_never_allows() {
 }
 
 #[tokio::test]
-async fn last_use_is_recorded_at_most_once_per_interval() {
-    let table = TestTable::new().await;
-    table.add_user("sam", &["User"], None).await;
-    let (token, _) = issue(&table, "sam", 1).await;
-    let authorizer = authorizer_for(&table, &[]);
-    let listed = |table: &TestTable| {
-        let service = table.service();
-        async move {
-            let response = list_tokens::handle(
-                &service,
-                get_tokens(&Caller::Session("sam".into())),
-                Utc::now(),
-            )
-            .await;
-            json_body(&response)["tokens"][0]["lastUsedAt"].clone()
-        }
+async fn last_use_and_its_origin_are_recorded_at_most_once_per_interval() {
+    let app = TestApp::new().await;
+    let sam = app.user("sam", &["User"], None).await;
+    let token = app.issue(&sam).await.token;
+    let last_use = || async {
+        let first = app.list(&sam).await.body["tokens"][0].clone();
+        (
+            first["lastUsedAt"].clone(),
+            first["lastUsedIp"].clone(),
+            first["lastUsedUserAgent"].clone(),
+        )
     };
-    assert_eq!(
-        listed(&table).await,
-        Value::Null,
-        "null until the first use"
-    );
-    assert!(call(&authorizer, &token, GET_CATALOG).await.is_ok());
-    let first = listed(&table).await;
-    assert!(first.is_string(), "recorded on first use");
-    // A second container (fresh in-process memory) within the interval does not write again.
-    let other_container = authorizer_for(&table, &[]);
-    let later = Utc::now() + Duration::seconds(5);
-    let event = token_authorizer_event(&format!("Bearer {token}"), &method_arn("GET", "/catalog"));
-    assert!(other_container.handle(event.clone(), later).await.is_ok());
-    assert_eq!(listed(&table).await, first);
-    // After the interval, it does.
-    let much_later = Utc::now() + Duration::seconds(301);
-    assert!(authorizer_for(&table, &[])
-        .handle(event, much_later)
+    assert_eq!(last_use().await.0, Value::Null, "null until the first use");
+    let now = Utc::now();
+    assert!(app
+        .authorize(&app.authorizer(), &token, "GET", "/catalog", now)
         .await
         .is_ok());
-    assert_ne!(listed(&table).await, first);
+    let first = last_use().await;
+    assert!(first.0.is_string(), "recorded on first use");
+    assert_eq!(
+        (first.1.as_str(), first.2.as_str()),
+        (Some(SOURCE_IP), Some(USER_AGENT))
+    );
+    // A second container (fresh in-process memory) within the interval does not write again.
+    let later = now + Duration::seconds(5);
+    assert!(app
+        .authorize(&app.authorizer(), &token, "GET", "/catalog", later)
+        .await
+        .is_ok());
+    assert_eq!(last_use().await, first);
+    // After the interval, it does.
+    let much_later = now + Duration::seconds(301);
+    assert!(app
+        .authorize(&app.authorizer(), &token, "GET", "/catalog", much_later)
+        .await
+        .is_ok());
+    assert_ne!(last_use().await.0, first.0);
+    // A TOKEN event has no origin to record: the last known one is not kept.
+    let event = token_authorizer_event(&format!("Bearer {token}"), &method_arn("GET", "/catalog"));
+    let latest = now + Duration::seconds(700);
+    assert!(app.authorizer().handle(event, latest).await.is_ok());
+    let (at, ip, agent) = last_use().await;
+    assert!(at.is_string());
+    assert_eq!((ip, agent), (Value::Null, Value::Null));
+}
+
+#[tokio::test]
+async fn the_first_use_of_a_cold_container_is_recorded_even_when_dynamodb_is_slow() {
+    let table = TestTable::new().await;
+    let proxy = DynamoProxy::start(&endpoint()).await;
+    let slow = TestTable {
+        client: client(&proxy.endpoint),
+        store: TokenStore::new(client(&proxy.endpoint), table.name()),
+    };
+    let app = TestApp::on(slow, &[]);
+    let uma = app.user("uma", &["User"], None).await;
+    let token = app.issue(&uma).await.token;
+    proxy.set(Fault::DelayAnswer(std::time::Duration::from_millis(80)));
+    let cold = app.authorizer();
+    assert!(call(&cold, &token, GET_CATALOG).await.is_ok());
+    proxy.heal();
+    assert!(
+        app.list(&uma).await.body["tokens"][0]["lastUsedAt"].is_string(),
+        "an 80 ms store still records the first use"
+    );
 }
 
 /// Collects what the authorizer logs.
@@ -394,10 +402,10 @@ impl std::io::Write for Captured {
 
 #[tokio::test]
 async fn each_decision_is_one_json_log_line_without_the_token_or_its_hash() {
-    let table = TestTable::new().await;
-    table.add_user("tess", &["User"], None).await;
-    let (token, id) = issue(&table, "tess", 1).await;
-    let authorizer = authorizer_for(&table, &[]);
+    let app = TestApp::new().await;
+    let tess = app.user("tess", &["User"], None).await;
+    let Issued { token, id, .. } = app.issue(&tess).await;
+    let authorizer = app.authorizer();
     let captured = Captured::default();
     let writer = captured.clone();
     let subscriber = tracing_subscriber::fmt()

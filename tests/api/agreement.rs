@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use patgate::config::Settings;
 use patgate::permissions::PermissionConfig;
 use patgate::store::items::{PK, SK, TTL_ATTRIBUTE};
-use patgate_local::sam::AuthorizerDef;
+use patgate_local::sam::{AuthorizerDef, PayloadType};
 use patgate_tests::{repo_root, template};
 
 /// (method, path) → (binary, authorizer) for every Api event in the template.
@@ -51,6 +51,7 @@ fn token_routes_match_the_handlers_and_sit_behind_the_web_session() {
         (create_token::ROUTE, "create-token"),
         (list_tokens::ROUTE, "list-tokens"),
         (revoke_token::ROUTE, "revoke-token"),
+        (rotate_token::ROUTE, "rotate-token"),
     ] {
         let key = (route.0.to_owned(), route.1.to_owned());
         assert_eq!(
@@ -79,10 +80,16 @@ fn demo_routes_are_exactly_the_permission_routes_behind_the_patgate_authorizer()
         .map(|r| (r.method.clone(), r.path.clone()))
         .collect();
     assert_eq!(demo, configured);
-    let unprotected: Vec<_> = routes.iter().filter(|(_, (_, a))| a == "NONE").collect();
-    assert!(
-        unprotected.is_empty(),
-        "routes without an authorizer: {unprotected:?}"
+    let unprotected: Vec<_> = routes
+        .iter()
+        .filter(|(_, (_, a))| a == "NONE")
+        .map(|(key, (binary, _))| (key.0.as_str(), key.1.as_str(), binary.as_str()))
+        .collect();
+    let report = revoke_credentials::ROUTE;
+    assert_eq!(
+        unprotected,
+        [(report.0, report.1, "revoke-credentials")],
+        "the leaked-credential report is the only route without an authorizer"
     );
 }
 
@@ -99,10 +106,18 @@ fn every_function_binary_is_a_workspace_crate_and_vice_versa() {
         .map(|entry| entry.unwrap().file_name().into_string().unwrap())
         .collect();
     assert_eq!(binaries, crates);
-    let AuthorizerDef::Lambda { header, .. } = &template.authorizers["PatgateAuthorizer"] else {
+    let AuthorizerDef::Lambda {
+        header, payload, ..
+    } = &template.authorizers["PatgateAuthorizer"]
+    else {
         panic!("PatgateAuthorizer is a Lambda authorizer")
     };
     assert_eq!(header, "Authorization");
+    assert_eq!(
+        *payload,
+        PayloadType::Request,
+        "a REQUEST authorizer sees the caller's IP and user agent"
+    );
 }
 
 #[test]
@@ -124,5 +139,10 @@ fn the_table_has_the_key_layout_and_ttl_attribute_the_store_uses() {
     assert!(
         table.global_secondary_indexes.is_empty(),
         "every lookup is by primary key"
+    );
+    assert_eq!(
+        table.stream_view_type.as_deref(),
+        Some("NEW_AND_OLD_IMAGES"),
+        "the events function needs both images"
     );
 }

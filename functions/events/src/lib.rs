@@ -1,0 +1,84 @@
+//! The `events` function: reads the table's stream (DynamoDB Streams, new and old
+//! images) and publishes what each change means as a `patgate.token` event
+//! (see `patgate::events`). Nothing on the request path publishes anything.
+//!
+//! Failures are reported per record (`ReportBatchItemFailures`): Lambda retries from
+//! the first failed record, bisecting the batch, and after its retries sends the
+//! records to the template's dead-letter queue. A record that cannot be read (a
+//! malformed image) fails the same way rather than being skipped silently.
+
+use aws_lambda_events::dynamodb::Event;
+use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use chrono::{DateTime, Utc};
+use patgate::events::{from_stream_record, EventSink, LifecycleEvent};
+use patgate::metrics::Metrics;
+
+/// Publishes the events of one stream batch; answers which records failed.
+pub async fn handle<S: EventSink>(
+    sink: &S,
+    metrics: &Metrics,
+    batch: Event,
+    now: DateTime<Utc>,
+) -> DynamoDbEventResponse {
+    let mut failed: Vec<String> = Vec::new();
+    let mut pending: Vec<(String, LifecycleEvent)> = Vec::new();
+    for record in &batch.records {
+        let sequence = record.change.sequence_number.clone().unwrap_or_default();
+        match from_stream_record(record) {
+            Ok(Some(event)) => pending.push((sequence, event)),
+            Ok(None) => {}
+            Err(err) => {
+                tracing::error!(event_id = %record.event_id, error = %err, "unreadable stream record");
+                failed.push(sequence);
+            }
+        }
+    }
+    let events: Vec<LifecycleEvent> = pending.iter().map(|(_, e)| e.clone()).collect();
+    let outcomes = sink.publish(&events).await;
+    let mut published = 0;
+    for ((sequence, event), outcome) in pending.iter().zip(outcomes) {
+        match outcome {
+            Ok(()) => {
+                published += 1;
+                tracing::info!(event_id = %event.event_id, detail_type = event.detail_type, "event published");
+            }
+            Err(err) => {
+                tracing::error!(event_id = %event.event_id, error = %err, "event not published");
+                failed.push(sequence.clone());
+            }
+        }
+    }
+    let now = now.timestamp_millis();
+    if published > 0 {
+        metrics.emit(
+            &[("Service", "patgate")],
+            &[(
+                "EventsPublished",
+                patgate::metrics::Unit::Count,
+                published as f64,
+            )],
+            now,
+        );
+    }
+    if !failed.is_empty() {
+        metrics.emit(
+            &[("Service", "patgate")],
+            &[(
+                "EventsFailed",
+                patgate::metrics::Unit::Count,
+                failed.len() as f64,
+            )],
+            now,
+        );
+    }
+    let mut response = DynamoDbEventResponse::default();
+    response.batch_item_failures = failed
+        .into_iter()
+        .map(|sequence| {
+            let mut failure = DynamoDbBatchItemFailure::default();
+            failure.item_identifier = Some(sequence);
+            failure
+        })
+        .collect();
+    response
+}

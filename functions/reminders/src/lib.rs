@@ -1,0 +1,166 @@
+//! The reminder job: every run publishes the `token.expiring` events that have
+//! fallen due, reading only the reminder partitions of the UTC hours it has not done
+//! yet (no Scan).
+//!
+//! A run reads the checkpoint (the last hour fully done), then each hour after it up
+//! to the current one (at most [`MAX_CATCH_UP_HOURS`] back, so a job that was off
+//! for weeks does not flood anyone). For each reminder due by now it claims the item
+//! (a conditional write, so overlapping runs never both send it), publishes the
+//! event, then deletes the item if it still holds the claim. A run that dies after
+//! claiming leaves a claim that expires after [`CLAIM_LEASE`], and a later run sends
+//! the reminder. Every hour before the current one that is fully done moves the
+//! checkpoint forward.
+
+use chrono::{DateTime, Duration, Utc};
+use patgate::events::{expiring, EventSink};
+use patgate::metrics::{Metrics, Unit};
+use patgate::reminders::{hour_key, hour_start};
+use patgate::store::{Reminder, StoreError, TokenStore};
+use serde::Serialize;
+
+/// How far back a run looks when the checkpoint is older (or missing).
+pub const MAX_CATCH_UP_HOURS: i64 = 48;
+
+/// How long a claim keeps other runs off a reminder.
+pub const CLAIM_LEASE: Duration = Duration::minutes(5);
+
+/// PutEvents takes at most 10 entries: claims are made and published in batches of that size.
+const BATCH: usize = 10;
+
+/// What one run did.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunReport {
+    pub hours_read: usize,
+    pub sent: usize,
+    /// Due reminders another run had claimed, or that were gone by the time of the claim.
+    pub skipped: usize,
+    pub failed: usize,
+    pub checkpoint: Option<String>,
+}
+
+pub struct ReminderJob<S> {
+    store: TokenStore,
+    sink: S,
+    metrics: Metrics,
+}
+
+impl<S: EventSink> ReminderJob<S> {
+    pub fn new(store: TokenStore, sink: S, metrics: Metrics) -> Self {
+        ReminderJob {
+            store,
+            sink,
+            metrics,
+        }
+    }
+
+    /// One run at `now`.
+    pub async fn run(&self, now: DateTime<Utc>) -> Result<RunReport, StoreError> {
+        let run_id = format!("{:016x}", rand::random::<u64>());
+        let current = hour_start(now);
+        let earliest = current - Duration::hours(MAX_CATCH_UP_HOURS);
+        let mut hour = match self.store.reminder_checkpoint().await? {
+            Some(done) => parse_hour(&done)
+                .map(|h| h + Duration::hours(1))
+                .unwrap_or(earliest)
+                .max(earliest),
+            None => earliest,
+        };
+        let mut report = RunReport::default();
+        while hour <= current {
+            let key = hour_key(hour);
+            let due: Vec<Reminder> = self
+                .store
+                .reminders_in_hour(&key)
+                .await?
+                .into_iter()
+                .filter(|r| r.due_at <= now)
+                .collect();
+            report.hours_read += 1;
+            let hour_done = self.send(&due, &run_id, now, &mut report).await?;
+            // An hour is done once it is over and nothing due in it failed.
+            if hour_done && hour + Duration::hours(1) <= now {
+                self.store.advance_reminder_checkpoint(&key).await?;
+                report.checkpoint = Some(key);
+            }
+            hour += Duration::hours(1);
+        }
+        tracing::info!(
+            hours_read = report.hours_read,
+            sent = report.sent,
+            skipped = report.skipped,
+            failed = report.failed,
+            "reminder run"
+        );
+        self.metrics.emit(
+            &[("Service", "patgate")],
+            &[
+                ("RemindersSent", Unit::Count, report.sent as f64),
+                ("RemindersFailed", Unit::Count, report.failed as f64),
+            ],
+            now.timestamp_millis(),
+        );
+        Ok(report)
+    }
+
+    /// Claims, publishes and completes `due`; returns whether none of them failed.
+    async fn send(
+        &self,
+        due: &[Reminder],
+        run_id: &str,
+        now: DateTime<Utc>,
+        report: &mut RunReport,
+    ) -> Result<bool, StoreError> {
+        let mut all_sent = true;
+        for batch in due.chunks(BATCH) {
+            let mut claimed = Vec::new();
+            for reminder in batch {
+                if self
+                    .store
+                    .claim_reminder(&reminder.key, run_id, now, now + CLAIM_LEASE)
+                    .await?
+                {
+                    claimed.push(reminder);
+                } else {
+                    report.skipped += 1;
+                }
+            }
+            let events: Vec<_> = claimed.iter().map(|r| expiring(r, now)).collect();
+            let outcomes = self.sink.publish(&events).await;
+            for (reminder, outcome) in claimed.iter().zip(outcomes) {
+                match outcome {
+                    Ok(()) => {
+                        self.store.complete_reminder(&reminder.key, run_id).await?;
+                        report.sent += 1;
+                    }
+                    Err(err) => {
+                        tracing::error!(token_id = %reminder.key.token_id, error = %err, "reminder not published; retried after its claim expires");
+                        report.failed += 1;
+                        all_sent = false;
+                    }
+                }
+            }
+        }
+        Ok(all_sent)
+    }
+}
+
+fn parse_hour(key: &str) -> Option<DateTime<Utc>> {
+    chrono::NaiveDateTime::parse_from_str(&format!("{key}:00:00"), "%Y-%m-%dT%H:%M:%S")
+        .ok()
+        .map(|t| t.and_utc())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hour_keys_parse_back() {
+        let at = DateTime::parse_from_rfc3339("2027-01-08T08:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(parse_hour(&hour_key(at)), Some(at));
+        assert_eq!(parse_hour("garbage"), None);
+    }
+}

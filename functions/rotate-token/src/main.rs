@@ -1,0 +1,12 @@
+use lambda_http::{run, service_fn, Error};
+use patgate::service::TokenService;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    patgate::logging::init();
+    let service = TokenService::from_env().await?;
+    run(service_fn(|request| async {
+        Ok::<_, Error>(rotate_token::handle(&service, request, chrono::Utc::now()).await)
+    }))
+    .await
+}

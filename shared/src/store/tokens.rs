@@ -1,0 +1,712 @@
+//! Token creation, listing, revocation and rotation.
+//!
+//! The per-user cap is a set of token ids on the user's slots item. Creation first
+//! reserves a slot with one conditional `ADD` on that single item (single-item
+//! conditional writes to one key serialise in DynamoDB, so contention can only make a
+//! creation wait, never fail), then writes the token in a transaction, and gives the
+//! slot back if that write fails. A slot whose token expired, or was revoked without
+//! its slot being given back, is found by recounting the user's token items when the
+//! set is full: the rare path.
+
+use std::collections::{BTreeSet, HashSet};
+
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+
+use super::client::{
+    backoff, cancellation_reasons, classify, classify_transaction, code_at, has_code, internal,
+};
+use super::items::{self, number, string, Item, SLOTS_ATTRIBUTE};
+use super::{
+    Reminder, RevokeReason, RevokedToken, StoreError, StoredUser, TokenRecord, TokenStore,
+};
+use crate::expiry::Expiry;
+use crate::token::{TokenHash, TokenId};
+use crate::user::UserId;
+
+/// A reserved slot younger than this may belong to a creation still in flight, so a
+/// recount never frees it. Creations finish (or fail) within the functions' timeout.
+const IN_FLIGHT_MILLIS: i64 = 5 * 60 * 1000;
+
+/// How often a revoke or rotation re-reads and retries when the token changed under it.
+const WRITE_ATTEMPTS: u32 = 4;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CreateTokenError {
+    #[error("live token limit of {0} reached")]
+    LimitReached(u32),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// One page of a user's tokens, newest first, and where the next page starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<TokenId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RevokeOutcome {
+    Revoked(Box<RevokedToken>),
+    AlreadyRevoked,
+    NotFound,
+}
+
+/// A new secret for an existing token.
+#[derive(Debug, Clone)]
+pub struct Rotation {
+    pub new_hash: TokenHash,
+    pub new_hint: String,
+    pub expiry: Expiry,
+    /// Until when the replaced secret keeps working (at the latest, the token's expiry).
+    pub grace_until: DateTime<Utc>,
+    pub reminders: Vec<Reminder>,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RotateOutcome {
+    Rotated(Box<TokenRecord>),
+    /// Another rotation (or another change) of the same token won the race.
+    Conflict,
+    NotFound,
+}
+
+/// Which token list to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Listing {
+    Live,
+    Revoked,
+}
+
+impl Listing {
+    fn prefix(self) -> &'static str {
+        match self {
+            Listing::Live => items::TOKEN_SK_PREFIX,
+            Listing::Revoked => items::REVOKED_SK_PREFIX,
+        }
+    }
+}
+
+/// An idempotency key for a transaction: the same logical write gets the same key, so
+/// an SDK retry of a transaction that did commit succeeds instead of failing its
+/// conditions (DynamoDB remembers keys for 10 minutes).
+fn request_token(parts: &[&str]) -> String {
+    let mut digest = Sha256::new();
+    for part in parts {
+        digest.update(part.as_bytes());
+        digest.update([0]);
+    }
+    digest
+        .finalize()
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn transact_put(
+    table: &str,
+    item: Item,
+    condition: Option<&str>,
+) -> Result<TransactWriteItem, StoreError> {
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .set_condition_expression(condition.map(str::to_owned))
+        .build()
+        .map_err(internal)?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
+fn transact_delete(table: &str, key: Item) -> Result<TransactWriteItem, StoreError> {
+    let delete = Delete::builder()
+        .table_name(table)
+        .set_key(Some(key))
+        .build()
+        .map_err(internal)?;
+    Ok(TransactWriteItem::builder().delete(delete).build())
+}
+
+impl TokenStore {
+    /// Stores a new token (its item, its hash item with `owner`'s access, and its
+    /// reminders) unless its user already holds `limit` live tokens.
+    pub async fn create_token(
+        &self,
+        record: &TokenRecord,
+        reminders: &[Reminder],
+        limit: u32,
+        owner: &StoredUser,
+    ) -> Result<(), CreateTokenError> {
+        self.reserve_slot(&record.user_id, &record.id, limit, record.created_at)
+            .await?;
+        let written = self.put_new_token(record, reminders, owner).await;
+        if written.is_err() {
+            if let Err(err) = self.release_slot(&record.user_id, &record.id).await {
+                tracing::warn!(token_id = %record.id, error = %err, "could not release a token slot; the next recount frees it");
+            }
+        }
+        written?;
+        self.catch_up_access(owner, &record.hash).await?;
+        Ok(())
+    }
+
+    async fn reserve_slot(
+        &self,
+        user: &UserId,
+        id: &TokenId,
+        limit: u32,
+        now: DateTime<Utc>,
+    ) -> Result<(), CreateTokenError> {
+        for attempt in 0..2 {
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(items::slots_key(user)))
+                .update_expression("ADD #live :id")
+                // A retried reservation of the same id finds itself and succeeds again.
+                .condition_expression(
+                    "attribute_not_exists(#live) OR contains(#live, :one) OR size(#live) < :limit",
+                )
+                .expression_attribute_names("#live", SLOTS_ATTRIBUTE)
+                .expression_attribute_values(
+                    ":id",
+                    AttributeValue::Ss(vec![id.as_str().to_owned()]),
+                )
+                .expression_attribute_values(":one", string(id.as_str()))
+                .expression_attribute_values(":limit", number(i64::from(limit)))
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                )
+                .send()
+                .await;
+            let held = match result {
+                Ok(_) => return Ok(()),
+                Err(err) => match err.as_service_error() {
+                    Some(UpdateItemError::ConditionalCheckFailedException(full)) => full
+                        .item()
+                        .and_then(|item| item.get(SLOTS_ATTRIBUTE))
+                        .and_then(|set| set.as_ss().ok())
+                        .cloned()
+                        .unwrap_or_default(),
+                    _ => return Err(classify(err).into()),
+                },
+            };
+            if attempt > 0 || self.free_stale_slots(user, held, now).await? == 0 {
+                break;
+            }
+        }
+        Err(CreateTokenError::LimitReached(limit))
+    }
+
+    /// Recounts: frees the slots of `held` whose token is no longer live (expired, or
+    /// revoked by a revoke that could not give its slot back), except recent ones that
+    /// may belong to a creation in flight. Returns how many it freed.
+    async fn free_stale_slots(
+        &self,
+        user: &UserId,
+        held: Vec<String>,
+        now: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        let live: HashSet<String> = self
+            .query_all(user, Listing::Live, Some(items::LIVENESS_PROJECTION))
+            .await?
+            .iter()
+            .filter_map(|item| items::token_liveness_from_item(item, now))
+            .filter_map(|(id, live)| live.then_some(id))
+            .collect();
+        let stale: Vec<String> = held
+            .into_iter()
+            .filter(|id| !live.contains(id))
+            .filter(|id| {
+                TokenId::parse(id)
+                    .and_then(|id| id.created_millis())
+                    .is_none_or(|created| now.timestamp_millis() - created > IN_FLIGHT_MILLIS)
+            })
+            .collect();
+        if stale.is_empty() {
+            return Ok(0);
+        }
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(items::slots_key(user)))
+            .update_expression("DELETE #live :stale")
+            .expression_attribute_names("#live", SLOTS_ATTRIBUTE)
+            .expression_attribute_values(":stale", AttributeValue::Ss(stale.clone()))
+            .send()
+            .await
+            .map_err(classify)?;
+        tracing::info!(user_id = %user, freed = stale.len(), "recounted token slots");
+        Ok(stale.len())
+    }
+
+    async fn release_slot(&self, user: &UserId, id: &TokenId) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(items::slots_key(user)))
+            .update_expression("DELETE #live :id")
+            .expression_attribute_names("#live", SLOTS_ATTRIBUTE)
+            .expression_attribute_values(":id", AttributeValue::Ss(vec![id.as_str().to_owned()]))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn put_new_token(
+        &self,
+        record: &TokenRecord,
+        reminders: &[Reminder],
+        owner: &StoredUser,
+    ) -> Result<(), StoreError> {
+        let fresh = Some("attribute_not_exists(pk)");
+        let mut writes = vec![
+            transact_put(&self.table, items::token_to_item(record)?, fresh)?,
+            transact_put(&self.table, items::hash_to_item(record, owner)?, fresh)?,
+        ];
+        for reminder in reminders {
+            writes.push(transact_put(
+                &self.table,
+                items::reminder_to_item(reminder)?,
+                None,
+            )?);
+        }
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .client_request_token(request_token(&["create", record.id.as_str()]))
+            .send()
+            .await
+            .map_err(classify_transaction)?;
+        Ok(())
+    }
+
+    /// One of `user`'s live or expired (not yet deleted) tokens, strongly consistent.
+    pub async fn get_token(
+        &self,
+        user: &UserId,
+        id: &TokenId,
+    ) -> Result<Option<TokenRecord>, StoreError> {
+        self.get(items::token_key(user, id))
+            .await?
+            .map(items::token_from_item)
+            .transpose()
+    }
+
+    async fn get(&self, key: Item) -> Result<Option<Item>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(output.item)
+    }
+
+    /// A page of `user`'s token items, newest first, live and expired alike (TTL
+    /// removes expired ones late); strongly consistent. Reads at most `limit` items.
+    pub async fn list_tokens(
+        &self,
+        user: &UserId,
+        limit: u32,
+        after: Option<&TokenId>,
+    ) -> Result<Page<TokenRecord>, StoreError> {
+        let (found, next) = self.query_page(user, Listing::Live, limit, after).await?;
+        Ok(Page {
+            items: found
+                .into_iter()
+                .map(items::token_from_item)
+                .collect::<Result<_, _>>()?,
+            next,
+        })
+    }
+
+    /// A page of `user`'s recently revoked tokens, newest first.
+    pub async fn list_revoked(
+        &self,
+        user: &UserId,
+        limit: u32,
+        after: Option<&TokenId>,
+    ) -> Result<Page<RevokedToken>, StoreError> {
+        let (found, next) = self
+            .query_page(user, Listing::Revoked, limit, after)
+            .await?;
+        Ok(Page {
+            items: found
+                .into_iter()
+                .map(items::revoked_from_item)
+                .collect::<Result<_, _>>()?,
+            next,
+        })
+    }
+
+    async fn query_page(
+        &self,
+        user: &UserId,
+        listing: Listing,
+        limit: u32,
+        after: Option<&TokenId>,
+    ) -> Result<(Vec<Item>, Option<TokenId>), StoreError> {
+        let start = after.map(|id| {
+            items::key(
+                items::tokens_pk(user),
+                &format!("{}{}", listing.prefix(), id.as_str()),
+            )
+        });
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", string(items::tokens_pk(user)))
+            .expression_attribute_values(":prefix", string(listing.prefix()))
+            .scan_index_forward(false)
+            .consistent_read(true)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(classify)?;
+        let next = output
+            .last_evaluated_key
+            .as_ref()
+            .and_then(|key| key.get(items::SK))
+            .and_then(|sk| sk.as_s().ok())
+            .and_then(|sk| sk.strip_prefix(listing.prefix()))
+            .and_then(TokenId::parse);
+        Ok((output.items.unwrap_or_default(), next))
+    }
+
+    /// Every live or expired token item of `user`, projected to `projection`.
+    pub(crate) async fn token_items(
+        &self,
+        user: &UserId,
+        projection: Option<&str>,
+    ) -> Result<Vec<Item>, StoreError> {
+        self.query_all(user, Listing::Live, projection).await
+    }
+
+    /// Every item of one listing (for recounts and offboarding), page by page.
+    async fn query_all(
+        &self,
+        user: &UserId,
+        listing: Listing,
+        projection: Option<&str>,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .expression_attribute_values(":pk", string(items::tokens_pk(user)))
+                .expression_attribute_values(":prefix", string(listing.prefix()))
+                .set_projection_expression(projection.map(str::to_owned))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(classify)?;
+            found.extend(output.items.unwrap_or_default());
+            match output.last_evaluated_key {
+                Some(next) if !next.is_empty() => start = Some(next),
+                _ => return Ok(found),
+            }
+        }
+    }
+
+    /// Revokes `user`'s token `id`: in one transaction its item becomes a revoked
+    /// record (kept a week), and its hash items and pending reminders are deleted, so
+    /// it stops authenticating at once. Then its slot is given back.
+    pub async fn revoke_token(
+        &self,
+        user: &UserId,
+        id: &TokenId,
+        reason: RevokeReason,
+        now: DateTime<Utc>,
+    ) -> Result<RevokeOutcome, StoreError> {
+        for attempt in 0..WRITE_ATTEMPTS {
+            let Some(record) = self.get_token(user, id).await? else {
+                let revoked = self.get(items::revoked_key(user, id)).await?;
+                return Ok(match revoked {
+                    Some(_) => RevokeOutcome::AlreadyRevoked,
+                    None => RevokeOutcome::NotFound,
+                });
+            };
+            let revoked = RevokedToken {
+                token: record,
+                revoked_at: now,
+                reason,
+            };
+            match self.write_revocation(&revoked).await {
+                Ok(()) => {
+                    if let Err(err) = self.release_slot(user, id).await {
+                        tracing::warn!(token_id = %id, error = %err, "could not release a token slot; the next recount frees it");
+                    }
+                    return Ok(RevokeOutcome::Revoked(Box::new(revoked)));
+                }
+                // A rotation, a concurrent revoke or a last-use write changed the token
+                // since it was read: read it again.
+                Err(Retry::Changed | Retry::Conflict) => backoff(attempt + 1).await,
+                Err(Retry::No(err)) => return Err(err),
+            }
+        }
+        Err(StoreError::Unavailable(
+            "the token kept changing while being revoked".to_owned(),
+        ))
+    }
+
+    async fn write_revocation(&self, revoked: &RevokedToken) -> Result<(), Retry> {
+        let token = &revoked.token;
+        let delete_token = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(items::token_key(&token.user_id, &token.id)))
+            .condition_expression("token_hash = :seen")
+            .expression_attribute_values(":seen", string(token.hash.as_str()))
+            .build()
+            .map_err(|e| Retry::No(internal(e)))?;
+        let mut writes = vec![
+            TransactWriteItem::builder().delete(delete_token).build(),
+            transact_put(&self.table, items::revoked_to_item(revoked)?, None)?,
+            transact_delete(&self.table, items::hash_key(&token.hash))?,
+        ];
+        if let Some(previous) = &token.previous_hash {
+            writes.push(transact_delete(&self.table, items::hash_key(previous))?);
+        }
+        for reminder in &token.reminders {
+            writes.push(transact_delete(
+                &self.table,
+                items::reminder_item_key(reminder),
+            )?);
+        }
+        let token_id = token.id.as_str();
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .client_request_token(request_token(&["revoke", token_id, token.hash.as_str()]))
+            .send()
+            .await
+            .map_err(Retry::from_transaction)?;
+        Ok(())
+    }
+
+    /// Gives `current` a new secret, in one transaction that only succeeds if the token
+    /// still has the secret `current` was read with: of two concurrent rotations one
+    /// wins, and a rotation never resurrects a revoked token. The replaced secret
+    /// keeps working until `rotation.grace_until`; after that its hash item stays (until
+    /// the token's expiry) so that its reuse is recognised. A secret replaced by an
+    /// earlier rotation stops working at once.
+    pub async fn rotate_token(
+        &self,
+        current: &TokenRecord,
+        rotation: &Rotation,
+        owner: &StoredUser,
+    ) -> Result<RotateOutcome, StoreError> {
+        let rotated = TokenRecord {
+            hash: rotation.new_hash.clone(),
+            hint: rotation.new_hint.clone(),
+            expiry: rotation.expiry.clone(),
+            rotated_at: Some(rotation.at),
+            previous_hash: Some(current.hash.clone()),
+            reminders: rotation.reminders.iter().map(|r| r.key.clone()).collect(),
+            ..current.clone()
+        };
+        for attempt in 0..WRITE_ATTEMPTS {
+            match self
+                .write_rotation(current, &rotated, rotation, owner)
+                .await
+            {
+                Ok(()) => {
+                    self.catch_up_access(owner, &rotated.hash).await?;
+                    return Ok(RotateOutcome::Rotated(Box::new(rotated)));
+                }
+                Err(Retry::Changed) => {
+                    return Ok(match self.get_token(&current.user_id, &current.id).await? {
+                        Some(_) => RotateOutcome::Conflict,
+                        None => RotateOutcome::NotFound,
+                    });
+                }
+                Err(Retry::Conflict) => backoff(attempt + 1).await,
+                Err(Retry::No(err)) => return Err(err),
+            }
+        }
+        Ok(RotateOutcome::Conflict)
+    }
+
+    async fn write_rotation(
+        &self,
+        current: &TokenRecord,
+        rotated: &TokenRecord,
+        rotation: &Rotation,
+        owner: &StoredUser,
+    ) -> Result<(), Retry> {
+        let no_retry = |e| Retry::No(internal(e));
+        let reminder_keys: Vec<String> = rotated
+            .reminders
+            .iter()
+            .map(|k| format!("{}|{}", k.hour, k.sort_key()))
+            .collect();
+        let update_token = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(items::token_key(&current.user_id, &current.id)))
+            .update_expression(
+                "SET token_hash = :new, hint = :hint, rotated_at = :at, previous_hash = :seen, \
+                 expires_on = :expires_on, time_zone = :time_zone, expires_at = :expires_at, \
+                 delete_after = :delete_after, reminders = :reminders",
+            )
+            .condition_expression("token_hash = :seen")
+            .expression_attribute_values(":new", string(rotated.hash.as_str()))
+            .expression_attribute_values(":hint", string(&rotated.hint))
+            .expression_attribute_values(":at", string(items::timestamp(rotation.at)))
+            .expression_attribute_values(":seen", string(current.hash.as_str()))
+            .expression_attribute_values(
+                ":expires_on",
+                string(rotated.expiry.expires_on.format("%Y-%m-%d").to_string()),
+            )
+            .expression_attribute_values(":time_zone", string(rotated.expiry.time_zone.name()))
+            .expression_attribute_values(
+                ":expires_at",
+                string(items::timestamp(rotated.expiry.expires_at)),
+            )
+            .expression_attribute_values(
+                ":delete_after",
+                number(rotated.expiry.expires_at.timestamp()),
+            )
+            .expression_attribute_values(
+                ":reminders",
+                AttributeValue::L(reminder_keys.into_iter().map(AttributeValue::S).collect()),
+            )
+            .build()
+            .map_err(no_retry)?;
+        let grace_until = rotation.grace_until.min(rotated.expiry.expires_at);
+        let retire_old = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(items::hash_key(&current.hash)))
+            .update_expression(
+                "SET valid_until = :until, rotated_out = :true, delete_after = :keep",
+            )
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":until", number(grace_until.timestamp()))
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .expression_attribute_values(
+                ":keep",
+                number(
+                    rotated
+                        .expiry
+                        .expires_at
+                        .max(current.expiry.expires_at)
+                        .timestamp(),
+                ),
+            )
+            .build()
+            .map_err(no_retry)?;
+        let mut writes = vec![
+            TransactWriteItem::builder().update(update_token).build(),
+            transact_put(
+                &self.table,
+                items::hash_to_item(rotated, owner)?,
+                Some("attribute_not_exists(pk)"),
+            )?,
+            TransactWriteItem::builder().update(retire_old).build(),
+        ];
+        if let Some(previous) = &current.previous_hash {
+            writes.push(transact_delete(&self.table, items::hash_key(previous))?);
+        }
+        let kept: BTreeSet<_> = rotated.reminders.iter().collect();
+        for stale in current.reminders.iter().filter(|k| !kept.contains(k)) {
+            writes.push(transact_delete(
+                &self.table,
+                items::reminder_item_key(stale),
+            )?);
+        }
+        for reminder in &rotation.reminders {
+            writes.push(transact_put(
+                &self.table,
+                items::reminder_to_item(reminder)?,
+                None,
+            )?);
+        }
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .client_request_token(request_token(&[
+                "rotate",
+                current.id.as_str(),
+                current.hash.as_str(),
+                rotated.hash.as_str(),
+            ]))
+            .send()
+            .await
+            .map_err(Retry::from_transaction)?;
+        Ok(())
+    }
+
+    /// Revokes every live token of `user` (offboarding); returns how many it revoked.
+    pub async fn revoke_all_tokens(
+        &self,
+        user: &UserId,
+        reason: RevokeReason,
+        now: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        let ids: Vec<TokenId> = self
+            .query_all(user, Listing::Live, Some(items::LIVENESS_PROJECTION))
+            .await?
+            .iter()
+            .filter_map(|item| items::token_liveness_from_item(item, now))
+            .filter_map(|(id, live)| live.then_some(id))
+            .filter_map(|id| TokenId::parse(&id))
+            .collect();
+        let mut revoked = 0;
+        for id in ids {
+            if let RevokeOutcome::Revoked(_) = self.revoke_token(user, &id, reason, now).await? {
+                revoked += 1;
+            }
+        }
+        Ok(revoked)
+    }
+}
+
+/// How a token transaction failed: the token changed since it was read (its
+/// condition failed), it collided with another write in flight, or anything else.
+enum Retry {
+    Changed,
+    Conflict,
+    No(StoreError),
+}
+
+impl From<StoreError> for Retry {
+    fn from(err: StoreError) -> Self {
+        Retry::No(err)
+    }
+}
+
+impl Retry {
+    fn from_transaction<R: std::fmt::Debug>(
+        err: aws_sdk_dynamodb::error::SdkError<
+            aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+            R,
+        >,
+    ) -> Self {
+        let reasons = cancellation_reasons(&err).unwrap_or_default();
+        if code_at(reasons, 0) == Some("ConditionalCheckFailed") {
+            Retry::Changed
+        } else if has_code(reasons, "TransactionConflict") {
+            Retry::Conflict
+        } else {
+            Retry::No(classify_transaction(err))
+        }
+    }
+}

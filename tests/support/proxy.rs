@@ -1,0 +1,363 @@
+//! A TCP proxy in front of DynamoDB Local that understands just enough HTTP to
+//! inject faults per request and to meter what each request costs.
+//!
+//! - Faults (for every request, or only those of one operation, optionally only the
+//!   next N): answer late, reset the connection, swallow the request (blackhole),
+//!   or send half an answer and stall (half-open). [`DynamoProxy::heal`] ends them.
+//! - Metering: each request gets `"ReturnConsumedCapacity": "TOTAL"` added, and the
+//!   `ConsumedCapacity` of each answer is summed per operation. The code under test
+//!   needs no change for either.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Fault {
+    /// Forward the request at once, hold its answer back this long.
+    DelayAnswer(Duration),
+    /// Close the connection instead of forwarding.
+    Reset,
+    /// Read the request, never answer.
+    Blackhole,
+    /// Forward, then send part of the answer and stall.
+    HalfOpen,
+}
+
+#[derive(Debug, Clone)]
+struct Rule {
+    fault: Fault,
+    /// `X-Amz-Target` operation, e.g. `TransactWriteItems`; `None` for every request.
+    operation: Option<String>,
+    /// How many more requests the rule applies to; `None` for all.
+    remaining: Option<u32>,
+}
+
+/// What the proxied requests of one operation cost.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Usage {
+    pub requests: u32,
+    pub capacity_units: f64,
+}
+
+#[derive(Default)]
+struct State {
+    rule: Option<Rule>,
+    usage: BTreeMap<String, Usage>,
+}
+
+pub struct DynamoProxy {
+    pub endpoint: String,
+    state: Arc<Mutex<State>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// Operations that accept `ReturnConsumedCapacity`.
+const METERED: [&str; 10] = [
+    "GetItem",
+    "PutItem",
+    "UpdateItem",
+    "DeleteItem",
+    "Query",
+    "Scan",
+    "BatchGetItem",
+    "BatchWriteItem",
+    "TransactGetItems",
+    "TransactWriteItems",
+];
+
+impl DynamoProxy {
+    /// Listens on a free local port and forwards to `upstream` (`http://host:port`).
+    pub async fn start(upstream: &str) -> Self {
+        let upstream = upstream
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_owned();
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
+        let endpoint = format!("http://{}", listener.local_addr().expect("proxy address"));
+        let state: Arc<Mutex<State>> = Arc::default();
+        let shared = state.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                tokio::spawn(serve(client, upstream.clone(), shared.clone()));
+            }
+        });
+        DynamoProxy {
+            endpoint,
+            state,
+            task,
+        }
+    }
+
+    /// Applies `fault` to every request from now on.
+    pub fn set(&self, fault: Fault) {
+        self.rule(fault, None, None);
+    }
+
+    /// Applies `fault` to the next `count` requests of `operation` (all if `None`).
+    pub fn set_for(&self, fault: Fault, operation: &str, count: Option<u32>) {
+        self.rule(fault, Some(operation.to_owned()), count);
+    }
+
+    fn rule(&self, fault: Fault, operation: Option<String>, remaining: Option<u32>) {
+        self.lock().rule = Some(Rule {
+            fault,
+            operation,
+            remaining,
+        });
+    }
+
+    pub fn heal(&self) {
+        self.lock().rule = None;
+    }
+
+    /// Requests and capacity per operation since the last [`DynamoProxy::reset_usage`].
+    pub fn usage(&self) -> BTreeMap<String, Usage> {
+        self.lock().usage.clone()
+    }
+
+    pub fn reset_usage(&self) {
+        self.lock().usage.clear();
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Drop for DynamoProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// One HTTP/1.1 message: head (up to and including the blank line) and body.
+struct Message {
+    head: String,
+    body: Vec<u8>,
+}
+
+impl Message {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().skip(1).find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            key.trim().eq_ignore_ascii_case(name).then(|| value.trim())
+        })
+    }
+
+    fn with_body(&self, body: Vec<u8>) -> Message {
+        let head = self
+            .head
+            .lines()
+            .filter(|line| !line.is_empty())
+            .map(|line| match line.split_once(':') {
+                Some((key, _)) if key.trim().eq_ignore_ascii_case("content-length") => {
+                    format!("Content-Length: {}", body.len())
+                }
+                _ => line.to_owned(),
+            })
+            .collect::<Vec<_>>()
+            .join("\r\n");
+        Message {
+            head: format!("{head}\r\n\r\n"),
+            body,
+        }
+    }
+
+    fn bytes(&self) -> Vec<u8> {
+        let mut out = self.head.as_bytes().to_vec();
+        out.extend_from_slice(&self.body);
+        out
+    }
+}
+
+/// Reads one message (Content-Length or chunked body) from `stream`, using `buffer`
+/// for bytes read past it. `None` at a clean end of stream.
+async fn read_message(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> Option<Message> {
+    let head_end = loop {
+        if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+            break end + 4;
+        }
+        let mut chunk = [0u8; 8192];
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buffer.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buffer[..head_end]).into_owned();
+    buffer.drain(..head_end);
+    let message = Message {
+        head,
+        body: Vec::new(),
+    };
+    let chunked = message
+        .header("transfer-encoding")
+        .is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
+    let body = if chunked {
+        read_chunked(stream, buffer).await?
+    } else {
+        let length: usize = message
+            .header("content-length")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        while buffer.len() < length {
+            let mut chunk = [0u8; 8192];
+            let n = stream.read(&mut chunk).await.ok()?;
+            if n == 0 {
+                return None;
+            }
+            buffer.extend_from_slice(&chunk[..n]);
+        }
+        buffer.drain(..length).collect()
+    };
+    // Re-frame a chunked body with a length, which is simpler to forward.
+    let message = if chunked {
+        let head = message
+            .head
+            .lines()
+            .filter(|l| !l.is_empty() && !l.to_ascii_lowercase().starts_with("transfer-encoding"))
+            .collect::<Vec<_>>()
+            .join("\r\n");
+        Message {
+            head: format!("{head}\r\nContent-Length: {}\r\n\r\n", body.len()),
+            body,
+        }
+    } else {
+        Message { body, ..message }
+    };
+    Some(message)
+}
+
+async fn read_chunked(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> Option<Vec<u8>> {
+    let mut body = Vec::new();
+    loop {
+        let line_end = loop {
+            if let Some(end) = buffer.windows(2).position(|w| w == b"\r\n") {
+                break end;
+            }
+            let mut chunk = [0u8; 8192];
+            let n = stream.read(&mut chunk).await.ok()?;
+            if n == 0 {
+                return None;
+            }
+            buffer.extend_from_slice(&chunk[..n]);
+        };
+        let size_text = String::from_utf8_lossy(&buffer[..line_end]).into_owned();
+        let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
+        buffer.drain(..line_end + 2);
+        while buffer.len() < size + 2 {
+            let mut chunk = [0u8; 8192];
+            let n = stream.read(&mut chunk).await.ok()?;
+            if n == 0 {
+                return None;
+            }
+            buffer.extend_from_slice(&chunk[..n]);
+        }
+        body.extend(buffer.drain(..size));
+        buffer.drain(..2);
+        if size == 0 {
+            return Some(body);
+        }
+    }
+}
+
+fn operation_of(request: &Message) -> String {
+    request
+        .header("x-amz-target")
+        .and_then(|t| t.rsplit('.').next())
+        .unwrap_or("")
+        .to_owned()
+}
+
+/// The fault for a request of `operation`, using up one of the rule's count.
+fn fault_for(state: &Mutex<State>, operation: &str) -> Option<Fault> {
+    let mut state = state.lock().unwrap_or_else(|p| p.into_inner());
+    let rule = state.rule.as_mut()?;
+    if rule.operation.as_deref().is_some_and(|o| o != operation) {
+        return None;
+    }
+    let fault = rule.fault;
+    if let Some(remaining) = rule.remaining.as_mut() {
+        *remaining = remaining.saturating_sub(1);
+        if *remaining == 0 {
+            state.rule = None;
+        }
+    }
+    Some(fault)
+}
+
+fn metered(request: &Message, operation: &str) -> Message {
+    if !METERED.contains(&operation) {
+        return Message {
+            head: request.head.clone(),
+            body: request.body.clone(),
+        };
+    }
+    match serde_json::from_slice::<Value>(&request.body) {
+        Ok(Value::Object(mut object)) => {
+            object.insert("ReturnConsumedCapacity".into(), Value::from("TOTAL"));
+            request.with_body(Value::Object(object).to_string().into_bytes())
+        }
+        _ => request.with_body(request.body.clone()),
+    }
+}
+
+fn consumed_units(body: &[u8]) -> f64 {
+    let Ok(value) = serde_json::from_slice::<Value>(body) else {
+        return 0.0;
+    };
+    let units = |entry: &Value| entry["CapacityUnits"].as_f64().unwrap_or(0.0);
+    match &value["ConsumedCapacity"] {
+        Value::Array(entries) => entries.iter().map(units).sum(),
+        entry @ Value::Object(_) => units(entry),
+        _ => 0.0,
+    }
+}
+
+async fn serve(mut client: TcpStream, upstream: String, state: Arc<Mutex<State>>) {
+    let Ok(mut server) = TcpStream::connect(&upstream).await else {
+        return;
+    };
+    let (mut from_client, mut from_server) = (Vec::new(), Vec::new());
+    while let Some(request) = read_message(&mut client, &mut from_client).await {
+        let operation = operation_of(&request);
+        let fault = fault_for(&state, &operation);
+        match fault {
+            Some(Fault::Reset) => return,
+            Some(Fault::Blackhole) => {
+                std::future::pending::<()>().await;
+            }
+            _ => {}
+        }
+        let forwarded = metered(&request, &operation);
+        if server.write_all(&forwarded.bytes()).await.is_err() {
+            return;
+        }
+        let Some(response) = read_message(&mut server, &mut from_server).await else {
+            return;
+        };
+        {
+            let mut state = state.lock().unwrap_or_else(|p| p.into_inner());
+            let usage = state.usage.entry(operation.clone()).or_default();
+            usage.requests += 1;
+            usage.capacity_units += consumed_units(&response.body);
+        }
+        let bytes = response.bytes();
+        match fault {
+            Some(Fault::DelayAnswer(delay)) => tokio::time::sleep(delay).await,
+            Some(Fault::HalfOpen) => {
+                let _ = client.write_all(&bytes[..bytes.len() / 2]).await;
+                std::future::pending::<()>().await;
+            }
+            _ => {}
+        }
+        if client.write_all(&bytes).await.is_err() {
+            return;
+        }
+    }
+}
