@@ -4,6 +4,7 @@
 
 mod agreement;
 mod authorizer;
+mod lifecycle;
 mod store;
 mod token_api;
 
