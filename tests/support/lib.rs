@@ -27,8 +27,10 @@ use serde_json::{json, Value};
 
 pub mod app;
 pub mod proxy;
+pub mod sink;
 
 pub use app::{Answer, Issued, TestApp};
+pub use sink::CapturedSink;
 
 pub const WEB_ORIGIN: &str = "https://portal.example.com";
 

@@ -5,7 +5,10 @@ use authorizer::{AuthorizerResponse, Diagnostic};
 use chrono::{DateTime, Utc};
 use lambda_http::{Body, Request, Response};
 use patgate::service::TokenService;
+
+use crate::lifecycle::Lifecycle;
 use serde_json::Value;
+use std::sync::Arc;
 
 /// The error message for which API Gateway answers 401 instead of 500.
 const UNAUTHORIZED: &str = "Unauthorized";
@@ -43,6 +46,8 @@ pub const AUTHORIZER_BINARY: &str = "authorizer";
 pub struct Functions {
     pub service: TokenService,
     pub authorizer: authorizer::Authorizer,
+    /// The events function and the reminder job.
+    pub lifecycle: Arc<Lifecycle>,
 }
 
 impl Functions {

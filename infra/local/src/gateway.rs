@@ -78,6 +78,7 @@ impl Gateway {
             clock: clock.clone(),
             clock_control: options.clock_control,
             store: functions.service.store.clone(),
+            lifecycle: functions.lifecycle.clone(),
         };
         Ok(Gateway {
             router: Router::new(&api.routes),
@@ -94,6 +95,15 @@ impl Gateway {
 
     pub fn routes(&self) -> &[RouteDef] {
         &self.api.routes
+    }
+
+    /// The clock the functions see (shifted by `PUT /local/clock`).
+    pub fn clock(&self) -> Arc<Clock> {
+        self.clock.clone()
+    }
+
+    pub fn functions(&self) -> &Functions {
+        &self.functions
     }
 
     pub fn api(&self) -> &LocalApi {

@@ -1,7 +1,8 @@
 //! The development-only routes under `/local/`, which exist in patgate-local alone:
 //! `POST /local/session` (a session for a demo user, standing in for the web UI's
-//! Cognito sign-in) and, with `--dev-clock-control`, `GET|PUT /local/clock` (shifts
-//! the clock the functions see, to test expiry end to end).
+//! Cognito sign-in), `POST /local/reminders` (one run of the reminder job now, at the
+//! functions' clock) and, with `--dev-clock-control`, `GET|PUT /local/clock` (shifts
+//! the clock the functions see, to test expiry and reminders end to end).
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use serde_json::{json, Map, Value};
 
 use crate::answers::GatewayAnswers;
 use crate::event::HttpCall;
+use crate::lifecycle::Lifecycle;
 use crate::response::{insert, json as json_response, HttpResponse};
 use crate::session::{SessionKeys, MAX_TTL};
 
@@ -49,6 +51,7 @@ pub struct LocalRoutes {
     pub clock_control: bool,
     /// Where sessions are minted for: users must exist there.
     pub store: TokenStore,
+    pub lifecycle: Arc<Lifecycle>,
 }
 
 /// Whether `raw_path` belongs to the `/local/` routes.
@@ -62,6 +65,7 @@ impl LocalRoutes {
             ("OPTIONS", "/local/session") => return answers.preflight(),
             ("POST", "/local/session") => self.create_session(call).await,
             ("GET" | "PUT", "/local/clock") if self.clock_control => self.clock_route(call),
+            ("POST", "/local/reminders") => self.run_reminders().await,
             _ => return answers.missing_token(),
         };
         let (status, body) = match answer {
@@ -120,6 +124,22 @@ impl LocalRoutes {
             "session": session,
             "expiresAt": expires_at.to_rfc3339_opts(SecondsFormat::Secs, true),
         }))
+    }
+
+    /// `POST /local/reminders`: the reminder job, once, at the functions' clock.
+    async fn run_reminders(&self) -> Result<Value, LocalError> {
+        let now = self.clock.now();
+        match self.lifecycle.run_reminders(now).await {
+            Ok(report) => Ok(json!({
+                "ranAt": now.to_rfc3339_opts(SecondsFormat::Secs, true),
+                "report": report,
+                "eventsFile": self.lifecycle.sink.path().display().to_string(),
+            })),
+            Err(err) => {
+                eprintln!("patgate-local: reminder run: {err}");
+                Err(ApiError::Unavailable.into())
+            }
+        }
     }
 
     /// `GET|PUT /local/clock {"offsetSeconds"}`.

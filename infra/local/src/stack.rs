@@ -24,6 +24,7 @@ use crate::dynamodb::{DynamoDbLocal, Launch, LaunchError, Output, Storage};
 use crate::event::ApiIdentity;
 use crate::functions::Functions;
 use crate::gateway::{Gateway, GatewayOptions};
+use crate::lifecycle::{Lifecycle, LoggedSink, REMINDER_INTERVAL};
 use crate::sam::{self, LocalApi, LocalContext};
 use crate::session::SessionKeys;
 use crate::summary::{print_banner, print_summary};
@@ -246,8 +247,21 @@ async fn prepare(
             Err(err) => return Err(Box::<TableError>::new(err)),
         }
     };
-    let store = TokenStore::new(client, table_name);
+    let store = TokenStore::new(client, table_name.clone());
     demo::seed_users(&store, &demo::demo_users()).await?;
+    let events_file = repo_root().join("infra/.local/events.jsonl");
+    if let Some(dir) = events_file.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let lifecycle = Arc::new(Lifecycle::new(
+        store.clone(),
+        LoggedSink::new(events_file, options.quiet),
+    ));
+    tokio::spawn(
+        lifecycle
+            .clone()
+            .follow_stream(endpoint.clone(), table_name),
+    );
 
     let settings = Settings::from_lookup(|name| api.environment.get(name).cloned())?;
     let permissions = PermissionConfig::bundled()?;
@@ -255,6 +269,7 @@ async fn prepare(
     let functions = Functions {
         service: TokenService::new(settings, store, permissions),
         authorizer,
+        lifecycle,
     };
     let local = LocalContext::default();
     let gateway_options = GatewayOptions {
@@ -269,8 +284,21 @@ async fn prepare(
         web_origin: options.web_origin.clone(),
         log_requests: !options.quiet,
     };
-    let gateway = Gateway::new(api, functions, gateway_options)?;
-    Ok((Arc::new(gateway), outcome))
+    let gateway = Arc::new(Gateway::new(api, functions, gateway_options)?);
+    tokio::spawn(run_reminders_every_minute(gateway.clone()));
+    Ok((gateway, outcome))
+}
+
+/// The reminder job as the schedule runs it in the cloud, at the functions' clock.
+async fn run_reminders_every_minute(gateway: Arc<Gateway>) {
+    let mut ticks = tokio::time::interval(REMINDER_INTERVAL);
+    loop {
+        ticks.tick().await;
+        let now = gateway.clock().now();
+        if let Err(err) = gateway.functions().lifecycle.run_reminders(now).await {
+            eprintln!("patgate-local: reminder run: {err}");
+        }
+    }
 }
 
 /// The stack's DynamoDB Local: started by it (`managed`), or one it was told to reuse.
