@@ -46,10 +46,16 @@ moto_pid=$!
 trap '"$scripts/dynamodb-local.sh" stop --port "$port" >/dev/null 2>&1 || true; kill "$moto_pid" 2>/dev/null || true' EXIT
 export PATGATE_TEST_DYNAMODB="http://127.0.0.1:$port"
 export PATGATE_TEST_EVENTBRIDGE="http://127.0.0.1:$moto_port"
-for _ in $(seq 1 100); do
-  curl -fsS -o /dev/null "$PATGATE_TEST_EVENTBRIDGE/moto-api/" 2>/dev/null && break
-  sleep 0.2
-done
+python3 - "$PATGATE_TEST_EVENTBRIDGE/moto-api/" <<'PY'
+import sys, time, urllib.request
+for _ in range(150):
+    try:
+        urllib.request.urlopen(sys.argv[1], timeout=1)
+        sys.exit(0)
+    except OSError:
+        time.sleep(0.2)
+sys.exit("moto's server did not start (see infra/.local/moto.log)")
+PY
 
 stage "cargo test (unit tests, and integration tests against DynamoDB Local)"
 cargo test --workspace --locked
