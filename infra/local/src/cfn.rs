@@ -140,7 +140,44 @@ impl Template {
             context: context.clone(),
         };
         template.evaluate_conditions()?;
+        template.check_rules()?;
         Ok(template)
+    }
+
+    /// The template's `Rules`: each assertion whose rule applies must hold, as
+    /// CloudFormation checks before it creates anything.
+    fn check_rules(&self) -> Result<(), TemplateError> {
+        let Some(rules) = self.root.get("Rules").and_then(Value::as_object) else {
+            return Ok(());
+        };
+        for (name, rule) in rules {
+            let applies = match rule.get("RuleCondition") {
+                Some(condition) => self.condition(condition)?,
+                None => true,
+            };
+            if !applies {
+                continue;
+            }
+            for assertion in rule
+                .get("Assertions")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let holds = match assertion.get("Assert") {
+                    Some(expression) => self.condition(expression)?,
+                    None => true,
+                };
+                if !holds {
+                    let description = assertion
+                        .get("AssertDescription")
+                        .and_then(Value::as_str)
+                        .unwrap_or("an assertion failed");
+                    return err(format!("rule {name}: {description}"));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The normalised template.
