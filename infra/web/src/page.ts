@@ -3,8 +3,8 @@
  * person in, and hosts <patgate-tokens>.
  *
  * - mode "local": a picker of the local stack's demo users; the session comes from
- *   `POST {apiBase}/local/session` (development only). `?user=demo-user` signs in
- *   directly (used by the measurements).
+ *   `POST {apiBase}/local/session` (development only). `?user=ID` signs in as any
+ *   user of the local table directly (used by the browser tests and measurements).
  * - mode "cognito": the hosted UI, authorization code flow with PKCE (oauth.ts).
  *   The verifier and state survive the round trip to the hosted UI in
  *   sessionStorage and are removed as soon as the page is back; the ID token is
@@ -40,6 +40,7 @@ const DEMO_USERS: Array<[string, string]> = [
 const PKCE_KEY = "patgate.signin";
 
 const app = document.getElementById("app") as HTMLElement;
+app.replaceChildren(); // drop the static "Loading…": Lit renders after existing children
 const account = document.getElementById("account") as HTMLElement;
 
 /** The signed-in person: the session value and who it is (in memory only). */
@@ -80,6 +81,7 @@ function signedIn(config: PageConfig, value: string, label: string): void {
   session = { value, label };
   message = "";
   show(tokensView(config), accountBar(config));
+  document.getElementById("main")?.focus();
 }
 
 function signedOut(config: PageConfig, note: string): void {
@@ -233,7 +235,7 @@ async function main(): Promise<void> {
   }
   if (config.mode === "local") {
     const user = new URLSearchParams(location.search).get("user");
-    if (user && DEMO_USERS.some(([id]) => id === user)) {
+    if (user && /^[A-Za-z0-9._@-]{1,128}$/.test(user)) {
       history.replaceState(null, "", location.pathname);
       await localSession(config, user);
       return;

@@ -13,6 +13,7 @@
  */
 import { LitElement, html, nothing, type PropertyValues, type TemplateResult } from "lit";
 import { live } from "lit/directives/live.js";
+import { repeat } from "lit/directives/repeat.js";
 import { ApiError, TokenApi, type Caller, type Limits, type SessionProvider, type Token } from "./api.js";
 import { charCount, durationLabel, fieldLabel, fieldMessage, revokedReasonLabel, shortUserAgent } from "./format.js";
 import { styles } from "./styles.js";
@@ -529,6 +530,7 @@ export class PatgateTokens extends LitElement {
       this.tokens = [...this.tokens.filter((t) => t.id !== token.id), token].sort(newestFirst);
       const message = `“${token.name}” could not be revoked and still works. ${this.describe(error)}`;
       this.rowErrors = { ...this.rowErrors, [token.id]: message };
+      this.focusAfterRender = `#token-${token.id}`;
       this.announce(message);
     } finally {
       this.revoking.delete(token.id);
@@ -926,8 +928,12 @@ export class PatgateTokens extends LitElement {
               Create your first token
             </button>
           </div>`
-        : html`<ul class="tokens">
-            ${this.tokens.map((token) => this.renderToken(token))}
+        : html`<ul class="tokens" aria-label="Your tokens">
+            ${repeat(
+              this.tokens,
+              (token) => token.id,
+              (token) => this.renderToken(token),
+            )}
           </ul>`}
       ${this.nextToken
         ? html`<div class="actions"><button type="button" @click=${this.loadMore}>Load more tokens</button></div>`
@@ -971,9 +977,9 @@ export class PatgateTokens extends LitElement {
             <dd>
               ${created !== null
                 ? html`<time datetime=${token.createdAt}>${time.instantDayLabel(created, this.personZone)}</time>
-                    <span class="muted">(${time.relativeTime(created, now)})</span>`
+                    <span class="muted">(${time.relativePast(created, now)})</span>`
                 : "unknown"}
-              ${rotated !== null ? html`<br /><span class="muted">rotated ${time.relativeTime(rotated, now)}</span>` : nothing}
+              ${rotated !== null ? html`<br /><span class="muted">rotated ${time.relativePast(rotated, now)}</span>` : nothing}
             </dd>
           </div>
           <div>
@@ -987,7 +993,7 @@ export class PatgateTokens extends LitElement {
             <dt>Last used</dt>
             <dd>
               ${lastUsed !== null
-                ? html`<time datetime=${token.lastUsedAt ?? ""}>${time.relativeTime(lastUsed, now)}</time>`
+                ? html`<time datetime=${token.lastUsedAt ?? ""}>${time.relativePast(lastUsed, now)}</time>`
                 : "never"}
               ${origin ? html`<br /><span class="muted">from ${origin}</span>` : nothing}
             </dd>
@@ -1028,7 +1034,7 @@ export class PatgateTokens extends LitElement {
                         <span class="badge neutral">${revokedReasonLabel(token.revokedReason)}</span>
                       </div>
                       <p class="muted">
-                        <code>${token.hint}</code>${at !== null ? html`, revoked ${time.relativeTime(at, this.now)}` : nothing}
+                        <code>${token.hint}</code>${at !== null ? html`, revoked ${time.relativePast(at, this.now)}` : nothing}
                       </p>
                     </li>`;
                   })}

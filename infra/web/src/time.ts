@@ -138,16 +138,47 @@ export function isKnownZone(zone: string): boolean {
   }
 }
 
-/** The browser's (or runtime's) time zone. */
-export function localZone(): string {
-  return new Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+/**
+ * Names browsers still report (ICU's canonical ids) for zones IANA has renamed;
+ * people look for the current names, and the server accepts both.
+ */
+const CURRENT_NAMES: Record<string, string> = {
+  "Africa/Asmera": "Africa/Asmara",
+  "America/Buenos_Aires": "America/Argentina/Buenos_Aires",
+  "America/Catamarca": "America/Argentina/Catamarca",
+  "America/Cordoba": "America/Argentina/Cordoba",
+  "America/Godthab": "America/Nuuk",
+  "America/Indianapolis": "America/Indiana/Indianapolis",
+  "America/Jujuy": "America/Argentina/Jujuy",
+  "America/Louisville": "America/Kentucky/Louisville",
+  "America/Mendoza": "America/Argentina/Mendoza",
+  "Asia/Calcutta": "Asia/Kolkata",
+  "Asia/Katmandu": "Asia/Kathmandu",
+  "Asia/Rangoon": "Asia/Yangon",
+  "Asia/Saigon": "Asia/Ho_Chi_Minh",
+  "Atlantic/Faeroe": "Atlantic/Faroe",
+  "Europe/Kiev": "Europe/Kyiv",
+  "Pacific/Enderbury": "Pacific/Kanton",
+  "Pacific/Ponape": "Pacific/Pohnpei",
+  "Pacific/Truk": "Pacific/Chuuk",
+};
+
+/** The current IANA name of `zone` (Asia/Katmandu → Asia/Kathmandu). */
+export function currentName(zone: string): string {
+  const renamed = CURRENT_NAMES[zone];
+  return renamed && isKnownZone(renamed) ? renamed : zone;
 }
 
-/** Time zones to choose from: the runtime's IANA list, plus UTC and `extra` if missing. */
+/** The browser's (or runtime's) time zone, by its current IANA name. */
+export function localZone(): string {
+  return currentName(new Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC");
+}
+
+/** Time zones to choose from: the runtime's IANA list by current names, plus UTC and `extra`. */
 export function zoneList(...extra: string[]): string[] {
   const supported =
     typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : [];
-  const all = new Set([...supported, "UTC", ...extra.filter(isKnownZone)]);
+  const all = new Set([...supported.map(currentName), "UTC", ...extra.filter(isKnownZone)]);
   return [...all].sort();
 }
 
@@ -291,11 +322,19 @@ const relativeFormat = new Intl.RelativeTimeFormat(LOCALE, { numeric: "always" }
 export function relativeTime(target: number, now: number): string {
   const diff = target - now;
   const size = Math.abs(diff);
-  if (size < MINUTE_MS) return diff >= 0 ? "in less than a minute" : "just now";
+  if (size < MINUTE_MS) return diff > 0 ? "in less than a minute" : "just now";
   const sign = diff < 0 ? -1 : 1;
   if (size < HOUR_MS) return relativeFormat.format(sign * Math.floor(size / MINUTE_MS), "minute");
   if (size < DAY_MS) return relativeFormat.format(sign * Math.floor(size / HOUR_MS), "hour");
   return relativeFormat.format(sign * Math.floor(size / DAY_MS), "day");
+}
+
+/**
+ * A past event ("created", "last used") relative to `now`: never in the future,
+ * even when the server's clock is a little ahead of the browser's.
+ */
+export function relativePast(event: number, now: number): string {
+  return relativeTime(Math.min(event, now), now);
 }
 
 /** True if a token expiring at `expiresAt` is within EXPIRING_SOON_DAYS of `now`. */
