@@ -117,7 +117,10 @@ export class TokenApi {
   private async call(method: string, path: string, body?: unknown): Promise<unknown> {
     let session: string | null | undefined;
     try {
-      session = await this.session();
+      // A session given synchronously is used at once: the request then leaves before
+      // the element's first render rather than after it.
+      const value = this.session();
+      session = value instanceof Promise ? await value : value;
     } catch {
       session = null;
     }

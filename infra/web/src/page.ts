@@ -49,7 +49,8 @@ let busy = false;
 let message = "";
 
 async function readConfig(): Promise<PageConfig> {
-  const response = await fetch("config.json", { cache: "no-store", credentials: "same-origin" });
+  // Matches the <link rel="preload"> in index.html, which starts this fetch early.
+  const response = await fetch("config.json");
   if (!response.ok) throw new Error(`config.json answered ${response.status}`);
   const raw = (await response.json()) as Record<string, unknown>;
   if (typeof raw.apiBase !== "string" || !/^https?:\/\//.test(raw.apiBase)) {
@@ -67,7 +68,7 @@ function show(main: TemplateResult, header: TemplateResult | typeof nothing = no
 function tokensView(config: PageConfig): TemplateResult {
   return html`<patgate-tokens
     api-base=${config.apiBase}
-    .getSession=${async () => session?.value ?? null}
+    .getSession=${() => session?.value ?? null}
     @patgate-tokens:unauthenticated=${() => signedOut(config, "Your session has ended. Please sign in again.")}
   ></patgate-tokens>`;
 }

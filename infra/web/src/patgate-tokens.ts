@@ -123,7 +123,9 @@ export class PatgateTokens extends LitElement {
   declare announcement: string;
 
   private readonly personZone = time.isKnownZone(time.localZone()) ? time.localZone() : "UTC";
+  /** The IANA zone list, filled after the first render (it is the bulk of that render). */
   private zones: string[] = [];
+  private zonesPending = true;
   private loadSeq = 0;
   private renderedPending = false;
   private ticker: ReturnType<typeof setInterval> | undefined;
@@ -191,6 +193,16 @@ export class PatgateTokens extends LitElement {
         this.tokens = [];
       }
     }
+  }
+
+  protected firstUpdated(): void {
+    // The first render (and the list request) goes out without the 400-odd zone
+    // options; they follow in the next update.
+    setTimeout(() => {
+      this.zones = time.zoneList(this.personZone, this.timeZone);
+      this.zonesPending = false;
+      this.requestUpdate();
+    });
   }
 
   protected updated(): void {
@@ -681,7 +693,7 @@ export class PatgateTokens extends LitElement {
     const nameCount = charCount(this.name);
     const descriptionCount = charCount(this.description);
     const validDate = time.inRange(this.expiresOn, range);
-    if (this.zones.length === 0) this.zones = time.zoneList(this.personZone, this.timeZone);
+    const zones = this.zonesPending ? [this.timeZone] : this.zones;
     const permissions = this.caller?.permissions ?? [];
     return html`
       <section class="card" aria-labelledby="create-heading">
@@ -772,7 +784,7 @@ export class PatgateTokens extends LitElement {
                 aria-describedby=${this.describedBy("timeZone", "timeZone-hint")}
                 @change=${(e: Event) => this.setZone((e.target as HTMLSelectElement).value)}
               >
-                ${this.zones.map(
+                ${zones.map(
                   (zone) => html`<option value=${zone} ?selected=${zone === this.timeZone}>${zone}</option>`,
                 )}
               </select>
