@@ -151,11 +151,12 @@ def stop_stack(stack: Stack) -> int:
         raise StackError(f"patgate-local did not stop within 20 s of SIGINT:\n{stack.log()[-3000:]}")
 
 
-def csp(api_origin: str) -> str:
+def csp(api_origin: str, *more_connect: str) -> str:
     # connect-src also names 'self': the page reads its config.json with fetch.
+    connect = " ".join(["'self'", api_origin, *more_connect])
     return (
         "default-src 'none'; script-src 'self'; style-src 'self'; "
-        f"connect-src 'self' {api_origin}; img-src 'self' data:; "
+        f"connect-src {connect}; img-src 'self' data:; "
         "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
     )
 
@@ -172,11 +173,22 @@ class Site:
         self.thread.join(timeout=5)
 
 
-def serve_site(port: int, api_base: str, root: Path = DIST, extra: dict[str, Path] | None = None) -> Site:
-    """Serves `root` (the built page) on http://127.0.0.1:port with the strict CSP,
-    a config.json in local mode pointing at `api_base`, and `extra` files by URL path."""
-    policy = csp(api_base)
-    config = json.dumps({"apiBase": api_base, "mode": "local"}).encode()
+def serve_site(
+    port: int,
+    api_base: str,
+    root: Path = DIST,
+    extra: dict[str, Path] | None = None,
+    cognito_domain: str | None = None,
+) -> Site:
+    """Serves `root` (the built page) on http://127.0.0.1:port with the strict CSP and
+    a config.json in local mode pointing at `api_base`; `extra` files by URL path; and,
+    with `cognito_domain`, the same page under /cognito/ in Cognito mode (client id
+    `webclient`), its CSP allowing that domain's token endpoint."""
+    policies = {"": csp(api_base), "/cognito": csp(api_base, f"https://{cognito_domain}")}
+    configs = {
+        "": {"apiBase": api_base, "mode": "local"},
+        "/cognito": {"apiBase": api_base, "mode": "cognito", "cognitoDomain": cognito_domain, "clientId": "webclient"},
+    }
     root = root.resolve()
     extra = extra or {}
 
@@ -186,10 +198,13 @@ def serve_site(port: int, api_base: str, root: Path = DIST, extra: dict[str, Pat
 
         def do_GET(self) -> None:  # noqa: N802 (http.server naming)
             path = self.path.split("?", 1)[0]
-            if path == "/":
-                path = "/index.html"
+            self.mount = ""
+            if cognito_domain and (path == "/cognito" or path.startswith("/cognito/")):
+                self.mount, path = "/cognito", path[len("/cognito"):] or "/"
+            if path.endswith("/"):
+                path += "index.html"
             if path == "/config.json":
-                self.reply(200, config, "application/json")
+                self.reply(200, json.dumps(configs[self.mount]).encode(), "application/json")
                 return
             file = extra.get(path) or (root / path.lstrip("/")).resolve()
             if (path not in extra and root not in file.parents) or not file.is_file():
@@ -204,7 +219,7 @@ def serve_site(port: int, api_base: str, root: Path = DIST, extra: dict[str, Pat
             self.send_response(status)
             self.send_header("Content-Type", f"{kind}; charset=utf-8" if kind.startswith("text/") else kind)
             self.send_header("Content-Length", str(len(body)))
-            self.send_header("Content-Security-Policy", policy)
+            self.send_header("Content-Security-Policy", policies[getattr(self, "mount", "")])
             self.send_header("X-Content-Type-Options", "nosniff")
             self.send_header("Referrer-Policy", "no-referrer")
             self.send_header("Cache-Control", "no-store")

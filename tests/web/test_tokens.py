@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
+import json
 import re
 import time
+import urllib.parse
 from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Page, expect
 import harness
-from conftest import check_axe, screenshot
+from conftest import COGNITO_DOMAIN, check_axe, screenshot
 from flows import (
     create,
     dismiss_reveal,
@@ -431,3 +435,59 @@ def test_axe_sees_inside_the_element(open_page, site, user):
     )
     findings = harness.run_axe(page)
     assert any(v["id"] == "label" and any("unlabelled-probe" in n for n in v["nodes"]) for v in findings), findings
+
+
+# ---------------------------------------------------------------- Cognito mode
+
+
+def test_cognito_sign_in_with_pkce(open_page, site, stack, user):
+    """Cognito mode: hosted UI and token endpoint answered by route interception; the
+    "ID token" handed back is a local session, which the local stack accepts."""
+    page, _ = open_page()
+    stack.create_token(user, "seen-through-cognito", in_days(12))
+    domain = f"https://{COGNITO_DOMAIN}"
+    page_url = f"{site.url}/cognito/"
+    sent: dict = {}
+
+    def authorize(route):
+        query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(route.request.url).query))
+        sent["authorize"] = query
+        back = f"{query['redirect_uri']}?code=the-code&state={urllib.parse.quote(query['state'])}"
+        route.fulfill(status=302, headers={"Location": back})
+
+    def token(route):
+        form = dict(urllib.parse.parse_qsl(route.request.post_data or ""))
+        sent["token"] = form
+        route.fulfill(
+            status=200,
+            headers={"Content-Type": "application/json", "Access-Control-Allow-Origin": site.url},
+            body=json.dumps({"id_token": stack.session(user), "access_token": "a.b.c", "token_type": "Bearer", "expires_in": 3600}),
+        )
+
+    page.route(f"{domain}/oauth2/authorize*", authorize)
+    page.route(f"{domain}/oauth2/token", token)
+    page.goto(page_url)
+    page.get_by_role("button", name="Sign in").click()
+    expect(element(page)).to_have_attribute("data-state", "ready")
+    expect(row(page, "seen-through-cognito")).to_be_visible()
+    assert page.url == page_url, "the code and state leave the address bar"
+
+    auth = sent["authorize"]
+    assert (auth["response_type"], auth["client_id"], auth["redirect_uri"], auth["scope"]) == ("code", "webclient", page_url, "openid")
+    assert auth["code_challenge_method"] == "S256"
+    form = sent["token"]
+    assert (form["grant_type"], form["code"], form["client_id"], form["redirect_uri"]) == ("authorization_code", "the-code", "webclient", page_url)
+    digest = hashlib.sha256(form["code_verifier"].encode()).digest()
+    assert base64.urlsafe_b64encode(digest).rstrip(b"=").decode() == auth["code_challenge"]
+    # (the fixture checks that sessionStorage is empty again: the verifier is gone)
+
+
+def test_cognito_callback_with_a_forged_state_is_refused(open_page, site):
+    page, _ = open_page()
+    exchanged = []
+    page.route(f"https://{COGNITO_DOMAIN}/oauth2/token", lambda route: (exchanged.append(1), route.abort()))
+    page.goto(f"{site.url}/cognito/?code=stolen&state=forged")
+    expect(page.get_by_text("does not match this sign-in attempt")).to_be_visible()
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    assert not exchanged
+    assert "code=" not in page.url
