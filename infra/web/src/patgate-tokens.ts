@@ -12,6 +12,7 @@
  * The host element's `data-state` reads idle | signed-out | loading | ready | error.
  */
 import { LitElement, html, nothing, type PropertyValues, type TemplateResult } from "lit";
+import { guard } from "lit/directives/guard.js";
 import { live } from "lit/directives/live.js";
 import { repeat } from "lit/directives/repeat.js";
 import { ApiError, TokenApi, type Caller, type Limits, type SessionProvider, type Token } from "./api.js";
@@ -35,6 +36,7 @@ interface Reveal {
   expiresOn: string;
   timeZone: string;
   rotated: boolean;
+  permissions?: string[] | null;
 }
 
 interface RevokedView {
@@ -124,8 +126,7 @@ export class PatgateTokens extends LitElement {
 
   private readonly personZone = time.isKnownZone(time.localZone()) ? time.localZone() : "UTC";
   /** The IANA zone list, filled after the first render (it is the bulk of that render). */
-  private zones: string[] = [];
-  private zonesPending = true;
+  private zones: string[];
   private loadSeq = 0;
   private renderedPending = false;
   private ticker: ReturnType<typeof setInterval> | undefined;
@@ -148,6 +149,7 @@ export class PatgateTokens extends LitElement {
     this.name = "";
     this.description = "";
     this.timeZone = this.personZone;
+    this.zones = [this.timeZone];
     this.expiresOn = time.defaultExpiry(this.timeZone, this.now, this.maxDays);
     this.permissionMode = "all";
     this.chosenPermissions = [];
@@ -200,7 +202,6 @@ export class PatgateTokens extends LitElement {
     // options; they follow in the next update.
     setTimeout(() => {
       this.zones = time.zoneList(this.personZone, this.timeZone);
-      this.zonesPending = false;
       this.requestUpdate();
     });
   }
@@ -478,6 +479,7 @@ export class PatgateTokens extends LitElement {
       expiresOn: created.expiresOn,
       timeZone: created.timeZone,
       rotated,
+      permissions: created.permissions,
     };
     this.focusAfterRender = "#new-token";
     this.announce(
@@ -668,8 +670,11 @@ export class PatgateTokens extends LitElement {
         </div>
         <p class="copied" role="status">${this.copyStatus}</p>
         <p class="muted">
-          Send it as <code>Authorization: Bearer &lt;token&gt;</code>. It may do what you may do, and stops working at the
-          ${time.expiryLabel(reveal.expiresOn, reveal.timeZone)}.
+          Send it as <code>Authorization: Bearer &lt;token&gt;</code>.
+          ${Array.isArray(reveal.permissions)
+            ? `It may use ${reveal.permissions.join(", ")}`
+            : "It may do what you may do"},
+          and stops working at the ${time.expiryLabel(reveal.expiresOn, reveal.timeZone)}.
         </p>
         <div class="actions">
           <button type="button" @click=${this.dismissReveal}>Done</button>
@@ -693,7 +698,6 @@ export class PatgateTokens extends LitElement {
     const nameCount = charCount(this.name);
     const descriptionCount = charCount(this.description);
     const validDate = time.inRange(this.expiresOn, range);
-    const zones = this.zonesPending ? [this.timeZone] : this.zones;
     const permissions = this.caller?.permissions ?? [];
     return html`
       <section class="card" aria-labelledby="create-heading">
@@ -784,8 +788,8 @@ export class PatgateTokens extends LitElement {
                 aria-describedby=${this.describedBy("timeZone", "timeZone-hint")}
                 @change=${(e: Event) => this.setZone((e.target as HTMLSelectElement).value)}
               >
-                ${zones.map(
-                  (zone) => html`<option value=${zone} ?selected=${zone === this.timeZone}>${zone}</option>`,
+                ${guard([this.zones, this.timeZone], () =>
+                  this.zones.map((zone) => html`<option value=${zone} ?selected=${zone === this.timeZone}>${zone}</option>`),
                 )}
               </select>
               <p class="hint" id="timeZone-hint">The day ends at midnight in this zone. Yours: ${this.personZone}.</p>
@@ -920,6 +924,10 @@ export class PatgateTokens extends LitElement {
   }
 
   private renderListBody(): TemplateResult {
+    return html`<div class="list-body">${this.renderListContent()}</div>`;
+  }
+
+  private renderListContent(): TemplateResult {
     if (this.status === "loading" || this.status === "idle") {
       return html`<p class="muted">Loading your tokens…</p>`;
     }

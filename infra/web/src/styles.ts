@@ -307,6 +307,10 @@ export const styles = css`
   }
 
   /* Token list */
+  .list-body {
+    display: grid;
+    gap: 1rem;
+  }
   ul.tokens {
     list-style: none;
     margin: 0;
