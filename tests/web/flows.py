@@ -116,9 +116,10 @@ def walk_states(page: Page, site_url: str, stack, user_id: str, visit: Callable[
     page.unroute(f"{api}/tokens")
     visit("server-error")
 
-    fake_answer(page, f"{api}/tokens", "POST", 409, {"error": {"code": "token_limit_reached", "message": "at most 50 live tokens"}}, site_url)
+    limit = "you already have 50 live tokens, the most allowed; revoke one first"  # the server's words
+    fake_answer(page, f"{api}/tokens", "POST", 409, {"error": {"code": "token_limit_reached", "message": limit}}, site_url)
     page.get_by_role("button", name="Create token", exact=True).click()
-    expect(page.get_by_role("alert").filter(has_text="the most tokens allowed")).to_be_visible()
+    expect(page.get_by_role("alert").filter(has_text="You already have 50 tokens, the most allowed")).to_be_visible()
     page.unroute(f"{api}/tokens")
     visit("create-limit")
 

@@ -430,7 +430,8 @@ export class PatgateTokens extends LitElement {
         }
       }
       if (error.status === 409) {
-        const cap = this.limits?.maxTokensPerUser;
+        // The cap: from the list's limits, else from the server's message ("… 50 live tokens …").
+        const cap = this.limits?.maxTokensPerUser ?? Number(/(\d+) live tokens/.exec(error.message)?.[1] ?? 0);
         this.formError =
           `You already have ${cap ? `${cap} tokens, the most allowed` : "the most tokens allowed"}. ` +
           "Revoke a token you no longer use, then create this one.";
