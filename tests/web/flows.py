@@ -144,3 +144,10 @@ def walk_states(page: Page, site_url: str, stack, user_id: str, visit: Callable[
     expect(row(page, "grafana").get_by_role("alert")).to_contain_text("could not be revoked")
     page.unroute(f"{api}/tokens/{used['id']}")
     visit("revoke-failed")
+
+    fake_answer(page, f"{api}/tokens", "GET", 503, {"error": {"code": "service_unavailable", "message": "try again"}}, site_url)
+    page.get_by_role("button", name="Refresh", exact=True).click()
+    expect(page.get_by_role("alert").filter(has_text="Your tokens could not be loaded")).to_be_visible()
+    expect(row(page, "ci-deploy")).to_be_visible()
+    page.unroute(f"{api}/tokens")
+    visit("refresh-failed")

@@ -279,7 +279,6 @@ export class PatgateTokens extends LitElement {
       if (this.handleSignedOut(error)) return;
       this.status = this.status === "ready" ? "ready" : "error";
       this.loadError = `Your tokens could not be loaded. ${this.describe(error)}`;
-      if (this.status === "ready") this.announce(this.loadError);
     } finally {
       if (seq === this.loadSeq) this.refreshing = false;
     }
@@ -939,6 +938,12 @@ export class PatgateTokens extends LitElement {
       </div>`;
     }
     return html`
+      ${this.loadError
+        ? html`<div class="message error" role="alert">
+            <p>${this.loadError} The list below may be out of date.</p>
+            <div class="actions"><button type="button" @click=${() => this.load({ announce: true })}>Try again</button></div>
+          </div>`
+        : nothing}
       ${this.tokens.length === 0
         ? html`<div class="empty">
             <p><strong>You have no access tokens yet.</strong></p>
