@@ -125,7 +125,7 @@ export class PatgateTokens extends LitElement {
   declare announcement: string;
 
   private readonly personZone = time.isKnownZone(time.localZone()) ? time.localZone() : "UTC";
-  /** The IANA zone list, filled after the first render (it is the bulk of that render). */
+  /** The IANA zone list: only the chosen zone until the list is on screen (it is the bulk of a render). */
   private zones: string[];
   private loadSeq = 0;
   private renderedPending = false;
@@ -197,17 +197,16 @@ export class PatgateTokens extends LitElement {
     }
   }
 
-  protected firstUpdated(): void {
-    // The first render (and the list request) goes out without the 400-odd zone
-    // options; they follow in the next update.
-    setTimeout(() => {
-      this.zones = time.zoneList(this.personZone, this.timeZone);
-      this.requestUpdate();
-    });
-  }
-
   protected updated(): void {
     if (this.dataset.state !== this.status) this.dataset.state = this.status;
+    if (this.zones.length === 1 && this.status !== "loading" && this.status !== "idle") {
+      // The list goes out and comes back before the 400-odd zone options are built.
+      setTimeout(() => {
+        if (this.zones.length > 1) return;
+        this.zones = time.zoneList(this.personZone, this.timeZone);
+        this.requestUpdate();
+      });
+    }
     const revokeDialog = this.dialog("revoke-dialog");
     if (this.confirming && revokeDialog && !revokeDialog.open) revokeDialog.showModal();
     const rotateDialog = this.dialog("rotate-dialog");
