@@ -143,7 +143,8 @@ def screenshot(page: Page, state: str) -> Path:
     scheme = page.evaluate("matchMedia('(prefers-color-scheme: dark)').matches") and "-dark" or ""
     SCREENSHOTS.mkdir(exist_ok=True)
     path = SCREENSHOTS / f"{state}-{width}{scheme}.png"
-    page.screenshot(path=str(path), full_page=True)
+    # A modal dialog's backdrop covers the viewport only: show the viewport then.
+    page.screenshot(path=str(path), full_page=page.get_by_role("dialog").count() == 0)
     return path
 
 
