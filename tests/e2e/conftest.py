@@ -1,7 +1,8 @@
 """End-to-end fixtures: one local stack (target/debug/patgate-local) per test session.
 
-The binary is built by the test command beforehand (`cargo build -p patgate-local`);
-these tests never build it. The stack runs with DynamoDB Local in memory on free
+The binaries are built by the test command beforehand (`cargo build -p patgate-local
+-p authorizer -p create-token`; test_log_secrecy.py runs the last two); these tests
+never build them. The stack runs with DynamoDB Local in memory on free
 ports, an authorizer cache TTL of CACHE_TTL_SECONDS (short, so that both the cached
 and the uncached behaviour of a revoked token can be seen) and the development-only
 clock control (to test expiry). At the end it is stopped with SIGINT, and the test
