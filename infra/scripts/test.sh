@@ -62,6 +62,6 @@ cargo test --workspace --locked
 
 if [[ -d tests/e2e ]]; then
   stage "end-to-end tests and schemathesis against the local stack"
-  cargo build --locked -p patgate-local
+  cargo build --locked -p patgate-local -p authorizer -p create-token
   python3 -m pytest -q tests/e2e
 fi

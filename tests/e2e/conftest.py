@@ -1,7 +1,8 @@
 """End-to-end fixtures: one local stack (target/debug/patgate-local) per test session.
 
-The binary is built by the test command beforehand (`cargo build -p patgate-local`);
-these tests never build it. The stack runs with DynamoDB Local in memory on free
+The binaries are built by the test command beforehand (`cargo build -p patgate-local
+-p authorizer -p create-token`; test_log_secrecy.py runs the last two); these tests
+never build them. The stack runs with DynamoDB Local in memory on free
 ports, an authorizer cache TTL of CACHE_TTL_SECONDS (short, so that both the cached
 and the uncached behaviour of a revoked token can be seen) and the development-only
 clock control (to test expiry). At the end it is stopped with SIGINT, and the test
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -30,6 +32,8 @@ BINARY = Path(os.environ.get("PATGATE_LOCAL_BIN", TARGET / "debug" / "patgate-lo
 READY = "patgate local stack ready on "
 READY_TIMEOUT_SECONDS = 90
 CACHE_TTL_SECONDS = 2
+# The stack's table (patgate-local's --table default, the stack name).
+TABLE_NAME = "patgate-local"
 
 
 def free_port() -> int:
@@ -89,6 +93,35 @@ class Stack:
         response = self.create_token(session, **kwargs)
         assert response.status_code == 201, response.text
         return response.json()
+
+    def list_tokens(self, session: str, **params) -> requests.Response:
+        return requests.get(self.url("/tokens"), params=params, headers={"Authorization": session}, timeout=10)
+
+    def rotate(self, session: str, token_id: str, body: dict | None = None) -> requests.Response:
+        return requests.post(
+            self.url(f"/tokens/{token_id}/rotate"), json=body, headers={"Authorization": session}, timeout=10
+        )
+
+    def report_leaked(self, credentials: list[str]) -> requests.Response:
+        return requests.post(self.url("/credentials/revoke"), json={"credentials": credentials}, timeout=10)
+
+    def new_user(self, name: str, roles: list[str], time_zone: str | None = None) -> str:
+        """A fresh active user (as patgate-users writes one), so a test sees only its own tokens."""
+        user_id = f"e2e-{name}-{secrets.token_hex(4)}"
+        item = {
+            "pk": {"S": f"USER#{user_id}"},
+            "sk": {"S": "PROFILE"},
+            "user_id": {"S": user_id},
+            "roles": {"L": [{"S": role} for role in roles]},
+            "active": {"BOOL": True},
+            "access_version": {"N": "1"},
+        }
+        if time_zone:
+            item["time_zone"] = {"S": time_zone}
+        self.dynamodb(
+            "PutItem", {"TableName": TABLE_NAME, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}
+        )
+        return user_id
 
     def set_clock_offset(self, seconds: int) -> dt.datetime:
         """Shifts the clock the functions see (--dev-clock-control); returns their now."""

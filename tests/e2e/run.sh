@@ -6,7 +6,8 @@
 # 1. a Python venv with tests/e2e/requirements.txt in infra/.local/e2e-venv
 #    (reinstalled when requirements.txt changes; override with E2E_VENV=DIR);
 # 2. DynamoDB Local installed (infra/scripts/dynamodb-local.sh install);
-# 3. `cargo build -p patgate-local` (the tests start target/debug/patgate-local, never build it);
+# 3. `cargo build -p patgate-local -p authorizer -p create-token` (the tests start
+#    target/debug/patgate-local and run the two functions' binaries, never build them);
 # 4. pytest tests/e2e: the stack starts once (in memory, free ports), is stopped with
 #    SIGINT at the end, and must exit 0 with no DynamoDB Local left running.
 set -euo pipefail
@@ -28,7 +29,7 @@ if [[ "$(cat "$STAMP" 2>/dev/null || true)" != "$WANT" ]]; then
 fi
 
 "$REPO_ROOT/infra/scripts/dynamodb-local.sh" install
-(cd -- "$REPO_ROOT" && cargo build --quiet -p patgate-local)
+(cd -- "$REPO_ROOT" && cargo build --quiet -p patgate-local -p authorizer -p create-token)
 
 cd -- "$SCRIPT_DIR"
 exec "$VENV/bin/python" -m pytest "$@"

@@ -304,7 +304,8 @@ pub fn read_event(event: &Value) -> Option<AuthorizerCall> {
                     .headers
                     .get(name)
                     .or_else(|| request.multi_value_headers.get(name))
-                    .and_then(|value| value.to_str().ok())
+                    // UTF-8, not only visible ASCII (`to_str`): user agents may hold more.
+                    .and_then(|value| std::str::from_utf8(value.as_bytes()).ok())
                     .map(str::to_owned)
             };
             let identity = request.request_context.identity.as_ref();
