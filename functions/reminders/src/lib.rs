@@ -9,9 +9,12 @@
 //! event, then deletes the item if it still holds the claim. A run that dies after
 //! claiming leaves a claim that expires after [`CLAIM_LEASE`], and a later run sends
 //! the reminder. Every hour before the current one that is fully done moves the
-//! checkpoint forward.
+//! checkpoint forward. Reminders are worked on 100 at a time, their DynamoDB calls in
+//! flight together; a run stops starting work after [`RUN_BUDGET`] (well within the
+//! function's timeout) and the next run goes on from the checkpoint.
 
 use chrono::{DateTime, Duration, Utc};
+use futures::future::join_all;
 use patgate::events::{expiring, EventSink};
 use patgate::metrics::{Metrics, Unit};
 use patgate::reminders::{hour_key, hour_start};
@@ -24,8 +27,13 @@ pub const MAX_CATCH_UP_HOURS: i64 = 48;
 /// How long a claim keeps other runs off a reminder.
 pub const CLAIM_LEASE: Duration = Duration::minutes(5);
 
-/// PutEvents takes at most 10 entries: claims are made and published in batches of that size.
-const BATCH: usize = 10;
+/// Reminders worked on at once: claimed together, published in PutEvents calls of 10
+/// (its limit), completed together.
+const BATCH: usize = 100;
+
+/// How long a run keeps starting new work, so that it ends well within the
+/// function's timeout; what is left is done by the next run.
+pub const RUN_BUDGET: std::time::Duration = std::time::Duration::from_secs(240);
 
 /// What one run did.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
@@ -37,6 +45,8 @@ pub struct RunReport {
     pub skipped: usize,
     pub failed: usize,
     pub checkpoint: Option<String>,
+    /// The run stopped at its time budget; the next run goes on from the checkpoint.
+    pub incomplete: bool,
 }
 
 pub struct ReminderJob<S> {
@@ -67,7 +77,12 @@ impl<S: EventSink> ReminderJob<S> {
             None => earliest,
         };
         let mut report = RunReport::default();
+        let started = std::time::Instant::now();
         while hour <= current {
+            if started.elapsed() > RUN_BUDGET {
+                report.incomplete = true;
+                break;
+            }
             let key = hour_key(hour);
             let due: Vec<Reminder> = self
                 .store
@@ -77,7 +92,7 @@ impl<S: EventSink> ReminderJob<S> {
                 .filter(|r| r.due_at <= now)
                 .collect();
             report.hours_read += 1;
-            let hour_done = self.send(&due, &run_id, now, &mut report).await?;
+            let hour_done = self.send(&due, &run_id, now, started, &mut report).await?;
             // An hour is done once it is over and nothing due in it failed.
             if hour_done && hour + Duration::hours(1) <= now {
                 self.store.advance_reminder_checkpoint(&key).await?;
@@ -103,42 +118,57 @@ impl<S: EventSink> ReminderJob<S> {
         Ok(report)
     }
 
-    /// Claims, publishes and completes `due`; returns whether none of them failed.
+    /// Claims, publishes and completes `due`, a batch at a time with the DynamoDB
+    /// calls of a batch in flight together; returns whether all of them went out.
     async fn send(
         &self,
         due: &[Reminder],
         run_id: &str,
         now: DateTime<Utc>,
+        started: std::time::Instant,
         report: &mut RunReport,
     ) -> Result<bool, StoreError> {
         let mut all_sent = true;
         for batch in due.chunks(BATCH) {
-            let mut claimed = Vec::new();
-            for reminder in batch {
-                if self
-                    .store
+            if started.elapsed() > RUN_BUDGET {
+                report.incomplete = true;
+                return Ok(false);
+            }
+            let claims = join_all(batch.iter().map(|reminder| {
+                self.store
                     .claim_reminder(&reminder.key, run_id, now, now + CLAIM_LEASE)
-                    .await?
-                {
+            }))
+            .await;
+            let mut claimed = Vec::new();
+            for (reminder, claim) in batch.iter().zip(claims) {
+                if claim? {
                     claimed.push(reminder);
                 } else {
                     report.skipped += 1;
                 }
             }
             let events: Vec<_> = claimed.iter().map(|r| expiring(r, now)).collect();
-            let outcomes = self.sink.publish(&events).await;
-            for (reminder, outcome) in claimed.iter().zip(outcomes) {
+            let outcomes = join_all(events.chunks(10).map(|chunk| self.sink.publish(chunk))).await;
+            let mut published = Vec::new();
+            for (reminder, outcome) in claimed.iter().zip(outcomes.into_iter().flatten()) {
                 match outcome {
-                    Ok(()) => {
-                        self.store.complete_reminder(&reminder.key, run_id).await?;
-                        report.sent += 1;
-                    }
+                    Ok(()) => published.push(*reminder),
                     Err(err) => {
                         tracing::error!(token_id = %reminder.key.token_id, error = %err, "reminder not published; retried after its claim expires");
                         report.failed += 1;
                         all_sent = false;
                     }
                 }
+            }
+            let completions = join_all(
+                published
+                    .iter()
+                    .map(|reminder| self.store.complete_reminder(&reminder.key, run_id)),
+            )
+            .await;
+            for completion in completions {
+                completion?;
+                report.sent += 1;
             }
         }
         Ok(all_sent)
