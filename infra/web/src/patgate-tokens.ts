@@ -1020,9 +1020,9 @@ export class PatgateTokens extends LitElement {
               ${lastUsed !== null
                 ? html`<time datetime=${token.lastUsedAt ?? ""}>${time.relativePast(lastUsed, now)}</time>`
                 : "never"}
-              ${origin ? html`<br /><span class="muted">from ${origin}</span>` : nothing}
             </dd>
           </div>
+          ${origin ? html`<div><dt>Used from</dt><dd>${origin}</dd></div>` : nothing}
           ${"permissions" in token
             ? html`<div>
                 <dt>Permissions</dt>
