@@ -166,13 +166,14 @@ def sign_in(page: Page, site, user_id: str) -> None:
     page.wait_for_selector("patgate-tokens[data-state=ready]")
 
 
-def screenshot(page: Page, state: str) -> Path:
+def screenshot(page: Page, state: str, full_page: bool = True) -> Path:
+    """The whole page (the viewport only with `full_page=False`, or while a dialog is open)."""
     width = page.viewport_size["width"]
     scheme = page.evaluate("matchMedia('(prefers-color-scheme: dark)').matches") and "-dark" or ""
     SCREENSHOTS.mkdir(exist_ok=True)
     path = SCREENSHOTS / f"{state}-{width}{scheme}.png"
     # A modal dialog's backdrop covers the viewport only: show the viewport then.
-    page.screenshot(path=str(path), full_page=page.get_by_role("dialog").count() == 0)
+    page.screenshot(path=str(path), full_page=full_page and page.get_by_role("dialog").count() == 0)
     return path
 
 
