@@ -62,13 +62,12 @@ PY
 stage "cargo test (unit tests, and integration tests against DynamoDB Local)"
 cargo test --workspace --locked
 
-stage "the local stack (cargo build -p patgate-local)"
-cargo build --locked -p patgate-local
-
 if [[ -d tests/e2e ]]; then
   stage "end-to-end tests and schemathesis against the local stack"
+  cargo build --locked -p patgate-local
   python3 -m pytest -q tests/e2e
 fi
 
 stage "web UI: unit tests, type check, browser tests against the local stack"
+cargo build --locked -p patgate-local # up to date after the end-to-end stage
 bash tests/web/run.sh -q
