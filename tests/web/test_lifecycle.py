@@ -220,6 +220,10 @@ def test_recently_revoked_tokens_and_why(open_page, site, stack, user, width):
     row(page, "short-lived").get_by_role("button", name="Revoke", exact=True).click()
     page.get_by_role("dialog").get_by_role("button", name="Revoke token").click()
     expect(row(page, "short-lived")).to_have_count(0)
+    deadline = time.monotonic() + 15
+    while not stack.tokens(user, status="revoked"):
+        assert time.monotonic() < deadline, "the revoke did not reach the API"
+        time.sleep(0.1)
     time.sleep(1.1)  # revocation times are whole seconds: the report comes a second later
     reported = stack.report_leaked(leaked["token"], "pgt_not-a-token")
     assert reported.status_code == 202, reported.text
