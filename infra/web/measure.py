@@ -62,7 +62,7 @@ def bundle_sizes() -> None:
     print(f"  {'page.css + index.html':<35} raw {kb(len(css) + len(html)):>9}   gzip {kb(len(gzip.compress(css, 9)) + len(gzip.compress(html, 9))):>8}")
 
 
-def load_times(browser, site, stack, loads: int) -> list[float]:
+def load_times(browser, site: str, stack, loads: int) -> list[float]:
     user = stack.new_user()
     for i, days in enumerate([3, 30, 90]):
         stack.create_token(user, f"measure-{i}", flows.in_days(days))
@@ -71,7 +71,7 @@ def load_times(browser, site, stack, loads: int) -> list[float]:
     page = context.new_page()
     times: list[dict] = []
     for i in range(loads + 2):
-        page.goto(f"{site.url}/?user={user}")
+        page.goto(f"{site}/?user={user}")
         page.wait_for_function("() => window.__renderedAt !== undefined")
         if i >= 2:
             times.append(page.evaluate(BREAKDOWN))
@@ -79,7 +79,7 @@ def load_times(browser, site, stack, loads: int) -> list[float]:
     return times
 
 
-def axe_per_state(browser, site, stack) -> dict[str, list[dict]]:
+def axe_per_state(browser, site: str, stack) -> dict[str, list[dict]]:
     findings: dict[str, list[dict]] = {}
     for width in (1280, 360):
         context = browser.new_context(
@@ -89,7 +89,7 @@ def axe_per_state(browser, site, stack) -> dict[str, list[dict]]:
             permissions=["clipboard-read", "clipboard-write"],
         )
         page = context.new_page()
-        flows.walk_states(page, site.url, stack, stack.new_user(), lambda state: findings.__setitem__(f"{state} @{width}", harness.run_axe(page)))
+        flows.walk_states(page, site, stack, stack.new_user(), lambda state: findings.__setitem__(f"{state} @{width}", harness.run_axe(page)))
         context.close()
     return findings
 
@@ -100,9 +100,8 @@ def main() -> None:
     args = parser.parse_args()
 
     bundle_sizes()
-    web_port = harness.free_port()
-    stack = harness.start_stack(f"http://127.0.0.1:{web_port}", Path(tempfile.mkdtemp()) / "patgate-local.log")
-    site = harness.serve_site(web_port, stack.base_url)
+    stack = harness.start_stack(Path(tempfile.mkdtemp()) / "patgate-local.log")
+    site = stack.web_url  # the page as the local stack serves it
     try:
         with sync_playwright() as playwright:
             browser = harness.launch_browser(playwright)
@@ -118,7 +117,6 @@ def main() -> None:
             findings = axe_per_state(browser, site, stack)
             browser.close()
     finally:
-        site.close()
         harness.stop_stack(stack)
 
     print("\naxe-core findings per state (violations by impact; 0 = none)")

@@ -263,7 +263,7 @@ def test_the_web_page_has_its_own_origin(stack: Stack):
     assert config.status_code == 200
     assert config.json() == {"apiBase": stack.base_url, "mode": "local"}
     assert config.headers["Content-Security-Policy"] == (
-        f"default-src 'none'; script-src 'self'; style-src 'self'; connect-src {stack.base_url}; "
+        f"default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self' {stack.base_url}; "
         "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
     )
     assert config.headers["X-Content-Type-Options"] == "nosniff"

@@ -1,9 +1,12 @@
 """What the browser tests and infra/web/measure.py run against: the local stack
-(target/debug/patgate-local, started and stopped like tests/e2e does it) and a small
-static server for infra/web/dist on another origin, sending a strict CSP.
+(target/debug/patgate-local, started and stopped like tests/e2e does it), which serves
+the API on one port and the page, infra/web/dist, on another (`--web-port`), with its
+own Content-Security-Policy and generated config.json; the page's origin is the API's
+CORS origin.
 
-`serve_site` is the one function that serves the page; swap it for the local
-stack's own page server when it has one.
+Pages that exist for the tests only (a host page of its own for the element, the page
+in Cognito mode) are answered by Playwright route interception on the page's origin,
+with the headers the stack serves its page with (`serve_test_pages`).
 """
 
 from __future__ import annotations
@@ -11,14 +14,14 @@ from __future__ import annotations
 import json
 import mimetypes
 import os
+import re
 import signal
 import socket
 import subprocess
-import threading
 import time
+import urllib.parse
 import uuid
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import requests
@@ -47,6 +50,8 @@ class StackError(RuntimeError):
 @dataclass
 class Stack:
     base_url: str
+    """The page's origin (`--web-port`): infra/web/dist as the stack serves it."""
+    web_url: str
     dynamodb_url: str
     process: subprocess.Popen
     log_path: Path
@@ -62,16 +67,51 @@ class Stack:
         response.raise_for_status()
         return response.json()["session"]
 
-    def tokens(self, user_id: str) -> list[dict]:
-        response = requests.get(self.url("/tokens"), headers={"Authorization": self.session(user_id)}, timeout=10)
-        response.raise_for_status()
-        return response.json()["tokens"]
-
-    def create_token(self, user_id: str, name: str, expires_on: str, time_zone: str = "Europe/Paris") -> dict:
-        body = {"name": name, "expiresOn": expires_on, "timeZone": time_zone}
-        response = requests.post(self.url("/tokens"), json=body, headers={"Authorization": self.session(user_id)}, timeout=10)
+    def page_of(self, user_id: str, **query: str) -> dict:
+        """One page of `GET /tokens` (query: status, limit, nextToken)."""
+        response = requests.get(self.url("/tokens"), params=query, headers={"Authorization": self.session(user_id)}, timeout=10)
         response.raise_for_status()
         return response.json()
+
+    def tokens(self, user_id: str, status: str = "active") -> list[dict]:
+        """All of the user's tokens of that status, every page, newest first."""
+        session = self.session(user_id)
+        found: list[dict] = []
+        query = {"status": status}
+        while True:
+            response = requests.get(self.url("/tokens"), params=query, headers={"Authorization": session}, timeout=10)
+            response.raise_for_status()
+            page = response.json()
+            found += page["tokens"]
+            if not page.get("nextToken"):
+                return found
+            query = {"status": status, "nextToken": page["nextToken"]}
+
+    def create_token(
+        self,
+        user_id: str,
+        name: str,
+        expires_on: str,
+        time_zone: str = "Europe/Paris",
+        permissions: list[str] | None = None,
+        session: str | None = None,
+    ) -> dict:
+        body: dict = {"name": name, "expiresOn": expires_on, "timeZone": time_zone}
+        if permissions is not None:
+            body["permissions"] = permissions
+        headers = {"Authorization": session or self.session(user_id)}
+        response = requests.post(self.url("/tokens"), json=body, headers=headers, timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+    def report_leaked(self, *tokens: str) -> requests.Response:
+        """`POST /credentials/revoke`: what a secret scanner sends (no authorizer)."""
+        return requests.post(self.url("/credentials/revoke"), json={"credentials": list(tokens)}, timeout=10)
+
+    def set_clock(self, offset_seconds: int) -> None:
+        """Shifts the clock the functions (authorizer included) see (`PUT /local/clock`)."""
+        response = requests.put(self.url("/local/clock"), json={"offsetSeconds": offset_seconds}, timeout=10)
+        response.raise_for_status()
 
     def revoke_all(self, user_id: str) -> None:
         session = self.session(user_id)
@@ -79,8 +119,13 @@ class Stack:
             response = requests.delete(self.url(f"/tokens/{token['id']}"), headers={"Authorization": session}, timeout=10)
             assert response.status_code == 204, response.text
 
-    def call_api(self, token: str, path: str = "/catalog") -> requests.Response:
-        return requests.get(self.url(path), headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    def call_api(self, token: str, path: str = "/catalog", method: str = "GET", user_agent: str | None = None) -> requests.Response:
+        """Calls the demo API with the token (and, if given, that User-Agent)."""
+        headers = {"Authorization": f"Bearer {token}"}
+        if user_agent is not None:
+            headers["User-Agent"] = user_agent
+        body = "{}" if method in ("PUT", "POST") else None
+        return requests.request(method, self.url(path), headers=headers, data=body, timeout=10)
 
     def new_user(self, roles: tuple[str, ...] = ("User",), time_zone: str | None = "Europe/Paris") -> str:
         """A fresh active user record (written straight to DynamoDB Local), so each test starts empty."""
@@ -107,11 +152,15 @@ class Stack:
         return user_id
 
 
-def start_stack(web_origin: str, log_path: Path) -> Stack:
-    """Starts patgate-local in memory on free ports, authorizer cache off; waits until ready."""
+def start_stack(log_path: Path, params: dict[str, str] | None = None) -> Stack:
+    """Starts patgate-local in memory on free ports, the page served from infra/web/dist
+    on a port of its own (the API's CORS origin then), authorizer cache off, the
+    development clock controllable, template parameters `params` overridden; waits
+    until ready."""
     if not BINARY.is_file():
         raise StackError(f"{BINARY} not found: build it first with `cargo build -p patgate-local`")
-    port, dynamodb_port = free_port(), free_port()
+    port, dynamodb_port, web_port = free_port(), free_port(), free_port()
+    overrides = [arg for name, value in (params or {}).items() for arg in ("--param", f"{name}={value}")]
     log = open(log_path, "wb")
     process = subprocess.Popen(
         [
@@ -119,9 +168,12 @@ def start_stack(web_origin: str, log_path: Path) -> Stack:
             "--in-memory",
             "--port", str(port),
             "--dynamodb-port", str(dynamodb_port),
-            "--web-origin", web_origin,
+            "--web-port", str(web_port),
+            "--web-dir", str(DIST),
             "--authorizer-cache-ttl", "0",
+            "--dev-clock-control",
             "--quiet",
+            *overrides,
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -137,7 +189,13 @@ def start_stack(web_origin: str, log_path: Path) -> Stack:
             process.kill()
             raise StackError(f"patgate-local not ready within {READY_TIMEOUT_SECONDS} s:\n{log_path.read_text()}")
         time.sleep(0.05)
-    return Stack(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{dynamodb_port}", process, log_path)
+    return Stack(
+        f"http://127.0.0.1:{port}",
+        f"http://127.0.0.1:{web_port}",
+        f"http://127.0.0.1:{dynamodb_port}",
+        process,
+        log_path,
+    )
 
 
 def stop_stack(stack: Stack) -> int:
@@ -151,85 +209,53 @@ def stop_stack(stack: Stack) -> int:
         raise StackError(f"patgate-local did not stop within 20 s of SIGINT:\n{stack.log()[-3000:]}")
 
 
-def csp(api_origin: str, *more_connect: str) -> str:
-    # connect-src also names 'self': the page reads its config.json with fetch.
-    connect = " ".join(["'self'", api_origin, *more_connect])
-    return (
-        "default-src 'none'; script-src 'self'; style-src 'self'; "
-        f"connect-src {connect}; img-src 'self' data:; "
-        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-    )
+def with_connect_src(policy: str, *origins: str) -> str:
+    """The Content-Security-Policy `policy` with `origins` added to its connect-src."""
+    return re.sub(r"connect-src ([^;]*)", lambda m: "connect-src " + " ".join([m.group(1), *origins]), policy, count=1)
 
 
-@dataclass
-class Site:
-    url: str
-    server: ThreadingHTTPServer
-    thread: threading.Thread
+def serve_test_pages(context, site_url: str, extra: dict[str, Path] | None = None, cognito_domain: str | None = None) -> None:
+    """Answers, in the browser context, the pages that exist for the tests only, on the
+    page's origin and with the headers the stack serves its page with:
 
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
+    - `extra` files by URL path (a host page of the tests' own);
+    - with `cognito_domain`, the page under /cognito/ in Cognito mode (client id
+      `webclient`): the stack's files and headers, its CSP's connect-src also
+      allowing that domain (as a deployment's does), and a config.json saying so.
 
-
-def serve_site(
-    port: int,
-    api_base: str,
-    root: Path = DIST,
-    extra: dict[str, Path] | None = None,
-    cognito_domain: str | None = None,
-) -> Site:
-    """Serves `root` (the built page) on http://127.0.0.1:port with the strict CSP and
-    a config.json in local mode pointing at `api_base`; `extra` files by URL path; and,
-    with `cognito_domain`, the same page under /cognito/ in Cognito mode (client id
-    `webclient`), its CSP allowing that domain's token endpoint."""
-    policies = {"": csp(api_base), "/cognito": csp(api_base, f"https://{cognito_domain}")}
-    configs = {
-        "": {"apiBase": api_base, "mode": "local"},
-        "/cognito": {"apiBase": api_base, "mode": "cognito", "cognitoDomain": cognito_domain, "clientId": "webclient"},
-    }
-    root = root.resolve()
+    A page made up by interception has no address, so Chromium ranks it public and
+    lets it reach the loopback API only with the `local-network-access` permission,
+    which the context must grant (the stack's own pages are loopback and need none).
+    """
     extra = extra or {}
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args) -> None:  # quiet
-            pass
+    def ours(url: str) -> bool:
+        if not url.startswith(site_url + "/"):
+            return False
+        path = urllib.parse.urlsplit(url).path
+        return path in extra or bool(cognito_domain and path.startswith("/cognito/"))
 
-        def do_GET(self) -> None:  # noqa: N802 (http.server naming)
-            path = self.path.split("?", 1)[0]
-            self.mount = ""
-            if cognito_domain and (path == "/cognito" or path.startswith("/cognito/")):
-                self.mount, path = "/cognito", path[len("/cognito"):] or "/"
-            if path.endswith("/"):
-                path += "index.html"
-            if path == "/config.json":
-                self.reply(200, json.dumps(configs[self.mount]).encode(), "application/json")
-                return
-            file = extra.get(path) or (root / path.lstrip("/")).resolve()
-            if (path not in extra and root not in file.parents) or not file.is_file():
-                self.reply(404, b"not found", "text/plain")
-                return
-            kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
-            if file.suffix == ".js":
-                kind = "text/javascript"
-            self.reply(200, file.read_bytes(), kind)
+    def handle(route) -> None:
+        path = urllib.parse.urlsplit(route.request.url).path
+        if path in extra:
+            served = route.fetch(url=site_url + "/")  # for the stack's headers
+            kind = "text/javascript" if path.endswith(".js") else mimetypes.guess_type(path)[0] or "application/octet-stream"
+            headers = {**served.headers, "content-type": f"{kind}; charset=utf-8"}
+            headers.pop("content-length", None)
+            route.fulfill(status=200, headers=headers, body=extra[path].read_bytes())
+            return
+        rest = path[len("/cognito"):]
+        served = route.fetch(url=site_url + rest)
+        headers = dict(served.headers)
+        headers.pop("content-length", None)
+        headers["content-security-policy"] = with_connect_src(headers["content-security-policy"], f"https://{cognito_domain}")
+        body = served.body()
+        if rest == "/config.json":
+            config = {**json.loads(body), "mode": "cognito", "cognitoDomain": cognito_domain, "clientId": "webclient"}
+            body = json.dumps(config).encode()
+        route.fulfill(status=served.status, headers=headers, body=body)
 
-        def reply(self, status: int, body: bytes, kind: str) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", f"{kind}; charset=utf-8" if kind.startswith("text/") else kind)
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Content-Security-Policy", policies[getattr(self, "mount", "")])
-            self.send_header("X-Content-Type-Options", "nosniff")
-            self.send_header("Referrer-Policy", "no-referrer")
-            self.send_header("Cache-Control", "no-store")
-            self.end_headers()
-            self.wfile.write(body)
-
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    thread = threading.Thread(target=server.serve_forever, name="web-site", daemon=True)
-    thread.start()
-    return Site(f"http://127.0.0.1:{port}", server, thread)
+    context.route(ours, handle)
 
 
 def launch_browser(playwright):

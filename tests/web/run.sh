@@ -7,10 +7,11 @@
 #    target/debug/patgate-local (built only if missing: run `cargo build -p patgate-local`
 #    after changing the stack);
 # 2. the web UI's unit tests (`npm test`) and type check (`tsc --noEmit`);
-# 3. pytest tests/web: one local stack (in memory, free ports, authorizer cache off) and
-#    the page served from infra/web/dist on another port with a strict CSP. Screenshots
-#    of every state go to tests/web/screenshots/ (git-ignored), axe findings to
-#    tests/web/screenshots/axe.json.
+# 3. pytest tests/web against the local stack (in memory, free ports, authorizer cache
+#    off, development clock on), which serves the page, infra/web/dist, on a port of its
+#    own (--web-port, --web-dir) with its CSP and generated config.json; a second stack
+#    with other limits for the tests that need them. Screenshots of every state go to
+#    tests/web/screenshots/ (git-ignored), axe findings to tests/web/screenshots/axe.json.
 set -euo pipefail
 
 source "$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)/setup.sh"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Prepares what the browser tests and infra/web/measure.sh need (sourced by both):
 #   - Debian's chromium when /usr/bin/chromium is missing (or CHROMIUM=/path); Playwright's
-#     own browser download is not used;
-#   - the web bundle: `npm ci` and `npm run build` in infra/web (dist/);
+#     own browser download is not used (and python3-venv if venv cannot bootstrap pip);
+#   - the web bundle: `npm ci` and `npm run build` in infra/web (dist/), when missing or
+#     out of date (infra/scripts/web-bundle.sh);
 #   - a Python venv with tests/web/requirements.txt in infra/.local/web-venv
 #     (reinstalled when requirements.txt changes; override with WEB_VENV=DIR);
 #   - DynamoDB Local installed, and target/debug/patgate-local built if missing.
@@ -19,21 +20,30 @@ export CHROMIUM
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# Installs Debian packages (as root, or through sudo).
+apt_install() {
+  local run=()
+  [[ "$(id -u)" = 0 ]] || run=(sudo)
+  "${run[@]}" apt-get update -qq && "${run[@]}" apt-get install -y -qq "$@" >/dev/null
+}
+
 if [[ ! -x "$CHROMIUM" ]]; then
   step "installing chromium (Debian package)"
-  if [[ "$(id -u)" = 0 ]]; then
-    apt-get update -qq && apt-get install -y -qq chromium >/dev/null
-  else
-    sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null
-  fi
+  apt_install chromium
 fi
 
-step "web bundle (npm ci, build)"
-(cd -- "$WEB" && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build)
+step "web bundle (npm ci, build: when out of date)"
+"$REPO_ROOT/infra/scripts/web-bundle.sh"
 
 step "Python venv ($VENV)"
 if [[ ! -x "$VENV/bin/python" ]]; then
-  "${PYTHON:-python3}" -m venv "$VENV"
+  if ! "${PYTHON:-python3}" -m venv "$VENV"; then
+    # Debian ships venv's pip bootstrap apart.
+    rm -rf -- "$VENV"
+    step "installing python3-venv (Debian package)"
+    apt_install python3-venv
+    "${PYTHON:-python3}" -m venv "$VENV"
+  fi
 fi
 STAMP="$VENV/.requirements.sha256"
 WANT="$(sha256sum "$REQUIREMENTS" | cut -d' ' -f1)"

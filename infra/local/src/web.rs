@@ -111,10 +111,11 @@ impl WebSite {
     }
 }
 
-/// The page may load its own scripts, styles and images and call the API, nothing else.
+/// The page may load its own scripts, styles and images, fetch its own `config.json`
+/// (`'self'` in `connect-src`) and call the API, nothing else.
 pub fn content_security_policy(api_origin: &str) -> String {
     format!(
-        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src {api_origin}; \
+        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self' {api_origin}; \
          img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
     )
 }
@@ -241,7 +242,7 @@ mod tests {
         assert_eq!(page.headers()["referrer-policy"], "no-referrer");
         assert_eq!(
             page.headers()["content-security-policy"],
-            "default-src 'none'; script-src 'self'; style-src 'self'; connect-src http://127.0.0.1:3000; \
+            "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self' http://127.0.0.1:3000; \
              img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
         );
         assert_eq!(body(page).await, "<p>hi</p>");

@@ -18,6 +18,9 @@ export interface Token {
   rotatedAt?: string | null;
   lastUsedIp?: string | null;
   lastUsedUserAgent?: string | null;
+  /** When the secret a rotation replaced was presented after its grace period. */
+  secretReusedAt?: string | null;
+  status?: "active" | "revoked";
   revokedAt?: string | null;
   revokedReason?: string | null;
 }

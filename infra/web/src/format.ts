@@ -62,13 +62,14 @@ export function shortUserAgent(agent: string | null | undefined): string {
 }
 
 const REVOKE_REASONS: Record<string, string> = {
-  user: "revoked by you",
-  leaked: "revoked because it was found leaked",
-  offboarded: "revoked when the account was offboarded",
+  user: "Revoked by you",
+  leaked: "Reported as leaked",
+  offboarded: "Account offboarded",
 };
 
+/** Why a token was revoked, short enough for a badge. */
 export function revokedReasonLabel(reason: string | null | undefined): string {
-  return (reason && REVOKE_REASONS[reason]) || "revoked";
+  return (reason && REVOKE_REASONS[reason]) || "Revoked";
 }
 
 /** "1 hour", "1 day", "90 minutes", "none". */

@@ -50,6 +50,11 @@ function newestFirst(a: Token, b: Token): number {
   return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
 }
 
+function lastRevokedFirst(a: Token, b: Token): number {
+  const [x, y] = [a.revokedAt ?? "", b.revokedAt ?? ""];
+  return x !== y ? (x < y ? 1 : -1) : newestFirst(a, b);
+}
+
 function instant(text: string | null | undefined): number | null {
   if (!text) return null;
   const value = Date.parse(text);
@@ -292,6 +297,8 @@ export class PatgateTokens extends LitElement {
       const more = (list.tokens ?? []).filter((t) => !known.has(t.id) && !this.revoking.has(t.id));
       this.tokens = [...this.tokens, ...more].sort(newestFirst);
       this.nextToken = typeof list.nextToken === "string" && list.nextToken ? list.nextToken : null;
+      // The button may be gone: focus goes on to the first token it brought.
+      this.focusAfterRender = more.length > 0 ? `#token-${more[0].id}` : this.nextToken ? "#load-more" : "#list-heading";
       this.announce(`${this.countLabel(more.length)} more loaded.`);
     } catch (error) {
       if (!this.handleSignedOut(error)) this.announce(`More tokens could not be loaded. ${this.describe(error)}`);
@@ -537,6 +544,7 @@ export class PatgateTokens extends LitElement {
     this.announce(`Token “${token.name}” revoked.`);
     try {
       await this.api().revoke(token.id);
+      if (this.revoked?.status === "shown") void this.loadRevoked();
     } catch (error) {
       if (error instanceof ApiError && error.status === 404) return; // already gone
       if (this.handleSignedOut(error)) return;
@@ -615,18 +623,25 @@ export class PatgateTokens extends LitElement {
       return;
     }
     this.revoked = { status: "loading", tokens: [] };
+    await this.loadRevoked();
+  }
+
+  /** Loads the recently revoked tokens into the open section. */
+  private async loadRevoked(): Promise<void> {
+    let view: RevokedView;
     try {
       const list = await this.api().list({ status: "revoked" });
       const tokens = Array.isArray(list.tokens) ? list.tokens : [];
       if (tokens.some((t) => !t.revokedAt)) {
-        this.revoked = { status: "unavailable", tokens: [], message: "Recently revoked tokens are not available here." };
+        view = { status: "unavailable", tokens: [], message: "Recently revoked tokens are not available here." };
       } else {
-        this.revoked = { status: "shown", tokens: [...tokens].sort(newestFirst) };
+        view = { status: "shown", tokens: [...tokens].sort(lastRevokedFirst) };
       }
     } catch (error) {
       if (this.handleSignedOut(error)) return;
-      this.revoked = { status: "error", tokens: [], message: `Revoked tokens could not be loaded. ${this.describe(error)}` };
+      view = { status: "error", tokens: [], message: `Revoked tokens could not be loaded. ${this.describe(error)}` };
     }
+    if (this.revoked) this.revoked = view; // unless the section was closed meanwhile
   }
 
   // ------------------------------------------------------------------ rendering
@@ -908,7 +923,7 @@ export class PatgateTokens extends LitElement {
         <div class="section-head">
           <h2 id="list-heading" tabindex="-1">
             Your tokens${this.status === "ready"
-              ? html` <span class="muted">(${this.tokens.length}${cap ? ` of ${cap}` : ""})</span>`
+              ? html` <span class="muted">(${this.tokens.length}${this.nextToken ? "+" : ""}${cap ? ` of ${cap}` : ""})</span>`
               : nothing}
           </h2>
           <div class="actions">
@@ -961,7 +976,11 @@ export class PatgateTokens extends LitElement {
             )}
           </ul>`}
       ${this.nextToken
-        ? html`<div class="actions"><button type="button" @click=${this.loadMore}>Load more tokens</button></div>`
+        ? html`<div class="actions">
+            <button type="button" id="load-more" aria-disabled=${this.refreshing ? "true" : "false"} @click=${this.loadMore}>
+              Load more tokens
+            </button>
+          </div>`
         : nothing}
       ${this.extended ? this.renderRevokedSection() : nothing}
     `;
@@ -974,6 +993,7 @@ export class PatgateTokens extends LitElement {
     const created = instant(token.createdAt);
     const lastUsed = instant(token.lastUsedAt);
     const rotated = instant(token.rotatedAt);
+    const reused = instant(token.secretReusedAt);
     const error = this.rowErrors[token.id];
     const origin = [token.lastUsedIp, shortUserAgent(token.lastUsedUserAgent)].filter(Boolean).join(", ");
     return html`
@@ -1020,9 +1040,9 @@ export class PatgateTokens extends LitElement {
               ${lastUsed !== null
                 ? html`<time datetime=${token.lastUsedAt ?? ""}>${time.relativePast(lastUsed, now)}</time>`
                 : "never"}
-              ${origin ? html`<br /><span class="muted">from ${origin}</span>` : nothing}
             </dd>
           </div>
+          ${origin ? html`<div><dt>Used from</dt><dd>${origin}</dd></div>` : nothing}
           ${"permissions" in token
             ? html`<div>
                 <dt>Permissions</dt>
@@ -1030,6 +1050,12 @@ export class PatgateTokens extends LitElement {
               </div>`
             : nothing}
         </dl>
+        ${reused !== null
+          ? html`<p class="message warning">
+              Its previous secret, replaced by a rotation, was tried ${time.relativePast(reused, now)} and refused. If
+              that was not an old copy of your own, it may have leaked.
+            </p>`
+          : nothing}
         ${error ? html`<p class="message error" role="alert">${error}</p>` : nothing}
       </li>
     `;
@@ -1053,9 +1079,9 @@ export class PatgateTokens extends LitElement {
               : html`<ul class="tokens" aria-label="Recently revoked tokens">
                   ${view.tokens.map((token) => {
                     const at = instant(token.revokedAt);
-                    return html`<li class="token">
+                    return html`<li class="token" aria-labelledby="revoked-name-${token.id}">
                       <div class="token-title">
-                        <h3>${token.name}</h3>
+                        <h3 id="revoked-name-${token.id}">${token.name}</h3>
                         <span class="badge neutral">${revokedReasonLabel(token.revokedReason)}</span>
                       </div>
                       <p class="muted">

@@ -240,11 +240,12 @@ export const styles = css`
   .choice {
     display: flex;
     gap: 0.5rem;
-    align-items: center;
+    align-items: baseline;
     font-weight: 400;
-    min-height: 2rem;
+    padding: 0.25rem 0;
   }
   .choice input {
+    flex: none; /* a label on two lines must not squeeze the control */
     width: auto;
     min-height: 0;
     margin: 0;

@@ -56,8 +56,10 @@ describe("format", () => {
     assert.equal(durationLabel(3600), "1 hour");
     assert.equal(durationLabel(86400), "1 day");
     assert.equal(durationLabel(5400), "90 minutes");
-    assert.equal(revokedReasonLabel("leaked"), "revoked because it was found leaked");
-    assert.equal(revokedReasonLabel("something-new"), "revoked");
-    assert.equal(revokedReasonLabel(null), "revoked");
+    assert.equal(revokedReasonLabel("user"), "Revoked by you");
+    assert.equal(revokedReasonLabel("leaked"), "Reported as leaked");
+    assert.equal(revokedReasonLabel("offboarded"), "Account offboarded");
+    assert.equal(revokedReasonLabel("something-new"), "Revoked");
+    assert.equal(revokedReasonLabel(null), "Revoked");
   });
 });
