@@ -133,43 +133,59 @@ async fn day_of_reminders(tokens: usize) {
             batches.push(std::mem::take(&mut pending));
         }
     }
-    for group in batches.chunks(16) {
+    for group in batches.chunks(4) {
         futures::future::join_all(group.iter().map(|batch| write_all(&table, batch.clone()))).await;
     }
     let written = started.elapsed();
     let sink = CapturedSink::default();
     let job = ReminderJob::new(table.store.clone(), sink.clone(), Metrics::Off);
+    // Just after the day, when every one of its reminders is due. A run stops at its
+    // time budget, so runs follow one another (as the schedule would run them) until
+    // the day is done.
+    let at = day + chrono::Duration::days(1) + chrono::Duration::minutes(1);
     let started = Instant::now();
-    // Just after the day, when every one of its reminders is due.
-    let report = job
-        .run(day + chrono::Duration::days(1) + chrono::Duration::minutes(1))
-        .await
-        .unwrap();
+    let (mut sent, mut runs, mut hours) = (0, 0, 0);
+    while sent < tokens {
+        let report = job.run(at).await.unwrap();
+        assert!(
+            report.sent > 0 || !report.incomplete,
+            "a run made no progress"
+        );
+        sent += report.sent;
+        hours += report.hours_read;
+        runs += 1;
+        if !report.incomplete && report.sent == 0 {
+            break;
+        }
+    }
     let took = started.elapsed();
-    assert_eq!(report.sent, tokens);
-    assert_eq!(sink.events().len(), tokens);
+    assert_eq!(sent, tokens);
+    assert_eq!(sink.events().len(), tokens, "each reminder sent once");
     println!(
         "reminder job ({tokens} reminders over one day, written in {:.1} s)",
         written.as_secs_f64()
     );
     println!(
-        "  one run just after the day: {} sent in {:.1} s ({:.0} reminders/s), {} hour partitions read",
-        report.sent,
+        "  {sent} sent in {:.1} s ({:.0} reminders/s) by {runs} runs of at most {} s, {hours} hour partitions read",
         took.as_secs_f64(),
-        report.sent as f64 / took.as_secs_f64(),
-        report.hours_read
+        sent as f64 / took.as_secs_f64(),
+        reminders::RUN_BUDGET.as_secs()
     );
 }
 
 async fn write_all(table: &TestTable, mut requests: Vec<WriteRequest>) {
     while !requests.is_empty() {
-        let output = table
+        let output = match table
             .client
             .batch_write_item()
-            .request_items(table.name(), requests)
+            .request_items(table.name(), requests.clone())
             .send()
             .await
-            .unwrap();
+        {
+            Ok(output) => output,
+            // DynamoDB Local under load: try the same batch again.
+            Err(_) => continue,
+        };
         requests = output
             .unprocessed_items
             .and_then(|mut u| u.remove(table.name()))

@@ -9,7 +9,7 @@
 //! event, then deletes the item if it still holds the claim. A run that dies after
 //! claiming leaves a claim that expires after [`CLAIM_LEASE`], and a later run sends
 //! the reminder. Every hour before the current one that is fully done moves the
-//! checkpoint forward. Reminders are worked on 100 at a time, their DynamoDB calls in
+//! checkpoint forward. Reminders are worked on 25 at a time, their DynamoDB calls in
 //! flight together; a run stops starting work after [`RUN_BUDGET`] (well within the
 //! function's timeout) and the next run goes on from the checkpoint.
 
@@ -29,7 +29,7 @@ pub const CLAIM_LEASE: Duration = Duration::minutes(5);
 
 /// Reminders worked on at once: claimed together, published in PutEvents calls of 10
 /// (its limit), completed together.
-const BATCH: usize = 100;
+const BATCH: usize = 25;
 
 /// How long a run keeps starting new work, so that it ends well within the
 /// function's timeout; what is left is done by the next run.
