@@ -518,7 +518,7 @@ impl ReminderKey {
         format!("{}#{}", self.token_id.as_str(), self.days_left)
     }
 
-    fn encode(&self) -> String {
+    pub(crate) fn encode(&self) -> String {
         format!("{}|{}", self.hour, self.sort_key())
     }
 

@@ -22,7 +22,8 @@ use super::client::{
 };
 use super::items::{self, number, string, Item, SLOTS_ATTRIBUTE};
 use super::{
-    Reminder, RevokeReason, RevokedToken, StoreError, StoredUser, TokenRecord, TokenStore,
+    Reminder, ReminderKey, RevokeReason, RevokedToken, StoreError, StoredUser, TokenRecord,
+    TokenStore,
 };
 use crate::expiry::Expiry;
 use crate::token::{TokenHash, TokenId};
@@ -554,11 +555,8 @@ impl TokenStore {
         owner: &StoredUser,
     ) -> Result<(), Retry> {
         let no_retry = |e| Retry::No(internal(e));
-        let reminder_keys: Vec<String> = rotated
-            .reminders
-            .iter()
-            .map(|k| format!("{}|{}", k.hour, k.sort_key()))
-            .collect();
+        let reminder_keys: Vec<String> =
+            rotated.reminders.iter().map(ReminderKey::encode).collect();
         let update_token = Update::builder()
             .table_name(&self.table)
             .set_key(Some(items::token_key(&current.user_id, &current.id)))
