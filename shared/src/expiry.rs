@@ -122,6 +122,39 @@ mod tests {
     }
 
     #[test]
+    fn dates_need_exactly_four_two_two_digits() {
+        for raw in [
+            "2027-01-1",
+            "2027-1-01",
+            "2027-1-1",
+            "27-01-01",
+            "2027",
+            "",
+            "+2027-01-01",
+            "2027/01/01",
+            "2027-01-01T",
+        ] {
+            assert_eq!(parse_date(raw), None, "{raw:?}");
+        }
+        assert_eq!(
+            parse_date("2027-01-01"),
+            NaiveDate::from_ymd_opt(2027, 1, 1)
+        );
+    }
+
+    #[test]
+    fn a_skipped_day_ends_when_the_next_existing_day_begins() {
+        // Samoa skipped 2011-12-30 entirely: the day after the 29th began at
+        // 2011-12-31 00:00 +14:00, a whole day after local midnight would have been.
+        let end = end_of_day(date("2011-12-29"), zone("Pacific/Apia")).unwrap();
+        assert_eq!(end, utc("2011-12-30T10:00:00Z"));
+        assert_eq!(
+            end.with_timezone(&zone("Pacific/Apia")).to_rfc3339(),
+            "2011-12-31T00:00:00+14:00"
+        );
+    }
+
+    #[test]
     fn utc_day_ends_at_next_midnight() {
         assert_eq!(
             end_of_day(date("2026-11-25"), Tz::UTC),

@@ -557,6 +557,77 @@ mod tests {
     }
 
     #[test]
+    fn statements_list_exactly_the_granted_routes_and_the_others() {
+        let config = PermissionConfig::from_json(
+            r#"{"roles":{"Reader":["item:read"],"Owner":["item:read","item:edit"]},
+                "routes":[{"method":"GET","path":"/items","permission":"item:read"},
+                          {"method":"PUT","path":"/items/{id}","permission":"item:edit"}]}"#,
+        )
+        .unwrap();
+        let base = "arn:aws:execute-api:us-east-1:123456789012:abcdef123/prod";
+        let (read, edit) = (format!("{base}/GET/items"), format!("{base}/PUT/items/?*"));
+        let shape = |roles: &[&str]| -> Vec<(Effect, Vec<String>)> {
+            let roles: Vec<String> = roles.iter().map(|r| (*r).to_owned()).collect();
+            config
+                .policy(&config.permissions_of(&roles), ARN)
+                .unwrap()
+                .statement
+                .into_iter()
+                .map(|s| (s.effect, s.resource))
+                .collect()
+        };
+        assert_eq!(
+            shape(&["Reader"]),
+            vec![
+                (Effect::Allow, vec![read.clone()]),
+                (Effect::Deny, vec![edit.clone()])
+            ]
+        );
+        // Everything granted: no Deny statement, and never one without resources.
+        assert_eq!(
+            shape(&["Owner"]),
+            vec![(Effect::Allow, vec![read.clone(), edit.clone()])]
+        );
+        assert_eq!(shape(&[]), vec![(Effect::Deny, vec![read, edit])]);
+        let empty = PermissionConfig::from_json(r#"{"roles":{},"routes":[]}"#).unwrap();
+        let policy = empty.policy(&BTreeSet::new(), ARN).unwrap();
+        assert_eq!(policy.statement.len(), 1);
+        assert_eq!(policy.statement[0].effect, Effect::Deny);
+        assert_eq!(policy.statement[0].resource, vec![format!("{base}/*")]);
+    }
+
+    #[test]
+    fn a_permission_is_known_if_a_role_grants_it_or_a_route_needs_it() {
+        let config = PermissionConfig::from_json(
+            r#"{"roles":{"A":["granted:only"]},
+                "routes":[{"method":"GET","path":"/x","permission":"needed:only"}]}"#,
+        )
+        .unwrap();
+        assert!(config.is_known("granted:only"));
+        assert!(config.is_known("needed:only"));
+        assert!(!config.is_known("neither"));
+        let routes: Vec<(&str, &str, &str)> = config
+            .routes()
+            .iter()
+            .map(|r| (r.method.as_str(), r.path.as_str(), r.permission.as_str()))
+            .collect();
+        assert_eq!(routes, vec![("GET", "/x", "needed:only")]);
+    }
+
+    #[test]
+    fn only_execute_api_arns_get_a_policy() {
+        let config = PermissionConfig::bundled().unwrap();
+        let granted = granted(&config, "Viewer");
+        for other in [
+            "arn:aws:lambda:us-east-1:123456789012:abcdef123/prod/GET/catalog",
+            "urn:aws:execute-api:us-east-1:123456789012:abcdef123/prod/GET/catalog",
+        ] {
+            assert!(config.policy(&granted, other).is_none(), "{other}");
+        }
+        assert!(config.policy(&granted, ARN).is_some());
+    }
+
+    #[test]
     fn glob_semantics() {
         assert!(glob_match("a/*/c", "a/b/c"));
         assert!(glob_match("a/*", "a/b/c"));

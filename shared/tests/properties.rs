@@ -6,6 +6,7 @@
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::{Tz, TZ_VARIANTS};
 use patgate::expiry::end_of_day;
+use patgate::permissions::glob_match;
 use patgate::token::{bearer_token, TokenPrefix, TokenSecret, BODY_LEN};
 use proptest::prelude::*;
 
@@ -111,5 +112,27 @@ proptest! {
         // And the local clock there reads the next day.
         let local = zone.from_utc_datetime(&expected.naive_utc());
         prop_assert!(local.date_naive() > date);
+    }
+}
+
+/// IAM matching by its definition: `*` any run of characters, `?` exactly one.
+fn reference_glob(pattern: &[char], text: &[char]) -> bool {
+    match pattern.split_first() {
+        None => text.is_empty(),
+        Some(('*', rest)) => (0..=text.len()).any(|skip| reference_glob(rest, &text[skip..])),
+        Some(('?', rest)) => !text.is_empty() && reference_glob(rest, &text[1..]),
+        Some((c, rest)) => text.first() == Some(c) && reference_glob(rest, &text[1..]),
+    }
+}
+
+proptest! {
+    #![proptest_config(cases(3000))]
+
+    /// The policy matcher (a backtracking scan) agrees with the definition on small
+    /// alphabets, where stars must give characters back to match.
+    #[test]
+    fn glob_matching_agrees_with_its_definition(pattern in "[ab/*?]{0,8}", text in "[ab/]{0,10}") {
+        let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+        prop_assert_eq!(glob_match(&pattern, &text), reference_glob(&p, &t));
     }
 }
