@@ -489,6 +489,60 @@ async fn a_cancelled_creation_gives_its_slot_back() {
     assert!(check_whole(&rig.direct).await["fay"].is_empty());
 }
 
+/// A refusal at the cap reads none of the user's tokens while every slot is too
+/// recent to be freed; a slot old enough to be stale is recounted, and freed.
+#[tokio::test]
+async fn the_recount_runs_only_when_a_held_slot_may_be_stale() {
+    let rig = Rig::with(&[("MAX_TOKENS_PER_USER", "3")]).await;
+    for _ in 0..3 {
+        rig.app.issue(&rig.user).await;
+    }
+    rig.proxy.reset_usage();
+    let refused = rig.app.create(&rig.user, Rig::create_body()).await;
+    assert_eq!(refused.status, 409, "{}", refused.text);
+    let usage = rig.proxy.usage();
+    assert_eq!(usage.get("Query"), None, "no recount: {usage:?}");
+
+    // A slot taken ten minutes ago by a creation that never stored its token.
+    let old = patgate::token::TokenId::generate(
+        u64::try_from((Utc::now() - chrono::Duration::minutes(10)).timestamp_millis()).unwrap(),
+    )
+    .unwrap();
+    let revoked = rig.app.list(&rig.user).await.body["tokens"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(rig.app.revoke(&rig.user, &revoked).await.status, 204);
+    rig.direct
+        .client
+        .update_item()
+        .table_name(rig.direct.name())
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S("TOKENS#fay".into()),
+        )
+        .key(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S("SLOTS".into()),
+        )
+        .update_expression("ADD live :id")
+        .expression_attribute_values(
+            ":id",
+            aws_sdk_dynamodb::types::AttributeValue::Ss(vec![old.as_str().to_owned()]),
+        )
+        .send()
+        .await
+        .unwrap();
+    rig.proxy.reset_usage();
+    let created = rig.app.create(&rig.user, Rig::create_body()).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    assert_eq!(rig.proxy.usage()["Query"].requests, 1, "one recount");
+    assert!(!slots_of(&rig.direct, "fay")
+        .await
+        .contains(&old.as_str().to_owned()));
+    assert!(check_whole(&rig.direct).await["fay"].is_empty());
+}
+
 /// The ids in `user`'s slots item, sorted.
 async fn slots_of(table: &TestTable, user: &str) -> Vec<String> {
     let mut held = table

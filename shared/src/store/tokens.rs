@@ -7,7 +7,7 @@
 //! slot back if DynamoDB cancelled that write (after a timeout the token may be
 //! stored, so its slot stays). A slot whose token expired, was never stored, or was
 //! revoked without its slot being given back, is found by recounting the user's token
-//! items when the set is full: the rare path.
+//! items when the set is full and some slot is old enough to be stale: the rare path.
 
 use std::collections::{BTreeSet, HashSet};
 
@@ -223,6 +223,19 @@ impl TokenStore {
         held: Vec<String>,
         now: DateTime<Utc>,
     ) -> Result<usize, StoreError> {
+        let old_enough: Vec<String> = held
+            .into_iter()
+            .filter(|id| {
+                TokenId::parse(id)
+                    .and_then(|id| id.created_millis())
+                    .is_none_or(|created| now.timestamp_millis() - created > IN_FLIGHT_MILLIS)
+            })
+            .collect();
+        // Every slot is recent, so none may be freed: a refusal at the cap then costs
+        // no read of the user's tokens, however many creations are refused at once.
+        if old_enough.is_empty() {
+            return Ok(0);
+        }
         let live: HashSet<String> = self
             .query_all(user, Listing::Live, Some(items::LIVENESS_PROJECTION))
             .await?
@@ -230,14 +243,9 @@ impl TokenStore {
             .filter_map(|item| items::token_liveness_from_item(item, now))
             .filter_map(|(id, live)| live.then_some(id))
             .collect();
-        let stale: Vec<String> = held
+        let stale: Vec<String> = old_enough
             .into_iter()
             .filter(|id| !live.contains(id))
-            .filter(|id| {
-                TokenId::parse(id)
-                    .and_then(|id| id.created_millis())
-                    .is_none_or(|created| now.timestamp_millis() - created > IN_FLIGHT_MILLIS)
-            })
             .collect();
         if stale.is_empty() {
             return Ok(0);
