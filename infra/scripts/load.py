@@ -345,6 +345,10 @@ def soak(args):
     print(f"total {len(rows)} calls (" + ", ".join(f"{k} {v}" for k, v in sorted(by_kind.items()))
           + f"), p50 {percentile(latencies, 0.5):.1f} ms, p99 {percentile(latencies, 0.99):.1f} ms, "
           f"5xx {errors}, unexpected {len(odd)}, late {sum(late.values())}")
+    for kind in sorted(by_kind):
+        seconds = [elapsed for k, _, elapsed in rows if k == kind]
+        print(f"  {kind:<7} {len(seconds):>6} calls, p50 {percentile(seconds, 0.5):.1f} ms, "
+              f"p99 {percentile(seconds, 0.99):.1f} ms")
     if args.pid:
         print(f"gateway RSS: {start_rss} KiB at start, {end_rss} KiB at end")
     if odd:
