@@ -4,9 +4,10 @@
 //! reserves a slot with one conditional `ADD` on that single item (single-item
 //! conditional writes to one key serialise in DynamoDB, so contention can only make a
 //! creation wait, never fail), then writes the token in a transaction, and gives the
-//! slot back if that write fails. A slot whose token expired, or was revoked without
-//! its slot being given back, is found by recounting the user's token items when the
-//! set is full: the rare path.
+//! slot back if DynamoDB cancelled that write (after a timeout the token may be
+//! stored, so its slot stays). A slot whose token expired, was never stored, or was
+//! revoked without its slot being given back, is found by recounting the user's token
+//! items when the set is full and some slot is old enough to be stale: the rare path.
 
 use std::collections::{BTreeSet, HashSet};
 
@@ -146,13 +147,21 @@ impl TokenStore {
     ) -> Result<(), CreateTokenError> {
         self.reserve_slot(&record.user_id, &record.id, limit, record.created_at)
             .await?;
-        let written = self.put_new_token(record, reminders, owner).await;
-        if written.is_err() {
-            if let Err(err) = self.release_slot(&record.user_id, &record.id).await {
-                tracing::warn!(token_id = %record.id, error = %err, "could not release a token slot; the next recount frees it");
+        if let Err(failed) = self.put_new_token(record, reminders, owner).await {
+            // Only a cancelled (or unsent) transaction surely wrote nothing. After a
+            // timeout or a lost answer the token may be stored (a retry with the same
+            // request token would have succeeded), so its slot stays: giving it back
+            // would let the cap miss a stored token, while a slot held for nothing is
+            // freed by the recount once no creation can still be in flight.
+            if failed.wrote_nothing {
+                if let Err(err) = self.release_slot(&record.user_id, &record.id).await {
+                    tracing::warn!(token_id = %record.id, error = %err, "could not release a token slot; the next recount frees it");
+                }
+            } else {
+                tracing::warn!(token_id = %record.id, "token write outcome unknown; its slot stays held until a recount");
             }
+            return Err(failed.error.into());
         }
-        written?;
         self.catch_up_access(owner, &record.hash).await?;
         Ok(())
     }
@@ -215,6 +224,19 @@ impl TokenStore {
         held: Vec<String>,
         now: DateTime<Utc>,
     ) -> Result<usize, StoreError> {
+        let old_enough: Vec<String> = held
+            .into_iter()
+            .filter(|id| {
+                TokenId::parse(id)
+                    .and_then(|id| id.created_millis())
+                    .is_none_or(|created| now.timestamp_millis() - created > IN_FLIGHT_MILLIS)
+            })
+            .collect();
+        // Every slot is recent, so none may be freed: a refusal at the cap then costs
+        // no read of the user's tokens, however many creations are refused at once.
+        if old_enough.is_empty() {
+            return Ok(0);
+        }
         let live: HashSet<String> = self
             .query_all(user, Listing::Live, Some(items::LIVENESS_PROJECTION))
             .await?
@@ -222,14 +244,9 @@ impl TokenStore {
             .filter_map(|item| items::token_liveness_from_item(item, now))
             .filter_map(|(id, live)| live.then_some(id))
             .collect();
-        let stale: Vec<String> = held
+        let stale: Vec<String> = old_enough
             .into_iter()
             .filter(|id| !live.contains(id))
-            .filter(|id| {
-                TokenId::parse(id)
-                    .and_then(|id| id.created_millis())
-                    .is_none_or(|created| now.timestamp_millis() - created > IN_FLIGHT_MILLIS)
-            })
             .collect();
         if stale.is_empty() {
             return Ok(0);
@@ -267,7 +284,7 @@ impl TokenStore {
         record: &TokenRecord,
         reminders: &[Reminder],
         owner: &StoredUser,
-    ) -> Result<(), StoreError> {
+    ) -> Result<(), FailedWrite> {
         let fresh = Some("attribute_not_exists(pk)");
         let mut writes = vec![
             transact_put(&self.table, items::token_to_item(record)?, fresh)?,
@@ -286,7 +303,10 @@ impl TokenStore {
             .client_request_token(request_token(&["create", record.id.as_str()]))
             .send()
             .await
-            .map_err(classify_transaction)?;
+            .map_err(|err| FailedWrite {
+                wrote_nothing: cancellation_reasons(&err).is_some(),
+                error: classify_transaction(err),
+            })?;
         Ok(())
     }
 
@@ -674,6 +694,24 @@ impl TokenStore {
             }
         }
         Ok(revoked)
+    }
+}
+
+/// A failed transaction, and whether it surely wrote nothing (DynamoDB cancelled it,
+/// or it was never sent) rather than leaving its outcome unknown (timed out, cut off,
+/// throttled after an attempt that may have committed).
+struct FailedWrite {
+    wrote_nothing: bool,
+    error: StoreError,
+}
+
+/// Failures before the transaction is sent (building its items).
+impl From<StoreError> for FailedWrite {
+    fn from(error: StoreError) -> Self {
+        FailedWrite {
+            wrote_nothing: true,
+            error,
+        }
     }
 }
 
