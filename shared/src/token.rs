@@ -282,6 +282,51 @@ mod tests {
     }
 
     #[test]
+    fn each_format_error_has_its_own_reason_for_metrics() {
+        // The reasons are the `Reason` dimension of the authorizer's metrics.
+        let good = new_token().expose().to_owned();
+        let reason = |presented: &str| {
+            TokenSecret::parse(&prefix(), presented)
+                .unwrap_err()
+                .reason_code()
+        };
+        assert_eq!(reason(&good.replacen("pgt_", "xyz_", 1)), "wrong_prefix");
+        assert_eq!(reason(&good[..good.len() - 1]), "wrong_length");
+        let mut bad_char = good.clone().into_bytes();
+        bad_char[6] = b'-';
+        assert_eq!(
+            reason(&String::from_utf8(bad_char).unwrap()),
+            "bad_character"
+        );
+        let mut bad_sum = good.into_bytes();
+        bad_sum[6] = if bad_sum[6] == b'a' { b'b' } else { b'a' };
+        assert_eq!(reason(&String::from_utf8(bad_sum).unwrap()), "bad_checksum");
+    }
+
+    #[test]
+    fn every_random_character_of_a_token_id_varies() {
+        // 48 bits of time (10 characters, then 16 characters of 80 random bits).
+        let ids: Vec<String> = (0..64)
+            .map(|_| {
+                TokenId::generate(1_700_000_000_000)
+                    .unwrap()
+                    .as_str()
+                    .to_owned()
+            })
+            .collect();
+        let prefixes: HashSet<&str> = ids.iter().map(|id| &id[..10]).collect();
+        assert_eq!(
+            prefixes.len(),
+            1,
+            "the time part is the same within a millisecond"
+        );
+        for position in 10..26 {
+            let seen: HashSet<u8> = ids.iter().map(|id| id.as_bytes()[position]).collect();
+            assert!(seen.len() > 1, "position {position} never changes: {ids:?}");
+        }
+    }
+
+    #[test]
     fn generated_tokens_have_the_documented_shape_and_parse_back() {
         let token = new_token();
         let text = token.expose();
