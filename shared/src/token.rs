@@ -227,6 +227,12 @@ impl fmt::Display for TokenId {
     }
 }
 
+/// Whether `byte` may be used as `byte % 62`: the 248 bytes below 248 cover every
+/// residue exactly four times.
+fn unbiased(byte: u8) -> bool {
+    byte < 248
+}
+
 /// `len` characters, each uniform over base62: bytes ≥ 248 are rejected so that
 /// `byte % 62` carries no bias.
 fn random_base62(len: usize) -> Result<String, RandomnessError> {
@@ -236,7 +242,7 @@ fn random_base62(len: usize) -> Result<String, RandomnessError> {
         OsRng
             .try_fill_bytes(&mut buf)
             .map_err(|_| RandomnessError)?;
-        for &byte in buf.iter().filter(|&&b| b < 248) {
+        for &byte in buf.iter().filter(|&&b| unbiased(b)) {
             if out.len() == len {
                 break;
             }
@@ -301,6 +307,22 @@ mod tests {
         let mut bad_sum = good.into_bytes();
         bad_sum[6] = if bad_sum[6] == b'a' { b'b' } else { b'a' };
         assert_eq!(reason(&String::from_utf8(bad_sum).unwrap()), "bad_checksum");
+    }
+
+    #[test]
+    fn accepted_bytes_give_every_base62_character_equally_often() {
+        let mut per_residue = [0u32; 62];
+        for byte in (0..=u8::MAX).filter(|&b| unbiased(b)) {
+            per_residue[usize::from(byte % 62)] += 1;
+        }
+        assert!(per_residue.iter().all(|&n| n == 4), "{per_residue:?}");
+    }
+
+    #[test]
+    fn a_token_id_displays_as_itself() {
+        let id = TokenId::generate(1_700_000_000_000).unwrap();
+        assert_eq!(id.to_string(), id.as_str());
+        assert_eq!(id.to_string().len(), 26);
     }
 
     #[test]
