@@ -35,8 +35,13 @@ pub fn parse_time_zone(name: &str) -> Option<Tz> {
 
 /// Parses a calendar date in exactly the `YYYY-MM-DD` form.
 pub fn parse_date(raw: &str) -> Option<NaiveDate> {
-    let bytes = raw.as_bytes();
-    if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
+    // chrono alone also reads signs, spaces and short fields ("2027-01- 1").
+    let shape = raw.len() == 10
+        && raw.bytes().enumerate().all(|(i, b)| match i {
+            4 | 7 => b == b'-',
+            _ => b.is_ascii_digit(),
+        });
+    if !shape {
         return None;
     }
     NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok()
@@ -140,6 +145,14 @@ mod tests {
             parse_date("2027-01-01"),
             NaiveDate::from_ymd_opt(2027, 1, 1)
         );
+        // Ten characters that chrono alone reads as a date; the shape check refuses them.
+        for raw in ["2027-01- 1", "2027- 1-01", " 2027-1-01", "+2027-1-01"] {
+            assert!(
+                NaiveDate::parse_from_str(raw, "%Y-%m-%d").is_ok(),
+                "{raw:?}"
+            );
+            assert_eq!(parse_date(raw), None, "{raw:?}");
+        }
     }
 
     #[test]
