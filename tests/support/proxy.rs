@@ -7,6 +7,9 @@
 //! - Metering: each request gets `"ReturnConsumedCapacity": "TOTAL"` added, and the
 //!   `ConsumedCapacity` of each answer is summed per operation. The code under test
 //!   needs no change for either.
+//! - Recording: each request's operation and JSON body, as the code under test sent
+//!   it (before the metering field is added), with the capacity its answer reports,
+//!   so that a test can check what was asked for (IAM conditions, request shapes).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -44,10 +47,45 @@ pub struct Usage {
     pub capacity_units: f64,
 }
 
+/// One request as the code under test sent it, and what its answer said it cost.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recorded {
+    /// `X-Amz-Target` operation, e.g. `UpdateItem`.
+    pub operation: String,
+    /// The request body as sent (`Value::Null` if it was not JSON).
+    pub body: Value,
+    /// Read and write capacity units the answer reported.
+    pub capacity: Capacity,
+    /// The HTTP status DynamoDB answered with.
+    pub status: u16,
+}
+
+/// Capacity units, reads apart from writes.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Capacity {
+    pub read_units: f64,
+    pub write_units: f64,
+}
+
+impl std::ops::AddAssign for Capacity {
+    fn add_assign(&mut self, other: Capacity) {
+        self.read_units += other.read_units;
+        self.write_units += other.write_units;
+    }
+}
+
+/// What the requests of one operation cost, reads apart from writes.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct SplitUsage {
+    pub requests: u32,
+    pub capacity: Capacity,
+}
+
 #[derive(Default)]
 struct State {
     rule: Option<Rule>,
     usage: BTreeMap<String, Usage>,
+    recorded: Vec<Recorded>,
 }
 
 pub struct DynamoProxy {
@@ -122,6 +160,22 @@ impl DynamoProxy {
 
     pub fn reset_usage(&self) {
         self.lock().usage.clear();
+    }
+
+    /// Every request since the last [`DynamoProxy::clear_recorded`], in the order
+    /// their answers arrived.
+    pub fn recorded(&self) -> Vec<Recorded> {
+        self.lock().recorded.clone()
+    }
+
+    /// Forgets the recorded requests (and nothing else).
+    pub fn clear_recorded(&self) {
+        self.lock().recorded.clear();
+    }
+
+    /// Requests, read units and write units per operation, from the recorded requests.
+    pub fn split_usage(&self) -> BTreeMap<String, SplitUsage> {
+        split_usage(&self.recorded())
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -266,6 +320,16 @@ async fn read_chunked(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> Option<Ve
     }
 }
 
+/// The status code of an HTTP answer (0 if its status line cannot be read).
+fn status_of(response: &Message) -> u16 {
+    response
+        .head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0)
+}
+
 fn operation_of(request: &Message) -> String {
     request
         .header("x-amz-target")
@@ -307,6 +371,65 @@ fn metered(request: &Message, operation: &str) -> Message {
     }
 }
 
+/// Requests, read units and write units per operation of `recorded`.
+pub fn split_usage(recorded: &[Recorded]) -> BTreeMap<String, SplitUsage> {
+    let mut usage: BTreeMap<String, SplitUsage> = BTreeMap::new();
+    for request in recorded {
+        let entry = usage.entry(request.operation.clone()).or_default();
+        entry.requests += 1;
+        entry.capacity += request.capacity;
+    }
+    usage
+}
+
+/// Operations whose capacity is read capacity; the others of [`METERED`] write.
+const READS: [&str; 5] = [
+    "GetItem",
+    "Query",
+    "Scan",
+    "BatchGetItem",
+    "TransactGetItems",
+];
+
+/// The read and write units an answer of `operation` reports. `ReadCapacityUnits` and
+/// `WriteCapacityUnits` when the answer has them; otherwise `CapacityUnits`, which is
+/// read capacity for the reading operations and write capacity for the others (an
+/// UpdateItem's implicit read is billed as a write).
+fn consumed_capacity(operation: &str, body: &[u8]) -> Capacity {
+    let Ok(value) = serde_json::from_slice::<Value>(body) else {
+        return Capacity::default();
+    };
+    let of = |entry: &Value| {
+        let read = entry["ReadCapacityUnits"].as_f64();
+        let write = entry["WriteCapacityUnits"].as_f64();
+        if read.is_some() || write.is_some() {
+            return Capacity {
+                read_units: read.unwrap_or(0.0),
+                write_units: write.unwrap_or(0.0),
+            };
+        }
+        let units = entry["CapacityUnits"].as_f64().unwrap_or(0.0);
+        if READS.contains(&operation) {
+            Capacity {
+                read_units: units,
+                write_units: 0.0,
+            }
+        } else {
+            Capacity {
+                read_units: 0.0,
+                write_units: units,
+            }
+        }
+    };
+    let mut total = Capacity::default();
+    match &value["ConsumedCapacity"] {
+        Value::Array(entries) => entries.iter().for_each(|e| total += of(e)),
+        entry @ Value::Object(_) => total += of(entry),
+        _ => {}
+    }
+    total
+}
+
 fn consumed_units(body: &[u8]) -> f64 {
     let Ok(value) = serde_json::from_slice::<Value>(body) else {
         return 0.0;
@@ -346,6 +469,12 @@ async fn serve(mut client: TcpStream, upstream: String, state: Arc<Mutex<State>>
             let usage = state.usage.entry(operation.clone()).or_default();
             usage.requests += 1;
             usage.capacity_units += consumed_units(&response.body);
+            state.recorded.push(Recorded {
+                operation: operation.clone(),
+                body: serde_json::from_slice(&request.body).unwrap_or(Value::Null),
+                capacity: consumed_capacity(&operation, &response.body),
+                status: status_of(&response),
+            });
         }
         let bytes = response.bytes();
         match fault {
