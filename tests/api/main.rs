@@ -5,6 +5,7 @@
 mod agreement;
 mod authorizer;
 mod events;
+mod iam;
 mod lifecycle;
 mod reminders;
 mod store;
