@@ -1,7 +1,7 @@
 //! User records, and keeping each user's roles and active flag in step on the hash
 //! items of their tokens, which is all the authorizer reads.
 
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 use super::client::{backoff, classify};
 use super::items;
@@ -120,6 +120,8 @@ impl TokenStore {
             .condition_expression(condition)
             .expression_attribute_names("#roles", "roles")
             .set_expression_attribute_values(Some(values))
+            // create-token's policy allows this write with ReturnValues NONE only.
+            .return_values(ReturnValue::None)
             .send()
             .await;
         match result {
