@@ -4,6 +4,7 @@
 
 mod agreement;
 mod authorizer;
+mod bad_input;
 mod events;
 mod iam;
 mod lifecycle;
