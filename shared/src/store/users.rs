@@ -34,6 +34,12 @@ impl TokenStore {
                 access_version: version,
             };
             let (condition, seen) = match &existing {
+                // A record written without a version (by an older writer, by hand)
+                // reads as version 0: it must also be written over as version 0.
+                Some(old) if old.access_version == 0 => (
+                    "attribute_not_exists(access_version) OR access_version = :seen",
+                    Some(AttributeValue::N("0".to_owned())),
+                ),
                 Some(old) => (
                     "access_version = :seen",
                     Some(AttributeValue::N(old.access_version.to_string())),
