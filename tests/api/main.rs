@@ -5,6 +5,7 @@
 mod agreement;
 mod authorizer;
 mod bad_input;
+mod costs;
 mod events;
 mod iam;
 mod lifecycle;
