@@ -2,8 +2,9 @@
 //! inject faults per request and to meter what each request costs.
 //!
 //! - Faults (for every request, or only those of one operation, optionally only the
-//!   next N): answer late, reset the connection, swallow the request (blackhole),
-//!   or send half an answer and stall (half-open). [`DynamoProxy::heal`] ends them.
+//!   next N): answer late, forward late, reset the connection, swallow the request
+//!   (blackhole), or send half an answer and stall (half-open). [`DynamoProxy::heal`]
+//!   ends them.
 //! - Metering: each request gets `"ReturnConsumedCapacity": "TOTAL"` added, and the
 //!   `ConsumedCapacity` of each answer is summed per operation. The code under test
 //!   needs no change for either.
@@ -23,6 +24,10 @@ use tokio::net::{TcpListener, TcpStream};
 pub enum Fault {
     /// Forward the request at once, hold its answer back this long.
     DelayAnswer(Duration),
+    /// Hold the request back this long before forwarding it, and drop it if the
+    /// caller gave up meanwhile: a request still on its way when its caller stops
+    /// waiting never reaches DynamoDB.
+    DelayRequest(Duration),
     /// Close the connection instead of forwarding.
     Reset,
     /// Read the request, never answer.
@@ -454,6 +459,17 @@ async fn serve(mut client: TcpStream, upstream: String, state: Arc<Mutex<State>>
             Some(Fault::Reset) => return,
             Some(Fault::Blackhole) => {
                 std::future::pending::<()>().await;
+            }
+            Some(Fault::DelayRequest(delay)) => {
+                tokio::time::sleep(delay).await;
+                let mut probe = [0u8; 1];
+                match client.try_read(&mut probe) {
+                    // The caller closed the connection: it no longer waits for this.
+                    Ok(0) => return,
+                    Ok(n) => from_client.extend_from_slice(&probe[..n]),
+                    Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {}
+                    Err(_) => return,
+                }
             }
             _ => {}
         }
