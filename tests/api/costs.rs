@@ -265,6 +265,37 @@ async fn what_each_operation_costs() {
     }
 }
 
+/// The last-use write of a cold container's first decision waits for a store that
+/// takes 80 ms per request to reach it (the wait is capped at 250 ms, for every
+/// decision): the request is held before DynamoDB sees it, so a write the authorizer
+/// stopped waiting for would never land.
+#[tokio::test]
+async fn a_cold_containers_first_use_is_recorded_when_each_request_takes_80_ms() {
+    let meter = Meter::new().await;
+    let uma = meter.setup.user("uma", &["User"], None).await;
+    let token = meter.setup.issue(&uma).await.token;
+    meter
+        .proxy
+        .set(Fault::DelayRequest(Duration::from_millis(80)));
+    let cold = meter.measured.authorizer();
+    let now = Utc::now();
+    let (decision, recorded) = meter
+        .measure(
+            meter
+                .measured
+                .authorize(&cold, &token, "GET", "/catalog", now),
+        )
+        .await;
+    meter.proxy.heal();
+    assert!(decision.is_ok(), "{decision:?}");
+    assert_eq!(shape(&recorded), ops(&[("GetItem", 1), ("UpdateItem", 1)]));
+    assert_eq!(
+        meter.setup.list(&uma).await.body["tokens"][0]["lastUsedAt"],
+        json!(patgate::api::wire_time(now)),
+        "the first use is recorded"
+    );
+}
+
 /// The SDK retries a create whose answer came too late (the first attempt did
 /// commit): the transaction's `ClientRequestToken` makes the retry succeed, so the
 /// caller gets its 201 and exactly one token is stored, not a 500 and an orphan.
@@ -395,4 +426,179 @@ async fn create_revoke_cycles_leave_read_units_flat() {
         .filter(|i| attr_s(i, "sk").starts_with("REVOKED#"))
         .count();
     assert_eq!(revoked, count, "every cycle left its revoked record");
+}
+
+/// One HTTP/1.1 call to the local stack: (status, body).
+fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> std::io::Result<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    stream.write_all(request.as_bytes())?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer)?;
+    let status = answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    Ok((status, body))
+}
+
+/// The local stack (`patgate-local`) as a child process, killed when dropped.
+struct LocalStack(std::process::Child);
+
+impl Drop for LocalStack {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The local stack stops a function at its template `Timeout`, as Lambda does: a
+/// create still waiting for DynamoDB when its time is up answers 502 and stores no
+/// token afterwards (before, the function kept running and stored a token whose
+/// secret nobody received).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_the_gateway_times_out_stores_no_token() {
+    let root = repo_root();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let built = std::process::Command::new(cargo)
+        .args([
+            "build",
+            "-q",
+            "-p",
+            "patgate-local",
+            "--bin",
+            "patgate-local",
+        ])
+        .current_dir(&root)
+        .status()
+        .expect("cargo build");
+    assert!(built.success(), "cargo build -p patgate-local");
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| root.join("target"));
+    // The template with every function's timeout at 1 s.
+    let template = std::fs::read_to_string(root.join("template.yaml")).unwrap();
+    let globals = "Globals:\n  Function:\n";
+    assert!(template.contains(&format!("{globals}    Runtime: provided.al2023\n")));
+    let short = template.replacen("\n    Timeout: 10\n", "\n    Timeout: 1\n", 1);
+    assert_ne!(short, template, "the Globals Timeout is 10 s");
+    let dir = std::env::temp_dir().join(format!("patgate-timeout-{:016x}", rand::random::<u64>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let template_path = dir.join("template.yaml");
+    std::fs::write(&template_path, short).unwrap();
+
+    let proxy = DynamoProxy::start(&endpoint()).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let table = format!("patgate-timeout-{:016x}", rand::random::<u64>());
+    let log = std::fs::File::create(dir.join("local.log")).unwrap();
+    let _stack = LocalStack(
+        std::process::Command::new(target.join("debug/patgate-local"))
+            .args(["--port", &port.to_string(), "--no-web", "--quiet"])
+            .args([
+                "--dynamodb-endpoint",
+                &proxy.endpoint,
+                "--table-name",
+                &table,
+            ])
+            .arg("--template")
+            .arg(&template_path)
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("patgate-local starts"),
+    );
+    let session = {
+        let started = std::time::Instant::now();
+        loop {
+            let attempt = http(
+                port,
+                "POST",
+                "/local/session",
+                &[],
+                r#"{"userId":"demo-user"}"#,
+            );
+            if let Ok((200, body)) = attempt {
+                let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+                break body["session"].as_str().unwrap().to_owned();
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(90),
+                "the local stack did not start: {}",
+                std::fs::read_to_string(dir.join("local.log")).unwrap_or_default()
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    };
+
+    // Every UpdateItem answers after 1.5 s: the create's slot reservation outlasts the
+    // 1 s timeout, though not the SDK's 2 s attempt timeout.
+    proxy.set_for(
+        Fault::DelayAnswer(Duration::from_millis(1500)),
+        "UpdateItem",
+        None,
+    );
+    let body =
+        json!({"name":"too slow","expiresOn":date_in(5, Tz::UTC, Utc::now()),"timeZone":"UTC"});
+    let (status, answer) = tokio::task::spawn_blocking(move || {
+        http(
+            port,
+            "POST",
+            "/tokens",
+            &[
+                ("Authorization", &session),
+                ("Content-Type", "application/json"),
+            ],
+            &body.to_string(),
+        )
+    })
+    .await
+    .unwrap()
+    .expect("the gateway answers");
+    assert_eq!(status, 502, "{answer}");
+    // Time for a create that kept running to reach its transaction and commit.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    proxy.heal();
+    let direct = client(&endpoint());
+    let items = direct
+        .scan()
+        .table_name(&table)
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap_or_default();
+    let orphans: Vec<String> = items
+        .iter()
+        .map(|i| format!("{} {}", attr_s(i, "pk"), attr_s(i, "sk")))
+        .filter(|key| key.contains("TOKEN#") || key.starts_with("HASH#"))
+        .collect();
+    assert!(orphans.is_empty(), "stored after the timeout: {orphans:?}");
+    let _ = direct.delete_table().table_name(&table).send().await;
+    let _ = std::fs::remove_dir_all(&dir);
 }
