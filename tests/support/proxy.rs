@@ -91,6 +91,29 @@ struct State {
     rule: Option<Rule>,
     usage: BTreeMap<String, Usage>,
     recorded: Vec<Recorded>,
+    /// Operations forwarded since the last [`DynamoProxy::clear_recorded`], in order.
+    forwarded: Vec<String>,
+    /// Requests forwarded whose answer has not been read yet.
+    in_flight: usize,
+}
+
+/// Counts a forwarded request as in flight until dropped (answered, or failed).
+struct InFlight(Arc<Mutex<State>>);
+
+impl InFlight {
+    fn start(state: &Arc<Mutex<State>>, operation: &str) -> Self {
+        let mut locked = state.lock().unwrap_or_else(|p| p.into_inner());
+        locked.in_flight += 1;
+        locked.forwarded.push(operation.to_owned());
+        InFlight(state.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut locked = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        locked.in_flight = locked.in_flight.saturating_sub(1);
+    }
 }
 
 pub struct DynamoProxy {
@@ -175,7 +198,24 @@ impl DynamoProxy {
 
     /// Forgets the recorded requests (and nothing else).
     pub fn clear_recorded(&self) {
-        self.lock().recorded.clear();
+        let mut state = self.lock();
+        state.recorded.clear();
+        state.forwarded.clear();
+    }
+
+    /// Operations forwarded to DynamoDB since the last [`DynamoProxy::clear_recorded`],
+    /// answered or not.
+    pub fn forwarded(&self) -> Vec<String> {
+        self.lock().forwarded.clone()
+    }
+
+    /// Waits (up to 30 s) until DynamoDB has answered every request forwarded so far,
+    /// so that [`DynamoProxy::recorded`] holds requests whose caller stopped waiting.
+    pub async fn settle(&self) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while self.lock().in_flight > 0 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 
     /// Requests, read units and write units per operation, from the recorded requests.
@@ -474,6 +514,7 @@ async fn serve(mut client: TcpStream, upstream: String, state: Arc<Mutex<State>>
             _ => {}
         }
         let forwarded = metered(&request, &operation);
+        let in_flight = InFlight::start(&state, &operation);
         if server.write_all(&forwarded.bytes()).await.is_err() {
             return;
         }
@@ -492,6 +533,7 @@ async fn serve(mut client: TcpStream, upstream: String, state: Arc<Mutex<State>>
                 status: status_of(&response),
             });
         }
+        drop(in_flight);
         let bytes = response.bytes();
         match fault {
             Some(Fault::DelayAnswer(delay)) => tokio::time::sleep(delay).await,
