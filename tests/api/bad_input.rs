@@ -1334,6 +1334,8 @@ async fn bad_input_gets_its_exact_error_and_changes_nothing_stored() {
                 })
             }
         };
+        // Anything sent counts, even a request the code stopped waiting for.
+        proxy.settle().await;
         let requests = proxy.recorded();
         let (status, code, field) = match case.expect {
             Expect::Field(field) => (400, "invalid_field", field),

@@ -46,6 +46,7 @@ impl Meter {
     async fn measure<F: Future>(&self, operation: F) -> (F::Output, Vec<Recorded>) {
         self.proxy.clear_recorded();
         let output = operation.await;
+        self.proxy.settle().await;
         (output, self.proxy.recorded())
     }
 }

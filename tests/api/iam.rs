@@ -614,6 +614,8 @@ impl Rig {
     async fn watch<F: Future>(&self, flow: F) -> (F::Output, Vec<Recorded>) {
         self.proxy.clear_recorded();
         let output = flow.await;
+        // A write the function stopped waiting for was still sent: count it too.
+        self.proxy.settle().await;
         (output, self.proxy.recorded())
     }
 }
@@ -701,8 +703,10 @@ async fn create_token_flows(rig: &Rig) -> Seen {
     // A user write between the create's user read and its hash item: the create
     // brings the new hash item in step afterwards (an UpdateItem on HASH#).
     let cat = rig.setup.user("cat", &["User"], None).await;
+    // The slot reservation's answer is held back; the role change lands while the
+    // create waits for it, before its token is written.
     rig.proxy.set_for(
-        Fault::DelayAnswer(Duration::from_millis(700)),
+        Fault::DelayAnswer(Duration::from_millis(1500)),
         "UpdateItem",
         Some(1),
     );
@@ -710,7 +714,9 @@ async fn create_token_flows(rig: &Rig) -> Seen {
     let ((answer, ()), recorded) = rig
         .watch(async {
             tokio::join!(rig.watched.create(&cat, body), async {
-                tokio::time::sleep(Duration::from_millis(200)).await;
+                while !rig.proxy.forwarded().iter().any(|op| op == "UpdateItem") {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
                 let promoted = User {
                     id: UserId::parse("cat").unwrap(),
                     roles: vec!["Manager".to_owned()],
