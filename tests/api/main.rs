@@ -4,8 +4,11 @@
 
 mod agreement;
 mod authorizer;
+mod bad_input;
+mod costs;
 mod events;
 mod faults;
+mod iam;
 mod lifecycle;
 mod reminders;
 mod store;

@@ -87,6 +87,18 @@ impl TestTable {
         TestTable { client, store }
     }
 
+    /// Another handle on the same table, reached through `endpoint` (a
+    /// [`proxy::DynamoProxy`] in front of the same DynamoDB Local), so that a test can
+    /// set up through one handle and watch what the code under test does through the
+    /// other.
+    pub fn through(&self, endpoint: &str) -> TestTable {
+        let client = client(endpoint);
+        TestTable {
+            store: TokenStore::new(client.clone(), self.name()),
+            client,
+        }
+    }
+
     pub fn name(&self) -> &str {
         self.store.table()
     }

@@ -2,11 +2,15 @@
 //! inject faults per request and to meter what each request costs.
 //!
 //! - Faults (for every request, or only those of one operation, optionally only the
-//!   next N): answer late, reset the connection, swallow the request (blackhole),
-//!   or send half an answer and stall (half-open). [`DynamoProxy::heal`] ends them.
+//!   next N): answer late, forward late, reset the connection, swallow the request
+//!   (blackhole), or send half an answer and stall (half-open). [`DynamoProxy::heal`]
+//!   ends them.
 //! - Metering: each request gets `"ReturnConsumedCapacity": "TOTAL"` added, and the
 //!   `ConsumedCapacity` of each answer is summed per operation. The code under test
 //!   needs no change for either.
+//! - Recording: each request's operation and JSON body, as the code under test sent
+//!   it (before the metering field is added), with the capacity its answer reports,
+//!   so that a test can check what was asked for (IAM conditions, request shapes).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -20,6 +24,10 @@ use tokio::net::{TcpListener, TcpStream};
 pub enum Fault {
     /// Forward the request at once, hold its answer back this long.
     DelayAnswer(Duration),
+    /// Hold the request back this long before forwarding it, and drop it if the
+    /// caller gave up meanwhile: a request still on its way when its caller stops
+    /// waiting never reaches DynamoDB.
+    DelayRequest(Duration),
     /// Close the connection instead of forwarding.
     Reset,
     /// Read the request, never answer.
@@ -44,10 +52,68 @@ pub struct Usage {
     pub capacity_units: f64,
 }
 
+/// One request as the code under test sent it, and what its answer said it cost.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recorded {
+    /// `X-Amz-Target` operation, e.g. `UpdateItem`.
+    pub operation: String,
+    /// The request body as sent (`Value::Null` if it was not JSON).
+    pub body: Value,
+    /// Read and write capacity units the answer reported.
+    pub capacity: Capacity,
+    /// The HTTP status DynamoDB answered with.
+    pub status: u16,
+}
+
+/// Capacity units, reads apart from writes.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Capacity {
+    pub read_units: f64,
+    pub write_units: f64,
+}
+
+impl std::ops::AddAssign for Capacity {
+    fn add_assign(&mut self, other: Capacity) {
+        self.read_units += other.read_units;
+        self.write_units += other.write_units;
+    }
+}
+
+/// What the requests of one operation cost, reads apart from writes.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct SplitUsage {
+    pub requests: u32,
+    pub capacity: Capacity,
+}
+
 #[derive(Default)]
 struct State {
     rule: Option<Rule>,
     usage: BTreeMap<String, Usage>,
+    recorded: Vec<Recorded>,
+    /// Operations forwarded since the last [`DynamoProxy::clear_recorded`], in order.
+    forwarded: Vec<String>,
+    /// Requests forwarded whose answer has not been read yet.
+    in_flight: usize,
+}
+
+/// Counts a forwarded request as in flight until dropped (answered, or failed).
+struct InFlight(Arc<Mutex<State>>);
+
+impl InFlight {
+    fn start(state: &Arc<Mutex<State>>, operation: &str) -> Self {
+        let mut locked = state.lock().unwrap_or_else(|p| p.into_inner());
+        locked.in_flight += 1;
+        locked.forwarded.push(operation.to_owned());
+        InFlight(state.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut locked = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        locked.in_flight = locked.in_flight.saturating_sub(1);
+    }
 }
 
 pub struct DynamoProxy {
@@ -122,6 +188,39 @@ impl DynamoProxy {
 
     pub fn reset_usage(&self) {
         self.lock().usage.clear();
+    }
+
+    /// Every request since the last [`DynamoProxy::clear_recorded`], in the order
+    /// their answers arrived.
+    pub fn recorded(&self) -> Vec<Recorded> {
+        self.lock().recorded.clone()
+    }
+
+    /// Forgets the recorded requests (and nothing else).
+    pub fn clear_recorded(&self) {
+        let mut state = self.lock();
+        state.recorded.clear();
+        state.forwarded.clear();
+    }
+
+    /// Operations forwarded to DynamoDB since the last [`DynamoProxy::clear_recorded`],
+    /// answered or not.
+    pub fn forwarded(&self) -> Vec<String> {
+        self.lock().forwarded.clone()
+    }
+
+    /// Waits (up to 30 s) until DynamoDB has answered every request forwarded so far,
+    /// so that [`DynamoProxy::recorded`] holds requests whose caller stopped waiting.
+    pub async fn settle(&self) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while self.lock().in_flight > 0 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Requests, read units and write units per operation, from the recorded requests.
+    pub fn split_usage(&self) -> BTreeMap<String, SplitUsage> {
+        split_usage(&self.recorded())
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -266,6 +365,16 @@ async fn read_chunked(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> Option<Ve
     }
 }
 
+/// The status code of an HTTP answer (0 if its status line cannot be read).
+fn status_of(response: &Message) -> u16 {
+    response
+        .head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0)
+}
+
 fn operation_of(request: &Message) -> String {
     request
         .header("x-amz-target")
@@ -307,6 +416,65 @@ fn metered(request: &Message, operation: &str) -> Message {
     }
 }
 
+/// Requests, read units and write units per operation of `recorded`.
+pub fn split_usage(recorded: &[Recorded]) -> BTreeMap<String, SplitUsage> {
+    let mut usage: BTreeMap<String, SplitUsage> = BTreeMap::new();
+    for request in recorded {
+        let entry = usage.entry(request.operation.clone()).or_default();
+        entry.requests += 1;
+        entry.capacity += request.capacity;
+    }
+    usage
+}
+
+/// Operations whose capacity is read capacity; the others of [`METERED`] write.
+const READS: [&str; 5] = [
+    "GetItem",
+    "Query",
+    "Scan",
+    "BatchGetItem",
+    "TransactGetItems",
+];
+
+/// The read and write units an answer of `operation` reports. `ReadCapacityUnits` and
+/// `WriteCapacityUnits` when the answer has them; otherwise `CapacityUnits`, which is
+/// read capacity for the reading operations and write capacity for the others (an
+/// UpdateItem's implicit read is billed as a write).
+fn consumed_capacity(operation: &str, body: &[u8]) -> Capacity {
+    let Ok(value) = serde_json::from_slice::<Value>(body) else {
+        return Capacity::default();
+    };
+    let of = |entry: &Value| {
+        let read = entry["ReadCapacityUnits"].as_f64();
+        let write = entry["WriteCapacityUnits"].as_f64();
+        if read.is_some() || write.is_some() {
+            return Capacity {
+                read_units: read.unwrap_or(0.0),
+                write_units: write.unwrap_or(0.0),
+            };
+        }
+        let units = entry["CapacityUnits"].as_f64().unwrap_or(0.0);
+        if READS.contains(&operation) {
+            Capacity {
+                read_units: units,
+                write_units: 0.0,
+            }
+        } else {
+            Capacity {
+                read_units: 0.0,
+                write_units: units,
+            }
+        }
+    };
+    let mut total = Capacity::default();
+    match &value["ConsumedCapacity"] {
+        Value::Array(entries) => entries.iter().for_each(|e| total += of(e)),
+        entry @ Value::Object(_) => total += of(entry),
+        _ => {}
+    }
+    total
+}
+
 fn consumed_units(body: &[u8]) -> f64 {
     let Ok(value) = serde_json::from_slice::<Value>(body) else {
         return 0.0;
@@ -332,9 +500,21 @@ async fn serve(mut client: TcpStream, upstream: String, state: Arc<Mutex<State>>
             Some(Fault::Blackhole) => {
                 std::future::pending::<()>().await;
             }
+            Some(Fault::DelayRequest(delay)) => {
+                tokio::time::sleep(delay).await;
+                let mut probe = [0u8; 1];
+                match client.try_read(&mut probe) {
+                    // The caller closed the connection: it no longer waits for this.
+                    Ok(0) => return,
+                    Ok(n) => from_client.extend_from_slice(&probe[..n]),
+                    Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {}
+                    Err(_) => return,
+                }
+            }
             _ => {}
         }
         let forwarded = metered(&request, &operation);
+        let in_flight = InFlight::start(&state, &operation);
         if server.write_all(&forwarded.bytes()).await.is_err() {
             return;
         }
@@ -346,7 +526,14 @@ async fn serve(mut client: TcpStream, upstream: String, state: Arc<Mutex<State>>
             let usage = state.usage.entry(operation.clone()).or_default();
             usage.requests += 1;
             usage.capacity_units += consumed_units(&response.body);
+            state.recorded.push(Recorded {
+                operation: operation.clone(),
+                body: serde_json::from_slice(&request.body).unwrap_or(Value::Null),
+                capacity: consumed_capacity(&operation, &response.body),
+                status: status_of(&response),
+            });
         }
+        drop(in_flight);
         let bytes = response.bytes();
         match fault {
             Some(Fault::DelayAnswer(delay)) => tokio::time::sleep(delay).await,

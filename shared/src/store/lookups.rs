@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue};
 use chrono::{DateTime, Utc};
 
 use super::client::{backoff, classify, internal};
@@ -152,6 +152,9 @@ impl TokenStore {
                 "attribute_exists(pk) AND (attribute_not_exists({attribute}) OR {attribute} <= :threshold)"
             ))
             .set_expression_attribute_values(Some(values))
+            // The authorizer's policy requires ReturnValues NONE, stated rather than
+            // left to the default, so the write can read nothing back.
+            .return_values(ReturnValue::None)
             .send()
             .await;
         match result {

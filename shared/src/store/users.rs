@@ -1,7 +1,7 @@
 //! User records, and keeping each user's roles and active flag in step on the hash
 //! items of their tokens, which is all the authorizer reads.
 
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 use super::client::{backoff, classify};
 use super::items;
@@ -34,6 +34,12 @@ impl TokenStore {
                 access_version: version,
             };
             let (condition, seen) = match &existing {
+                // A record written without a version (by an older writer, by hand)
+                // reads as version 0: it must also be written over as version 0.
+                Some(old) if old.access_version == 0 => (
+                    "attribute_not_exists(access_version) OR access_version = :seen",
+                    Some(AttributeValue::N("0".to_owned())),
+                ),
                 Some(old) => (
                     "access_version = :seen",
                     Some(AttributeValue::N(old.access_version.to_string())),
@@ -120,6 +126,8 @@ impl TokenStore {
             .condition_expression(condition)
             .expression_attribute_names("#roles", "roles")
             .set_expression_attribute_values(Some(values))
+            // create-token's policy allows this write with ReturnValues NONE only.
+            .return_values(ReturnValue::None)
             .send()
             .await;
         match result {
