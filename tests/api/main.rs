@@ -7,6 +7,7 @@ mod authorizer;
 mod events;
 mod lifecycle;
 mod reminders;
+mod sdk_config;
 mod store;
 mod token_api;
 
