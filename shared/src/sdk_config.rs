@@ -10,6 +10,12 @@
 //! otherwise (a developer's machine with a profile, SnapStart's container credentials)
 //! it falls back to aws-config's default chain.
 //!
+//! The direct path also defers loading the trust store. The SDK's default HTTPS client
+//! builds its TLS connector, reading and parsing every root certificate of the system,
+//! as soon as a client is built, so that work sits in every function's cold start
+//! before the runtime asks for its first event. Here the same client (hyper 1, rustls
+//! with aws-lc) builds its connector when the first request needs it.
+//!
 //! On the direct path the configuration keeps what the functions rely on from the
 //! environment: the service endpoint variables (`AWS_ENDPOINT_URL_DYNAMODB`,
 //! `AWS_ENDPOINT_URL_EVENTBRIDGE`, `AWS_ENDPOINT_URL`, and
@@ -20,6 +26,12 @@
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
+use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_runtime_api::shared::IntoShared;
 use aws_types::service_config::{LoadServiceConfig, ServiceConfigKey};
 
 /// The credentials' provider name, as the SDK's own environment provider names them.
@@ -56,10 +68,41 @@ pub fn from_environment(lookup: impl Fn(&str) -> Option<String>) -> Option<SdkCo
     let mut builder = SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(region))
-        .credentials_provider(SharedCredentialsProvider::new(credentials));
+        .credentials_provider(SharedCredentialsProvider::new(credentials))
+        .http_client(https_client());
     builder.set_use_fips(get("AWS_USE_FIPS_ENDPOINT").and_then(|v| flag(&v)));
     builder.set_use_dual_stack(get("AWS_USE_DUALSTACK_ENDPOINT").and_then(|v| flag(&v)));
     Some(builder.service_config(endpoints).build())
+}
+
+/// The SDK's default HTTPS client, built to load the trust store on the first request.
+pub fn https_client() -> SharedHttpClient {
+    let client = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+        .build_https();
+    OnFirstRequest(client).into_shared()
+}
+
+/// An HTTP client that skips the eager start of the client it wraps: the SDK calls
+/// `validate_base_client_config` when a client is built, and the default client uses
+/// that call to build its connector. Everything else is the wrapped client's.
+#[derive(Debug)]
+struct OnFirstRequest(SharedHttpClient);
+
+impl HttpClient for OnFirstRequest {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        self.0.http_connector(settings, components)
+    }
+
+    fn connector_metadata(
+        &self,
+    ) -> Option<aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata> {
+        self.0.connector_metadata()
+    }
 }
 
 /// `true`/`false` in any case, as the SDK reads its boolean variables; anything else is
@@ -168,6 +211,11 @@ mod tests {
         assert_eq!(config.behavior_version(), Some(BehaviorVersion::latest()));
         assert_eq!(endpoint_of(&config, "DynamoDB"), None);
         assert_eq!(config.use_fips(), None);
+        let client = config.http_client().expect("an HTTP client");
+        assert!(
+            format!("{client:?}").contains("OnFirstRequest"),
+            "{client:?}"
+        );
     }
 
     #[test]
