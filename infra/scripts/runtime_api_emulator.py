@@ -31,6 +31,11 @@ Modes:
       outcome is "response", "error" (invocation error) or "init_error"; the exit
       status is 0 if the process reached the event and answered it (response or
       error), 1 otherwise. The child's stdout/stderr go to --child-log (default: ours).
+      The same measurement is `measure()` for scripts that import this module.
+
+  tls-proxy --target HOST:PORT --cert PEM --key PEM [--port N]
+      A TLS-terminating proxy in front of a plain TCP service (DynamoDB Local), so
+      that a function's first call pays for TLS as it does against DynamoDB.
 
 Standard library only.
 """
@@ -211,29 +216,31 @@ def cmd_serve(args):
     return 0
 
 
-def cmd_run(args):
-    if not args.command:
-        print("run: missing COMMAND after --", file=sys.stderr)
-        return 2
-    event = open(args.event, "rb").read()
-    state = State(event, args.function_name, args.deadline_ms)
+def measure(command, event, function_name="function", env=None, timeout=30.0,
+            deadline_ms=10_000, child_log=None):
+    """Runs COMMAND against a fresh emulator serving EVENT (bytes) and returns the
+    report described in the module doc. `env` is the child's environment
+    (AWS_LAMBDA_RUNTIME_API is added); `child_log` a binary file for its output."""
+    # Threads hand over the interpreter lock at this interval: the default 5 ms would
+    # let a waiting thread delay the handler that timestamps /next.
+    sys.setswitchinterval(0.0002)
+    state = State(event, function_name, deadline_ms)
     server = start_server(state, 0)
-    env = dict(os.environ)
+    env = dict(os.environ if env is None else env)
     env["AWS_LAMBDA_RUNTIME_API"] = f"127.0.0.1:{server.server_address[1]}"
-    log = open(args.child_log, "ab") if args.child_log else None
 
     spawn_ns = time.perf_counter_ns()
-    proc = subprocess.Popen(args.command, env=env, stdout=log, stderr=log or None)
-    deadline = time.monotonic() + args.timeout
+    proc = subprocess.Popen(command, env=env, stdout=child_log, stderr=child_log)
+    deadline = time.monotonic() + timeout
     exited = None
     # Wait for the answer to the event (or an init error), or the process dying.
-    while not state.done.wait(0.005):
+    while not state.done.wait(0.002):
         exited = proc.poll()
         if exited is not None or time.monotonic() > deadline:
             break
     # Then wait until it is idle again (second /next), so VmHWM covers all the work.
     if state.done.is_set() and state.outcome != "init_error":
-        while not state.idle.wait(0.005):
+        while not state.idle.wait(0.002):
             exited = proc.poll()
             if exited is not None or time.monotonic() > deadline:
                 break
@@ -252,7 +259,7 @@ def cmd_run(args):
     server.server_close()
 
     ms = lambda a, b: round((b - a) / 1e6, 3) if a is not None and b is not None else None
-    report = {
+    return {
         "init_ms": ms(spawn_ns, state.first_next_ns),
         "invoke_ms": ms(state.event_sent_ns, state.outcome_ns),
         "vmhwm_kb": status.get("VmHWM"),
@@ -262,9 +269,76 @@ def cmd_run(args):
         "exit_status_before_stop": exited,
         "result": state.result,
     }
+
+
+def cmd_run(args):
+    if not args.command:
+        print("run: missing COMMAND after --", file=sys.stderr)
+        return 2
+    log = open(args.child_log, "ab") if args.child_log else None
+    report = measure(args.command, open(args.event, "rb").read(), args.function_name,
+                     timeout=args.timeout, deadline_ms=args.deadline_ms, child_log=log)
     print(json.dumps(report), flush=True)
-    ok = state.outcome in ("response", "error") and status.get("VmHWM") is not None
+    ok = report["outcome"] in ("response", "error") and report["vmhwm_kb"] is not None
     return 0 if ok else 1
+
+
+def tls_proxy(target_host, target_port, certfile, keyfile, port=0):
+    """Starts a TLS-terminating TCP proxy on 127.0.0.1 in front of a plain TCP
+    service (DynamoDB Local), in daemon threads; returns its port. Functions then
+    reach DynamoDB over HTTPS as in the cloud, so their first call pays for loading
+    the trust store and the TLS handshake."""
+    import socket
+    import ssl
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(certfile, keyfile)
+    listener = socket.create_server(("127.0.0.1", port))
+
+    def pump(src, dst):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.close()
+                except OSError:
+                    pass
+
+    def serve(client):
+        try:
+            tls = context.wrap_socket(client, server_side=True)
+            upstream = socket.create_connection((target_host, target_port))
+        except OSError:
+            client.close()
+            return
+        threading.Thread(target=pump, args=(tls, upstream), daemon=True).start()
+        pump(upstream, tls)
+
+    def accept():
+        while True:
+            client, _ = listener.accept()
+            threading.Thread(target=serve, args=(client,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    return listener.getsockname()[1]
+
+
+def cmd_tls_proxy(args):
+    host, _, port = args.target.rpartition(":")
+    listen = tls_proxy(host or "127.0.0.1", int(port), args.cert, args.key, args.port)
+    print(json.dumps({"listening": f"127.0.0.1:{listen}"}), flush=True)
+    try:
+        signal.pause()
+    except KeyboardInterrupt:
+        pass
+    return 0
 
 
 def main():
@@ -281,10 +355,16 @@ def main():
             p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for the answer")
             p.add_argument("--child-log", help="append the process's stdout/stderr to this file")
             p.add_argument("command", nargs=argparse.REMAINDER)
+    p = sub.add_parser("tls-proxy")
+    p.add_argument("--target", required=True, help="HOST:PORT of the plain TCP service")
+    p.add_argument("--cert", required=True, help="PEM certificate the proxy presents")
+    p.add_argument("--key", required=True, help="PEM private key of that certificate")
+    p.add_argument("--port", type=int, default=0)
     args = parser.parse_args()
     if args.mode == "run" and args.command and args.command[0] == "--":
         args.command = args.command[1:]
-    return cmd_serve(args) if args.mode == "serve" else cmd_run(args)
+    modes = {"serve": cmd_serve, "run": cmd_run, "tls-proxy": cmd_tls_proxy}
+    return modes[args.mode](args)
 
 
 if __name__ == "__main__":

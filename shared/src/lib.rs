@@ -8,7 +8,8 @@
 //! - the token API: its use cases ([`service`]), wire format ([`api`], strict JSON in
 //!   [`json`]) and its one error type ([`error`]);
 //! - lifecycle events ([`events`]) and operational metrics ([`metrics`]);
-//! - settings read at cold start ([`config`]).
+//! - settings read at cold start ([`config`]) and the AWS SDK configuration
+//!   ([`sdk_config`]).
 
 pub mod api;
 pub mod config;
@@ -20,6 +21,7 @@ pub mod logging;
 pub mod metrics;
 pub mod permissions;
 pub mod reminders;
+pub mod sdk_config;
 pub mod service;
 pub mod store;
 pub mod token;

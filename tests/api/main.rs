@@ -11,6 +11,7 @@ mod faults;
 mod iam;
 mod lifecycle;
 mod reminders;
+mod sdk_config;
 mod store;
 mod token_api;
 

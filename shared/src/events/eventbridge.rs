@@ -24,9 +24,7 @@ impl EventBridgeSink {
 
     /// A client from the environment (`AWS_ENDPOINT_URL_EVENTBRIDGE` points it elsewhere).
     pub async fn from_env(bus_name: impl Into<String>) -> Self {
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .load()
-            .await;
+        let config = crate::sdk_config::load().await;
         EventBridgeSink::new(Client::new(&config), bus_name)
     }
 }

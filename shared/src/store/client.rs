@@ -29,13 +29,14 @@ fn timeouts() -> TimeoutConfig {
 }
 
 /// Builds the DynamoDB client from the environment (region, credentials, and
-/// `AWS_ENDPOINT_URL_DYNAMODB` for DynamoDB Local).
+/// `AWS_ENDPOINT_URL_DYNAMODB` for DynamoDB Local): see [`crate::sdk_config`].
 pub async fn connect() -> Client {
-    let config = aws_config::defaults(BehaviorVersion::latest())
-        .timeout_config(timeouts())
-        .load()
-        .await;
-    Client::new(&config)
+    let config = crate::sdk_config::load().await;
+    Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&config)
+            .timeout_config(timeouts())
+            .build(),
+    )
 }
 
 /// A client for the DynamoDB Local at `endpoint`, with fixed local credentials and
