@@ -19,9 +19,12 @@
 # the PAT's hash item (the authorizer's one read) against the stack's own DynamoDB
 # Local at --connections concurrency, and wrk runs as above; after --warmup seconds of
 # each unmeasured (DynamoDB Local's JVM compiles its hot paths in the first seconds),
-# --rounds pairs of runs alternate (GetItem first), and it prints each pair, the medians and their ratio
-# (gateway req/s / GetItem/s), with the machine's load before and after. Use it with
-# --cache-ttl 0, so that every request runs the authorizer's read.
+# --rounds pairs of runs alternate (GetItem first), and it prints each pair, the
+# medians and their ratio (gateway req/s / GetItem/s), the CPU each process spent per call and how busy they
+# kept the cores, with the machine's load before and after. Without --binary it runs
+# the release profile (PATGATE_LOCAL_PROFILE=release, unless set): a debug driver would
+# measure itself, not DynamoDB Local. Use it with --cache-ttl 0, so that every request
+# runs the authorizer's read.
 # Needs wrk (Debian/Ubuntu: apt-get install -y wrk), curl and python3.
 set -euo pipefail
 
@@ -52,7 +55,7 @@ while [[ $# -gt 0 ]]; do
     --compare-getitem) COMPARE=true; shift ;;
     --rounds) ROUNDS=$2; shift 2 ;;
     --warmup) WARMUP=$2; shift 2 ;;
-    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) die "unknown argument $1" ;;
   esac
 done
@@ -77,13 +80,18 @@ LOG="$(mktemp -t patgate-bench.XXXXXX.log)"
 args=(--in-memory --quiet --no-web --port "$PORT" --dynamodb-port "$DYNAMODB_PORT")
 [[ -n "$CACHE_TTL" ]] && args+=(--authorizer-cache-ttl "$CACHE_TTL")
 
+# The floor is DynamoDB Local's, not a debug-built client's: compare release builds.
+if $COMPARE && [[ -z "$BINARY" ]]; then
+  export PATGATE_LOCAL_PROFILE="${PATGATE_LOCAL_PROFILE:-release}"
+fi
+
 start_ns=$(date +%s%N)
 if [[ -n "$BINARY" ]]; then
   [[ -x "$BINARY" ]] || die "--binary $BINARY is not an executable"
   STARTED_BY="$BINARY"
   "$BINARY" "${args[@]}" >"$LOG" 2>&1 &
 else
-  STARTED_BY="run-local.sh, warm cargo build included"
+  STARTED_BY="run-local.sh (${PATGATE_LOCAL_PROFILE:-debug} profile), warm cargo build included"
   "$SCRIPT_DIR/run-local.sh" "${args[@]}" >"$LOG" 2>&1 &
 fi
 STACK_PID=$!
@@ -146,19 +154,27 @@ cpu_us() { awk -v t="$TICK_US" '{print ($14 + $15) * t}' "/proc/$1/stat"; }
 per_call() { awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN {printf "%.0f", (b - a) / (n > 0 ? n : 1)}'; }
 DYNAMO_PID=$(ps -o pid=,comm= --ppid "$STACK_PID" | awk '$2 == "java" {print $1; exit}')
 [[ -n "$DYNAMO_PID" ]] || die "cannot find the stack's DynamoDB Local (a java child of pid $STACK_PID)"
+# Busy share of the machine's cores: CPU microseconds over wall microseconds x cores.
+busy() { awk -v c="$1" -v w="$2" -v n="$(nproc)" 'BEGIN {printf "%.0f%%", 100 * c / (w * n)}'; }
+now_us() { echo $(( $(date +%s%N) / 1000 )); }
+TIME_FILE=$(mktemp -t patgate-bench-time.XXXXXX)
+TIMEFORMAT='%3U %3S'
 getitem_rates=()
 gateway_rates=()
+driver_cpus=()
+gateway_cpus=()
 for round in $(seq 1 "$ROUNDS"); do
-  dynamo0=$(cpu_us "$DYNAMO_PID")
+  dynamo0=$(cpu_us "$DYNAMO_PID"); wall0=$(now_us)
   getitem_out=$("$DRIVER" "${DRIVER_ARGS[@]}" --duration "$DURATION_S") || die "getitem-load failed: $getitem_out"
-  dynamo1=$(cpu_us "$DYNAMO_PID")
+  dynamo1=$(cpu_us "$DYNAMO_PID"); wall1=$(now_us)
   getitem_rate=$(sed -n 's/.*: \([0-9]*\) req\/s.*/\1/p' <<<"$getitem_out")
   getitem_calls=$(awk '{print $2}' <<<"$getitem_out")
   stack0=$(cpu_us "$STACK_PID")
-  wrk_out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency \
-    -H "Authorization: Bearer $TOKEN" "$BASE$BENCH_PATH")
-  stack1=$(cpu_us "$STACK_PID")
-  dynamo2=$(cpu_us "$DYNAMO_PID")
+  # wrk's own CPU (user and system) comes from bash's `time` of the child.
+  wrk_out=$( { time wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency \
+    -H "Authorization: Bearer $TOKEN" "$BASE$BENCH_PATH"; } 2>"$TIME_FILE")
+  stack1=$(cpu_us "$STACK_PID"); dynamo2=$(cpu_us "$DYNAMO_PID"); wall2=$(now_us)
+  wrk_cpu_us=$(awk '{printf "%.0f", ($1 + $2) * 1000000}' "$TIME_FILE")
   gateway_rate=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' <<<"$wrk_out")
   gateway_calls=$(awk '/ requests in / {print $1}' <<<"$wrk_out")
   # wrk counts any answer; a run that was not all 200s measures something else.
@@ -169,19 +185,31 @@ for round in $(seq 1 "$ROUNDS"); do
   gateway_latency=$(awk '$1 == "50%" {p50=$2} $1 == "99%" {p99=$2} END {printf "p50 %s, p99 %s", p50, p99}' <<<"$wrk_out")
   getitem_latency=$(grep -o 'p50 [0-9.]* ms, p99 [0-9.]* ms' <<<"$getitem_out")
   driver_cpu=$(sed -n 's/.*driver CPU \([0-9]*\) us\/call.*/\1/p' <<<"$getitem_out")
+  dynamo_getitem=$(per_call "$dynamo0" "$dynamo1" "$getitem_calls")
+  stack_cpu=$(per_call "$stack0" "$stack1" "$gateway_calls")
+  dynamo_gateway=$(per_call "$dynamo1" "$dynamo2" "$gateway_calls")
+  wrk_cpu=$(per_call 0 "$wrk_cpu_us" "$gateway_calls")
   printf 'round %d: getitem %6d req/s (%s)   gateway %6d req/s (%s)   ratio %.2f\n' \
     "$round" "$getitem_rate" "$getitem_latency" "$gateway_rate" "$gateway_latency" \
     "$(awk -v g="$gateway_rate" -v d="$getitem_rate" 'BEGIN {print g / d}')"
-  printf '         CPU per call: getitem: driver %s us, DynamoDB Local %s us; gateway: patgate-local %s us, DynamoDB Local %s us\n' \
-    "$driver_cpu" "$(per_call "$dynamo0" "$dynamo1" "$getitem_calls")" \
-    "$(per_call "$stack0" "$stack1" "$gateway_calls")" "$(per_call "$dynamo1" "$dynamo2" "$gateway_calls")"
+  printf '         CPU per call, us: getitem: driver %s + DynamoDB Local %s (these busy %s of the cores)\n' \
+    "$driver_cpu" "$dynamo_getitem" \
+    "$(busy $(( driver_cpu * getitem_calls + dynamo1 - dynamo0 )) $(( wall1 - wall0 )))"
+  printf '                           gateway: wrk %s + patgate-local %s + DynamoDB Local %s (these busy %s of the cores)\n' \
+    "$wrk_cpu" "$stack_cpu" "$dynamo_gateway" \
+    "$(busy $(( wrk_cpu_us + stack1 - stack0 + dynamo2 - dynamo1 )) $(( wall2 - wall1 )))"
   getitem_rates+=("$getitem_rate")
   gateway_rates+=("$gateway_rate")
+  driver_cpus+=("$driver_cpu")
+  gateway_cpus+=("$stack_cpu")
 done
+rm -f "$TIME_FILE"
 median() { printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 getitem_median=$(median "${getitem_rates[@]}")
 gateway_median=$(median "${gateway_rates[@]}")
 printf 'median of %d rounds at concurrency %d: getitem %s req/s, gateway %s req/s, ratio %.2f\n' \
   "$ROUNDS" "$CONNECTIONS" "$getitem_median" "$gateway_median" \
   "$(awk -v g="$gateway_median" -v d="$getitem_median" 'BEGIN {print g / d}')"
+printf 'median CPU per call: patgate-local %s us (an authorized request), getitem-load %s us (one GetItem)\n' \
+  "$(median "${gateway_cpus[@]}")" "$(median "${driver_cpus[@]}")"
 echo "load after: $(uptime | sed 's/.*load average: //')"
