@@ -4,6 +4,7 @@
 //! Cognito user pool authorizer, the development-only session check standing in for it.
 
 use std::collections::BTreeMap;
+use std::fmt::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -48,20 +49,21 @@ pub fn deny_message(decision: PolicyDecision) -> Option<&'static str> {
 /// What an authorizer is handed for one call.
 pub struct AuthorizeCall<'a> {
     pub call: &'a HttpCall<'a>,
-    /// The route's resource path and path parameters (REQUEST events carry them).
-    pub resource_path: &'a str,
-    pub path_params: &'a [(String, String)],
-    pub request_id: &'a str,
+    /// The call's proxy event, without an authorizer context: a REQUEST authorizer's
+    /// event is derived from it.
+    pub proxy_event: &'a Value,
     pub identity: &'a ApiIdentity,
     pub functions: &'a Functions,
     /// The functions' clock.
     pub now: DateTime<Utc>,
 }
 
-/// The template's authorizers, with a policy cache per Lambda authorizer.
+/// The template's authorizers, with a policy cache per Lambda authorizer whose TTL
+/// is not 0.
 pub struct Authorizers {
     definitions: BTreeMap<String, AuthorizerDef>,
-    caches: BTreeMap<String, PolicyCache>,
+    /// `None`: caching off (TTL 0), so no answer is copied into a map never read.
+    caches: BTreeMap<String, Option<PolicyCache>>,
     sessions: Arc<SessionKeys>,
 }
 
@@ -88,7 +90,8 @@ impl Authorizers {
                 ));
             }
             let ttl = Duration::from_secs(*ttl_seconds);
-            caches.insert(name.clone(), PolicyCache::new(ttl, POLICY_CACHE_CAPACITY));
+            let cache = (!ttl.is_zero()).then(|| PolicyCache::new(ttl, POLICY_CACHE_CAPACITY));
+            caches.insert(name.clone(), cache);
         }
         Ok(Authorizers {
             definitions: definitions.clone(),
@@ -132,33 +135,28 @@ impl Authorizers {
     ) -> Result<Value, GatewayError> {
         // An empty identity source is refused before the authorizer is called.
         let token = identity_source(input.call, header)?;
-        let cache = &self.caches[name];
+        let cache = self.caches.get(name).and_then(Option::as_ref);
         let method_arn = input
             .identity
             .method_arn(input.call.method, input.call.raw_path);
-        let (answer, latency_ms) = match cache.get(token, Instant::now()) {
+        let (answer, latency_ms) = match cache.and_then(|c| c.get(token, Instant::now())) {
             Some(cached) => {
-                note.push_str(&format!("{name}: cached"));
+                let _ = write!(note, "{name}: cached");
                 (cached, 0)
             }
             None => {
                 let started = Instant::now();
                 let event = match payload {
                     PayloadType::Token => token_authorizer_event(token, &method_arn),
-                    PayloadType::Request => request_authorizer_event(
-                        input.identity,
-                        input.call,
-                        (input.resource_path, input.path_params),
-                        &method_arn,
-                        input.request_id,
-                        input.now,
-                    ),
+                    PayloadType::Request => {
+                        request_authorizer_event(input.proxy_event, &method_arn)
+                    }
                 };
                 let outcome =
                     tokio::time::timeout(timeout, input.functions.authorize(event, input.now))
                         .await;
                 let latency_ms = started.elapsed().as_millis() as u64;
-                note.push_str(&format!("{name}: called, {latency_ms} ms"));
+                let _ = write!(note, "{name}: called, {latency_ms} ms");
                 let answer = match outcome {
                     Ok(Ok(answer)) => answer,
                     Ok(Err(AuthorizerFailure::Unauthorized)) => {
@@ -168,7 +166,9 @@ impl Authorizers {
                         return Err(GatewayError::AuthorizerFailure)
                     }
                 };
-                cache.insert(token.to_owned(), answer.clone(), Instant::now());
+                if let Some(cache) = cache {
+                    cache.insert(token.to_owned(), answer.clone(), Instant::now());
+                }
                 (answer, latency_ms)
             }
         };

@@ -3,7 +3,9 @@
 //! and the REQUEST and TOKEN authorizer events (authorizer-request.json,
 //! authorizer-token.json).
 
+use aws_lambda_events::apigw::ApiGatewayProxyRequest;
 use chrono::{DateTime, Utc};
+use lambda_http::request::LambdaRequest;
 use percent_encoding::percent_decode_str;
 use serde_json::{json, Map, Value};
 
@@ -55,17 +57,13 @@ pub fn token_authorizer_event(token: &str, method_arn: &str) -> Value {
     })
 }
 
-/// The REQUEST authorizer event for `call` on the resource `resource_path`: the
-/// request's headers, query, path parameters and context (source IP, user agent).
-pub fn request_authorizer_event(
-    api: &ApiIdentity,
-    call: &HttpCall<'_>,
-    (resource_path, path_params): (&str, &[(String, String)]),
-    method_arn: &str,
-    request_id: &str,
-    now: DateTime<Utc>,
-) -> Value {
-    let mut event = proxy_event(api, call, resource_path, path_params, None, request_id, now);
+/// The REQUEST authorizer event of a call, from the call's proxy event without its
+/// authorizer context (`proxy`): the same headers, query, path parameters and context
+/// (source IP, user agent, request id and time), without the body, with `type` and
+/// `methodArn`. Derived from the proxy event rather than built again, so that the two
+/// events of one request cannot disagree and the request is read once.
+pub fn request_authorizer_event(proxy: &Value, method_arn: &str) -> Value {
+    let mut event = proxy.clone();
     let Value::Object(fields) = &mut event else {
         return event;
     };
@@ -77,13 +75,23 @@ pub fn request_authorizer_event(
     event
 }
 
-/// The Lambda proxy integration event for `call` on the resource `resource_path`.
+/// The function's request for a proxy event, as the Lambda runtime hands it to a
+/// `lambda_http` handler: the same deserializer (`ApiGatewayProxyRequest`, the REST
+/// API variant `lambda_http` tries first) and the same conversion, fed the event
+/// value itself instead of its JSON text printed and parsed again.
+pub fn lambda_request(event: Value) -> Result<lambda_http::Request, serde_json::Error> {
+    let proxy: ApiGatewayProxyRequest = serde_json::from_value(event)?;
+    Ok(LambdaRequest::ApiGatewayV1(proxy).into())
+}
+
+/// The Lambda proxy integration event for `call` on the resource `resource_path`,
+/// without `requestContext.authorizer` ([`set_authorizer`] adds it once the route's
+/// authorizer has answered).
 pub fn proxy_event(
     api: &ApiIdentity,
     call: &HttpCall<'_>,
     resource_path: &str,
     path_params: &[(String, String)],
-    authorizer: Option<Value>,
     request_id: &str,
     now: DateTime<Utc>,
 ) -> Value {
@@ -100,10 +108,7 @@ pub fn proxy_event(
                 .collect(),
         )
     };
-    let mut request_context = request_context(api, call, resource_path, request_id, now);
-    if let Some(authorizer) = authorizer {
-        request_context["authorizer"] = authorizer;
-    }
+    let request_context = request_context(api, call, resource_path, request_id, now);
     json!({
         "resource": resource_path,
         "path": call.raw_path,
@@ -118,6 +123,14 @@ pub fn proxy_event(
         "body": call.body,
         "isBase64Encoded": false,
     })
+}
+
+/// Sets the proxy event's `requestContext.authorizer`: what the route's authorizer
+/// hands the backend.
+pub fn set_authorizer(event: &mut Value, authorizer: Value) {
+    if let Some(Value::Object(context)) = event.get_mut("requestContext") {
+        context.insert("authorizer".to_owned(), authorizer);
+    }
 }
 
 /// `a=1&b=x%20y` → `[("a", "1"), ("b", "x y")]`.
@@ -259,15 +272,8 @@ mod tests {
         };
         let authorizer = json!({"claims": {"sub": "demo-user"}});
         let params = vec![("id".to_owned(), "01J X".to_owned())];
-        let event = proxy_event(
-            &api(),
-            &call,
-            "/tokens/{id}",
-            &params,
-            Some(authorizer),
-            "req-1",
-            Utc::now(),
-        );
+        let mut event = proxy_event(&api(), &call, "/tokens/{id}", &params, "req-1", Utc::now());
+        set_authorizer(&mut event, authorizer);
         assert_eq!(event["multiValueHeaders"]["x-multi"], json!(["a", "b"]));
         assert_eq!(event["headers"]["x-multi"], "b");
         assert_eq!(
@@ -280,7 +286,11 @@ mod tests {
         );
         assert_eq!(event["requestContext"]["path"], "/v1/tokens/01J%20X");
 
-        let request = lambda_http::request::from_str(&event.to_string()).unwrap();
+        let request = lambda_request(event.clone()).unwrap();
+        assert_same_request(
+            &request,
+            &lambda_http::request::from_str(&event.to_string()).unwrap(),
+        );
         assert_eq!(request.method(), "DELETE");
         assert_eq!(
             request.path_parameters_ref().and_then(|p| p.first("id")),
@@ -310,13 +320,129 @@ mod tests {
             body: None,
             source_ip: "::1",
         };
-        let event = proxy_event(&api(), &call, "/tokens", &[], None, "r", Utc::now());
+        let event = proxy_event(&api(), &call, "/tokens", &[], "r", Utc::now());
         assert!(
             event["queryStringParameters"].is_null()
                 && event["pathParameters"].is_null()
                 && event["body"].is_null()
         );
         assert!(event["requestContext"].get("authorizer").is_none());
-        assert!(lambda_http::request::from_str(&event.to_string()).is_ok());
+        assert_same_request(
+            &lambda_request(event.clone()).unwrap(),
+            &lambda_http::request::from_str(&event.to_string()).unwrap(),
+        );
+    }
+
+    /// Everything a handler can read of a request.
+    fn assert_same_request(ours: &lambda_http::Request, runtime: &lambda_http::Request) {
+        assert_eq!(ours.method(), runtime.method());
+        // lambda_http rebuilds the URI's query from a hash map: its order varies from
+        // one conversion to the next, even of the same text.
+        let query = |r: &lambda_http::Request| {
+            let mut pairs: Vec<String> = r
+                .uri()
+                .query()
+                .unwrap_or("")
+                .split('&')
+                .map(str::to_owned)
+                .collect();
+            pairs.sort();
+            pairs
+        };
+        assert_eq!(ours.uri().path(), runtime.uri().path());
+        assert_eq!(ours.uri().authority(), runtime.uri().authority());
+        assert_eq!(query(ours), query(runtime));
+        assert_eq!(ours.headers(), runtime.headers());
+        assert_eq!(ours.body(), runtime.body());
+        assert_eq!(ours.raw_http_path(), runtime.raw_http_path());
+        assert_eq!(
+            ours.query_string_parameters_ref(),
+            runtime.query_string_parameters_ref()
+        );
+        assert_eq!(ours.path_parameters_ref(), runtime.path_parameters_ref());
+        assert_eq!(ours.stage_variables_ref(), runtime.stage_variables_ref());
+        match (ours.request_context_ref(), runtime.request_context_ref()) {
+            (
+                Some(RequestContext::ApiGatewayV1(ours)),
+                Some(RequestContext::ApiGatewayV1(runtime)),
+            ) => assert_eq!(ours, runtime),
+            other => panic!("not both REST API contexts: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_request_is_the_one_the_runtime_reads_from_the_events_text() {
+        let headers = vec![
+            ("authorization".to_owned(), "Bearer pgt_x".to_owned()),
+            (
+                "user-agent".to_owned(),
+                "deploy-bot/2.1 (ünïcode)".to_owned(),
+            ),
+            ("accept".to_owned(), "text/html".to_owned()),
+            ("accept".to_owned(), "application/json".to_owned()),
+            ("x-empty".to_owned(), String::new()),
+        ];
+        let call = HttpCall {
+            method: "POST",
+            raw_path: "/catalog/a%2Fb/c",
+            raw_query: Some("q=%E2%9C%93&flag&q=2&="),
+            headers: &headers,
+            body: Some("{\"name\":\"ünïcode \\\" quote\"}".into()),
+            source_ip: "2001:db8::1",
+        };
+        let params = vec![("id".to_owned(), "a/b/c".to_owned())];
+        let mut event = proxy_event(&api(), &call, "/catalog/{id+}", &params, "r-2", Utc::now());
+        set_authorizer(
+            &mut event,
+            json!({"userId": "demo-user", "tokenId": "01J", "permissions": "catalog:read",
+                   "principalId": "demo-user", "integrationLatency": 3}),
+        );
+        let runtime = lambda_http::request::from_str(&event.to_string()).unwrap();
+        assert_same_request(&lambda_request(event).unwrap(), &runtime);
+        let Some(RequestContext::ApiGatewayV1(context)) = runtime.request_context_ref() else {
+            panic!("v1 context")
+        };
+        assert_eq!(context.authorizer.fields["integrationLatency"], 3);
+    }
+
+    #[test]
+    fn the_request_authorizer_event_is_the_proxy_event_without_the_body() {
+        let headers = vec![("authorization".to_owned(), "Bearer x".to_owned())];
+        let call = HttpCall {
+            method: "PUT",
+            raw_path: "/catalog/svc-1",
+            raw_query: Some("a=1"),
+            headers: &headers,
+            body: Some("{}".into()),
+            source_ip: "127.0.0.1",
+        };
+        let params = vec![("id".to_owned(), "svc-1".to_owned())];
+        let proxy = proxy_event(&api(), &call, "/catalog/{id}", &params, "r-3", Utc::now());
+        let arn = api().method_arn("PUT", "/catalog/svc-1");
+        let event = request_authorizer_event(&proxy, &arn);
+        assert_eq!(event["type"], "REQUEST");
+        assert_eq!(event["methodArn"], arn);
+        let (Value::Object(event_fields), Value::Object(proxy_fields)) = (&event, &proxy) else {
+            panic!("objects")
+        };
+        let proxy_only = ["body", "isBase64Encoded"];
+        let mut expected_keys: Vec<&str> = proxy_fields
+            .keys()
+            .map(String::as_str)
+            .filter(|k| !proxy_only.contains(k))
+            .chain(["type", "methodArn"])
+            .collect();
+        expected_keys.sort_unstable();
+        let keys: Vec<&str> = event_fields.keys().map(String::as_str).collect();
+        assert_eq!(keys, expected_keys);
+        for (key, value) in proxy_fields
+            .iter()
+            .filter(|(k, _)| !proxy_only.contains(&k.as_str()))
+        {
+            assert_eq!(&event_fields[key], value, "{key}");
+        }
+        assert_eq!(event["headers"]["authorization"], "Bearer x");
+        assert_eq!(event["pathParameters"]["id"], "svc-1");
+        assert_eq!(event["requestContext"]["requestId"], "r-3");
     }
 }

@@ -22,7 +22,7 @@ use serde_json::Value;
 
 use crate::answers::GatewayAnswers;
 use crate::authz::{AuthorizeCall, Authorizers};
-use crate::event::{proxy_event, ApiIdentity, HttpCall};
+use crate::event::{lambda_request, proxy_event, set_authorizer, ApiIdentity, HttpCall};
 use crate::functions::{ApiFunction, Functions};
 use crate::local_routes::{is_local, Clock, LocalRoutes};
 use crate::response::{insert, HttpResponse};
@@ -173,41 +173,33 @@ impl Gateway {
             } => (route, resource.path.as_str(), params),
             Lookup::MethodMissing | Lookup::NoResource => return self.answers.missing_token(),
         };
-        let authorizer_context = match &route.authorizer {
-            None => None,
-            Some(name) => match self
-                .authorize(name, call, (resource_path, &params), request_id, note)
-                .await
-            {
-                Ok(context) => Some(context),
-                Err(response) => return response,
-            },
-        };
-        let event = proxy_event(
+        let mut event = proxy_event(
             &self.identity,
             call,
             resource_path,
             &params,
-            authorizer_context,
             request_id,
             self.clock.now(),
         );
-        self.invoke(route, &event).await
+        if let Some(name) = &route.authorizer {
+            match self.authorize(name, call, &event, note).await {
+                Ok(context) => set_authorizer(&mut event, context),
+                Err(response) => return response,
+            }
+        }
+        self.invoke(route, event).await
     }
 
     async fn authorize(
         &self,
         name: &str,
         call: &HttpCall<'_>,
-        (resource_path, path_params): (&str, &[(String, String)]),
-        request_id: &str,
+        proxy_event: &Value,
         note: &mut String,
     ) -> Result<Value, HttpResponse> {
         let input = AuthorizeCall {
             call,
-            resource_path,
-            path_params,
-            request_id,
+            proxy_event,
             identity: &self.identity,
             functions: &self.functions,
             now: self.clock.now(),
@@ -219,8 +211,8 @@ impl Gateway {
     }
 
     /// Calls the route's function with the proxy event, within its timeout.
-    async fn invoke(&self, route: &RouteDef, event: &Value) -> HttpResponse {
-        let request = match lambda_http::request::from_str(&event.to_string()) {
+    async fn invoke(&self, route: &RouteDef, event: Value) -> HttpResponse {
+        let request = match lambda_request(event) {
             Ok(request) => request,
             Err(err) => {
                 eprintln!("patgate-local: cannot convert the proxy event: {err}");
@@ -320,20 +312,22 @@ fn lambda_to_http(response: lambda_http::Response<Body>) -> HttpResponse {
     response
 }
 
+/// A random (version 4) UUID, as API Gateway's request ids are.
 fn request_id() -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut bytes = [0u8; 16];
     rand::rng().fill_bytes(&mut bytes);
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
+    let mut id = String::with_capacity(36);
+    for (i, byte) in bytes.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            id.push('-');
+        }
+        id.push(char::from(HEX[usize::from(byte >> 4)]));
+        id.push(char::from(HEX[usize::from(byte & 0x0f)]));
+    }
+    id
 }
 
 #[cfg(test)]
@@ -344,7 +338,13 @@ mod tests {
     fn request_ids_look_like_uuids() {
         let id = request_id();
         assert_eq!(id.len(), 36);
+        let groups: Vec<usize> = id.split('-').map(str::len).collect();
+        assert_eq!(groups, [8, 4, 4, 4, 12]);
+        assert!(id
+            .chars()
+            .all(|c| c == '-' || c.is_ascii_digit() || ('a'..='f').contains(&c)));
         assert_eq!(id.as_bytes()[14], b'4');
+        assert!(matches!(id.as_bytes()[19], b'8' | b'9' | b'a' | b'b'));
         assert_ne!(id, request_id());
     }
 }
