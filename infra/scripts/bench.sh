@@ -12,8 +12,9 @@
 #               build them with infra/scripts/build-arm64.sh)
 #   lifecycle   stream records per second through the events function, and a day of
 #               reminders (infra/scripts/bench-lifecycle.sh, --lifecycle-tokens)
-#   local stack the local gateway under load (infra/scripts/bench-local.sh), when
-#               present and wrk is installed
+#   local stack the local gateway's req/s with the policy cache off against raw
+#               consistent GetItem/s at the same concurrency, release builds
+#               (infra/scripts/bench-local.sh --compare-getitem), when wrk is installed
 #
 #   bash infra/scripts/bench.sh [--runs N] [--lifecycle-tokens N] [--bootstraps DIR]
 #                               [--skip NAME]...
@@ -109,8 +110,14 @@ fi
 # ---------------------------------------------------------------- local stack
 if wanted local; then
   if [[ -f $scripts/bench-local.sh ]] && command -v wrk >/dev/null 2>&1; then
-    log "local stack under load (infra/scripts/bench-local.sh --cache-ttl 0)"
-    bash "$scripts/bench-local.sh" --cache-ttl 0 | tee "$out/local" || echo "bench-local.sh failed" >"$out/local-failed"
+    # A release stack and its GetItem driver, built with the same profile: the floor is
+    # DynamoDB Local's, so a debug client would measure itself.
+    log "cargo build --release --locked -p patgate-local"
+    cargo build --release --locked -p patgate-local >&2
+    log "local stack under load (infra/scripts/bench-local.sh --cache-ttl 0 --compare-getitem)"
+    bash "$scripts/bench-local.sh" --binary "$repo_root/target/release/patgate-local" \
+      --cache-ttl 0 --compare-getitem | tee "$out/local" ||
+      echo "bench-local.sh failed" >"$out/local-failed"
   else
     echo "bench-local.sh or wrk missing: local stack not measured" | tee "$out/local-missing"
   fi
@@ -186,10 +193,18 @@ if life:
 
 local = read("local")
 if local:
-    for line in local.splitlines():
-        if re.search(r"ratio|req/s|Requests/sec", line, re.I):
-            m = re.search(r"ratio[^\d]*([\d.]+)", line, re.I)
-            row("local stack", line.strip()[:70], float(m.group(1)) if m else None, "", "")
+    m = re.search(r"median of (\d+) rounds at concurrency (\d+): getitem (\d+) req/s, "
+                  r"gateway (\d+) req/s, ratio ([\d.]+)", local)
+    cpu = re.search(r"median CPU per call: patgate-local (\d+) us .*?, getitem-load (\d+) us", local)
+    if m:
+        rounds, conc, getitem, gateway, ratio = m.groups()
+        row("local stack", f"gateway req/s / consistent GetItem/s (cache off, c={conc})",
+            float(ratio), "", f"{gateway} / {getitem} req/s, median of {rounds} rounds")
+    if cpu:
+        row("local stack", "gateway CPU per request / GetItem driver CPU per call",
+            int(cpu.group(1)) / int(cpu.group(2)), "", f"{cpu.group(1)} us / {cpu.group(2)} us")
+    if not m:
+        row("local stack", "bench-local.sh", None, "", "no comparison line in its output")
 elif read("local-missing") or read("local-failed"):
     row("local stack", "bench-local.sh", None, "", (read("local-missing") or read("local-failed")).strip())
 
