@@ -20,8 +20,9 @@
 #                       functions missing there are left out
 #   --plain-http        DynamoDB Local over plain HTTP (no TLS proxy)
 #
-# The functions run for arm64 on Lambda; this measures HOST release builds
-# (`cargo build --release`: the workspace release profile) natively. Each run starts a
+# The functions run for arm64 on Lambda; this measures HOST release builds natively:
+# the workspace release profile and the Lambda target's rustflags from
+# .cargo/config.toml, built with --target <host> into target/<host>/release. Each run starts a
 # fresh process with a Lambda-like environment (128 MB, JSON logs, region and
 # credentials in the environment as Lambda sets them) against the Runtime API emulator
 # (infra/scripts/runtime_api_emulator.py) and serves one representative event: a
@@ -60,14 +61,21 @@ functions=(create-token authorizer rotate-token revoke-token list-tokens revoke-
 
 cd "$repo_root"
 target_dir="$(cargo metadata --no-deps --format-version 1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
+# Built as the Lambda bootstraps are: the rustflags .cargo/config.toml gives the
+# Lambda target (position-dependent executables), applied to the host triple through
+# --target, so that build scripts and proc macros are left as they are.
+host_triple="$(rustc -vV | sed -n 's/^host: //p')"
+lambda_rustflags="$(python3 -c 'import sys, tomllib; print(" ".join(tomllib.load(open(sys.argv[1], "rb"))["target"]["aarch64-unknown-linux-gnu"]["rustflags"]))' .cargo/config.toml)"
+bin_dir="$target_dir/$host_triple/release"
 if $build; then
   pkgs=(-p hello-lambda)
   for f in "${functions[@]}"; do pkgs+=(-p "$f"); done
-  log "cargo build --release --locked ${pkgs[*]} (host $(uname -m))"
-  cargo build --release --locked "${pkgs[@]}" >&2
+  log "cargo build --release --locked --target $host_triple ${pkgs[*]} (rustflags: $lambda_rustflags)"
+  env "CARGO_TARGET_$(tr 'a-z-' 'A-Z_' <<<"$host_triple")_RUSTFLAGS=$lambda_rustflags" \
+    cargo build --release --locked --target "$host_triple" "${pkgs[@]}" >&2
 fi
 for f in hello-lambda "${functions[@]}"; do
-  [[ -x "$target_dir/release/$f" ]] || { log "missing $target_dir/release/$f (run without --no-build)"; exit 1; }
+  [[ -x "$bin_dir/$f" ]] || { log "missing $bin_dir/$f (run without --no-build)"; exit 1; }
 done
 
 work="$(mktemp -d)"
@@ -98,10 +106,10 @@ if $tls; then
   cat ${system_roots:+"$system_roots"} "$work/ca.pem" >"$work/roots.pem"
 fi
 
-python3 - "$repo_root" "$target_dir" "$port" "$runs" "$tls" "$work" "$json_out" "${compare[@]}" <<'EOF'
+python3 - "$repo_root" "$bin_dir" "$port" "$runs" "$tls" "$work" "$json_out" "${compare[@]}" <<'EOF'
 import datetime, json, os, re, statistics, sys, time, urllib.request
 
-repo, target_dir, port, runs, tls, work, json_out, *compare = sys.argv[1:]
+repo, bin_dir, port, runs, tls, work, json_out, *compare = sys.argv[1:]
 runs, tls = int(runs), tls == "true"
 sys.path.insert(0, os.path.join(repo, "infra", "scripts"))
 from runtime_api_emulator import measure, tls_proxy
@@ -248,11 +256,11 @@ expected = {"create-token": "201", "authorizer": "Allow", "rotate-token": "201",
             "revoke-token": "204", "list-tokens": "200", "revoke-credentials": "202",
             "events": "ok", "reminders": "ok", "demo-echo": "200", "hello": "ok"}
 
-sets = [("release", os.path.join(target_dir, "release"))]
+sets = [("release", bin_dir)]
 for c in compare:
     label, _, path = c.partition("=")
     sets.append((label, os.path.abspath(path)))
-binaries = [("hello", "hello", os.path.join(target_dir, "release", "hello-lambda"))]
+binaries = [("hello", "hello", os.path.join(bin_dir, "hello-lambda"))]
 for fn in functions:
     for label, path in sets:
         binary = os.path.join(path, fn)

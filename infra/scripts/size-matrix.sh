@@ -7,7 +7,7 @@
 #
 #   bash infra/scripts/size-matrix.sh [--functions "authorizer create-token"]
 #        [--opt "3 s z"] [--lto "thin fat"] [--cgu "1 16"] [--cells "z/fat/1 s/thin/16"]
-#        [--variants "adopted sdk-defaults legacy-ring no-sso"]
+#        [--variants "adopted pie aws-lc sso sdk-defaults"]
 #        [--variant-profile OPT/LTO/CGU] [--out FILE]
 #   bash infra/scripts/size-matrix.sh --report FILE
 #
@@ -18,14 +18,18 @@
 #   --variants          SDK stacks, each built once with --variant-profile (default:
 #                       the workspace's release profile):
 #                         adopted       the workspace as it is: aws-sdk-* and aws-config
-#                                       without default features, hyper 1 + rustls (aws-lc)
-#                         sdk-defaults  the SDK crates' default features: hyper 1 + rustls
-#                                       (aws-lc) and the legacy hyper 0.14 + rustls 0.21 +
-#                                       ring client, two TLS stacks
-#                         legacy-ring   only the legacy client: hyper 0.14 + rustls 0.21
-#                                       + ring (deprecated by the SDK)
-#                         no-sso        adopted, and aws-config without the SSO and
+#                                       without default features, one hyper 1 + rustls
+#                                       (ring) client, no SSO or credential_process in
+#                                       the functions, position-dependent executables
+#                                       (.cargo/config.toml)
+#                         pie           adopted, position-independent (RUSTFLAGS="")
+#                         aws-lc        adopted, rustls on aws-lc (the SDK's default
+#                                       crypto) instead of ring
+#                         sso           adopted, with aws-config's SSO and
 #                                       credential_process providers
+#                         sdk-defaults  adopted, with the SDK crates' default features:
+#                                       a second client (hyper 1 + rustls on aws-lc) and
+#                                       the legacy hyper 0.14 + rustls 0.21 + ring one
 #   --out FILE          also append one JSON line per bootstrap to FILE
 #   --report FILE       print the table of the JSON lines in FILE (of one or more runs
 #                       with --out), build nothing
@@ -124,25 +128,34 @@ workspace_for() {
   rm -rf "$dir"
   mkdir -p "$dir"
   git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf - | tar -xf - -C "$dir"
-  local sdk='default-features = false, features = \["rt-tokio", "default-https-client"\]'
-  local config='default-features = false, features = \["behavior-version-latest", "rt-tokio", "default-https-client", "credentials-process", "sso"\]'
+  local sdk='default-features = false, features = \["rt-tokio"\]'
+  local config='features = \["behavior-version-latest", "rt-tokio"\]'
   case "$variant" in
+    pie)
+      # Same sources; the build drops the config's rustflags (variant_env).
+      ;;
+    aws-lc)
+      sed -i -E 's/features = \["rustls-ring"\]/features = ["rustls-aws-lc"]/' "$dir/Cargo.toml"
+      sed -i -E 's/CryptoMode::Ring/CryptoMode::AwsLc/' "$dir/shared/src/sdk_config.rs" ;;
+    sso)
+      sed -i -E "s/$config/features = [\"behavior-version-latest\", \"rt-tokio\", \"credentials-process\", \"sso\"]/" "$dir/Cargo.toml" ;;
     sdk-defaults)
-      sed -i -E "s/$sdk/features = []/; s/$config/features = [\"behavior-version-latest\"]/" "$dir/Cargo.toml" ;;
-    legacy-ring)
-      sed -i -E "s/$sdk/default-features = false, features = [\"rt-tokio\", \"legacy-https-client\"]/; s/$config/default-features = false, features = [\"behavior-version-latest\", \"rt-tokio\", \"legacy-client\", \"credentials-process\", \"sso\"]/" "$dir/Cargo.toml" ;;
-    no-sso)
-      sed -i -E "s/$config/default-features = false, features = [\"behavior-version-latest\", \"rt-tokio\", \"default-https-client\"]/" "$dir/Cargo.toml" ;;
+      sed -i -E "s/$sdk/features = []/" "$dir/Cargo.toml" ;;
     *) log "unknown variant $variant"; exit 2 ;;
   esac
-  # Every sdk-defaults/legacy-ring/no-sso line must have changed something.
-  if cmp -s "$dir/Cargo.toml" "$repo_root/Cargo.toml"; then
+  # Every variant but pie must have changed its sources.
+  if [[ $variant != pie ]] && cmp -s "$dir/Cargo.toml" "$repo_root/Cargo.toml"; then
     log "variant $variant: the workspace's SDK lines were not found; nothing patched"
     exit 1
   fi
   echo "$dir"
 }
 
+# The environment of VARIANT's build: pie replaces .cargo/config.toml's rustflags
+# (RUSTFLAGS, even empty, takes their place).
+variant_env() {
+  if [[ $1 == pie ]]; then echo "RUSTFLAGS="; else echo "PATGATE_SIZE_VARIANT=$1"; fi
+}
 # build VARIANT OPT LTO CGU: one cell.
 build() {
   local variant="$1" opt="$2" lto="$3" cgu="$4" dir bins=() start secs
@@ -152,7 +165,7 @@ build() {
   start=$SECONDS
   local lock=(--locked)
   [[ $variant == adopted ]] || lock=()
-  if ! (cd "$dir" && CARGO_PROFILE_RELEASE_OPT_LEVEL="$opt" CARGO_PROFILE_RELEASE_LTO="$lto" \
+  if ! (cd "$dir" && env "$(variant_env "$variant")" CARGO_PROFILE_RELEASE_OPT_LEVEL="$opt" CARGO_PROFILE_RELEASE_LTO="$lto" \
     CARGO_PROFILE_RELEASE_CODEGEN_UNITS="$cgu" CARGO_PROFILE_RELEASE_STRIP=true \
     CARGO_PROFILE_RELEASE_PANIC=abort \
     cargo lambda build --release --arm64 "${lock[@]}" "${bins[@]}" >"$matrix_dir/last-build.log" 2>&1); then

@@ -13,8 +13,10 @@
 //! The direct path also defers loading the trust store. The SDK's default HTTPS client
 //! builds its TLS connector, reading and parsing every root certificate of the system,
 //! as soon as a client is built, so that work sits in every function's cold start
-//! before the runtime asks for its first event. Here the same client (hyper 1, rustls
-//! with aws-lc) builds its connector when the first request needs it.
+//! before the runtime asks for its first event. Here the same client (hyper 1, rustls,
+//! on ring rather than the default aws-lc: see the workspace manifest) builds its
+//! connector when the first request needs it. It is the only HTTP client in the
+//! build: every SDK client, the fallback chain's included, is handed it.
 //!
 //! On the direct path the configuration keeps what the functions rely on from the
 //! environment: the service endpoint variables (`AWS_ENDPOINT_URL_DYNAMODB`,
@@ -45,7 +47,12 @@ const ENDPOINT_URL: &str = "AWS_ENDPOINT_URL";
 pub async fn load() -> SdkConfig {
     match from_environment(|name| std::env::var(name).ok()) {
         Some(config) => config,
-        None => aws_config::defaults(BehaviorVersion::latest()).load().await,
+        None => {
+            aws_config::defaults(BehaviorVersion::latest())
+                .http_client(https_client())
+                .load()
+                .await
+        }
     }
 }
 
@@ -75,10 +82,11 @@ pub fn from_environment(lookup: impl Fn(&str) -> Option<String>) -> Option<SdkCo
     Some(builder.service_config(endpoints).build())
 }
 
-/// The SDK's default HTTPS client, built to load the trust store on the first request.
+/// The HTTPS client of every SDK client (plain HTTP too, for local endpoints), built
+/// to load the trust store on the first request.
 pub fn https_client() -> SharedHttpClient {
     let client = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
         .build_https();
     OnFirstRequest(client).into_shared()
 }

@@ -248,6 +248,7 @@ async fn moto_config(endpoint: &str) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(aws_config::Region::new("us-east-1"))
+        .http_client(patgate::sdk_config::https_client())
         .credentials_provider(aws_sdk_sqs::config::Credentials::new(
             "testing", "testing", None, None, "moto",
         ))

@@ -28,6 +28,7 @@ pub fn client(endpoint: &str) -> StreamsClient {
             None,
             "patgate-local",
         ))
+        .http_client(patgate::sdk_config::https_client())
         .build();
     StreamsClient::from_conf(config)
 }

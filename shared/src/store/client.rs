@@ -51,6 +51,7 @@ pub fn local_config(endpoint: &str) -> aws_sdk_dynamodb::config::Builder {
         .behavior_version(BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
+        .http_client(crate::sdk_config::https_client())
         .credentials_provider(Credentials::new(
             "local",
             "local",
