@@ -19,6 +19,11 @@
 #                       of the same functions, e.g. before a change), in the same rounds;
 #                       functions missing there are left out
 #   --plain-http        DynamoDB Local over plain HTTP (no TLS proxy)
+#   --arm64-qemu DIR    also run the aarch64 bootstraps of DIR (DIR/<function>/bootstrap,
+#                       as cargo lambda writes target/lambda) under qemu-aarch64 with
+#                       Debian's arm64 glibc, as another compare set: their answers
+#                       show that the bootstraps Lambda would run serve every event
+#                       (their times are the emulator's, not comparable)
 #
 # The functions run for arm64 on Lambda; this measures HOST release builds natively:
 # the workspace release profile and the Lambda target's rustflags from
@@ -40,6 +45,7 @@ build=true
 json_out=""
 compare=()
 tls=true
+arm64_dir=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --runs) runs="$2"; shift 2 ;;
@@ -47,7 +53,8 @@ while [[ $# -gt 0 ]]; do
     --json) json_out="$2"; shift 2 ;;
     --compare) compare+=("$2"); shift 2 ;;
     --plain-http) tls=false; shift ;;
-    -h | --help) sed -n '2,31p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --arm64-qemu) arm64_dir="$2"; shift 2 ;;
+    -h | --help) sed -n '2,37p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "lambda-init-bench: unknown argument $1 (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -79,6 +86,25 @@ for f in hello-lambda "${functions[@]}"; do
 done
 
 work="$(mktemp -d)"
+if [[ -n $arm64_dir ]]; then
+  if ! command -v qemu-aarch64 >/dev/null 2>&1 || [[ ! -d /usr/aarch64-linux-gnu/lib ]]; then
+    if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+      log "installing qemu-user and libc6-arm64-cross (Debian)"
+      apt-get install -y -qq qemu-user libc6-arm64-cross >&2
+    else
+      log "--arm64-qemu needs qemu-aarch64 and /usr/aarch64-linux-gnu (apt-get install qemu-user libc6-arm64-cross)"
+      exit 1
+    fi
+  fi
+  mkdir -p "$work/arm64"
+  for f in "${functions[@]}"; do
+    bootstrap="$(cd "$arm64_dir" && pwd)/$f/bootstrap"
+    [[ -x $bootstrap ]] || continue
+    printf '#!/bin/sh\nexec qemu-aarch64 -L /usr/aarch64-linux-gnu %s "$@"\n' "$bootstrap" >"$work/arm64/$f"
+    chmod +x "$work/arm64/$f"
+  done
+  compare+=("arm64-qemu=$work/arm64")
+fi
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 cleanup() {
   "$scripts/dynamodb-local.sh" stop --port "$port" >/dev/null 2>&1 || true
