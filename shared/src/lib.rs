@@ -10,6 +10,9 @@
 //! - lifecycle events ([`events`]) and operational metrics ([`metrics`]);
 //! - settings read at cold start ([`config`]) and the AWS SDK configuration
 //!   ([`sdk_config`]).
+// No unsafe code here or in the functions: their Lambda bootstraps are position-
+// dependent executables (.cargo/config.toml), without ASLR of their own code.
+#![forbid(unsafe_code)]
 
 pub mod api;
 pub mod config;

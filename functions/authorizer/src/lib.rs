@@ -21,6 +21,7 @@
 //!
 //! Every decision is logged as one structured line (outcome, reason, user id, token
 //! id, latency) and counted as a metric; never the token or its hash.
+#![forbid(unsafe_code)]
 
 pub mod cache;
 

@@ -1,3 +1,5 @@
+#![forbid(unsafe_code)]
+
 use authorizer::Authorizer;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use patgate::config::Settings;

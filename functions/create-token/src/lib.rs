@@ -2,6 +2,7 @@
 //!
 //! Body: `{"name", "description"?, "expiresOn": "YYYY-MM-DD", "timeZone"?, "permissions"?}`.
 //! Answers 201 with the token's metadata and, this once, its plaintext.
+#![forbid(unsafe_code)]
 
 use chrono::{DateTime, Utc};
 use http::StatusCode;

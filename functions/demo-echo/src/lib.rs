@@ -1,6 +1,7 @@
 //! The demo API's backend: answers any route with the caller as the patgate
 //! authorizer described them (`requestContext.authorizer`), so a person trying the
 //! service sees what a real backend would receive.
+#![forbid(unsafe_code)]
 
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};

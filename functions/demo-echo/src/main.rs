@@ -1,3 +1,5 @@
+#![forbid(unsafe_code)]
+
 use lambda_http::{run, service_fn, Error};
 
 #[tokio::main]

@@ -6,6 +6,7 @@
 //! the first failed record, bisecting the batch, and after its retries sends the
 //! records to the template's dead-letter queue. A record that cannot be read (a
 //! malformed image) fails the same way rather than being skipped silently.
+#![forbid(unsafe_code)]
 
 use aws_lambda_events::dynamodb::Event;
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};

@@ -1,3 +1,5 @@
+#![forbid(unsafe_code)]
+
 use aws_lambda_events::dynamodb::Event;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use patgate::config::Settings;

@@ -1,5 +1,6 @@
 //! `GET /tokens`: a page of the signed-in user's tokens, newest first, without
 //! secrets or hashes (`?status=revoked` for recently revoked ones).
+#![forbid(unsafe_code)]
 
 use chrono::{DateTime, Utc};
 use http::StatusCode;

@@ -12,6 +12,7 @@
 //! checkpoint forward. Reminders are worked on 25 at a time, their DynamoDB calls in
 //! flight together; a run stops starting work after [`RUN_BUDGET`] (well within the
 //! function's timeout) and the next run goes on from the checkpoint.
+#![forbid(unsafe_code)]
 
 use chrono::{DateTime, Duration, Utc};
 use futures::future::join_all;

@@ -5,6 +5,7 @@
 //! Body: `{"credentials": ["pgt_…", …]}`, 1 to 1,000 strings. No authorizer: the
 //! answer is 202 whether or not any string was a live token, so the endpoint tells a
 //! caller nothing it did not already know (a live token authenticates anyway).
+#![forbid(unsafe_code)]
 
 use chrono::{DateTime, Utc};
 use http::StatusCode;

@@ -2,6 +2,7 @@
 //!
 //! 204 when the token is (now or already) revoked. An unknown id and another user's
 //! id both answer the same 404, so ids of other users' tokens cannot be probed.
+#![forbid(unsafe_code)]
 
 use chrono::{DateTime, Utc};
 use http::StatusCode;

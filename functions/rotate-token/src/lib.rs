@@ -4,6 +4,7 @@
 //! its id, name and description; the replaced secret keeps working for
 //! `graceSeconds` (default 0). Answers 201 with the new plaintext, shown this once;
 //! 409 when a concurrent rotation won, 404 for a token that is not the caller's live one.
+#![forbid(unsafe_code)]
 
 use chrono::{DateTime, Utc};
 use http::StatusCode;
