@@ -66,6 +66,7 @@ profile() { sed -n '/^\[profile.release\]/,/^\[/{/^[a-z-]* *=/p}' Cargo.toml | t
     "$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)," \
     "$(uname -sr) $(uname -m), load average $(cut -d' ' -f1-3 /proc/loadavg) at start"
   echo "build: $(rustc -V), host release profile: $(profile)"
+  echo "Lambda target rustflags (.cargo/config.toml; the cold start builds use them too): $(sed -n 's/^rustflags *= *//p' .cargo/config.toml)"
   echo "date: $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . 2>/dev/null || echo ' (with local changes)')"
 } >"$out/header"
 cat "$out/header" >&2
