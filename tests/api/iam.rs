@@ -1449,24 +1449,6 @@ fn a_sam_policy_template_that_may_grant_dynamodb_access_fails() {
 
 // ---------------------------------------------------------------- who may invoke the authorizer
 
-/// Replaces `{"Ref": name}` with `value` anywhere in `template`.
-fn substitute(template: &Value, name: &str, value: &str) -> Value {
-    match template {
-        Value::Object(map) if map.len() == 1 && map.get("Ref") == Some(&json!(name)) => {
-            json!(value)
-        }
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| (k.clone(), substitute(v, name, value)))
-                .collect(),
-        ),
-        Value::Array(items) => {
-            Value::Array(items.iter().map(|v| substitute(v, name, value)).collect())
-        }
-        other => other.clone(),
-    }
-}
-
 /// Source ARNs of the Lambda permissions that let API Gateway invoke the authorizer,
 /// with the template evaluated for `client_apis` (the `AuthorizerClientApiArns`
 /// parameter). `PatgateApi`'s own comes from SAM, which adds a permission for this
@@ -1507,22 +1489,7 @@ fn authorizer_invokers(client_apis: &str) -> Vec<String> {
     );
 
     let resources = template.root()["Resources"].as_object().unwrap();
-    let mut permissions: Vec<Value> = Vec::new();
-    for (name, resource) in resources {
-        if let Some(loop_name) = name.strip_prefix("Fn::ForEach::") {
-            let parts = resource.as_array().unwrap_or_else(|| panic!("{loop_name}"));
-            let variable = parts[0].as_str().unwrap();
-            let collection = template.resolve(&parts[1]).unwrap().unwrap();
-            for value in strings(&collection, loop_name) {
-                for body in parts[2].as_object().unwrap().values() {
-                    permissions.push(substitute(body, variable, &value));
-                }
-            }
-        } else {
-            permissions.push(resource.clone());
-        }
-    }
-    for resource in permissions {
+    for resource in resources.values() {
         if Template::resource_type(&resource) != "AWS::Lambda::Permission" {
             continue;
         }
@@ -1564,6 +1531,7 @@ fn the_authorizer_may_be_invoked_by_this_api_and_the_listed_apis_only() {
     let unlisted = "arn:aws:execute-api:us-east-1:123456789012:zzzzzzzzzz/authorizers/abc123";
 
     let alone = authorizer_invokers("");
+    assert_eq!(alone.len(), 1, "{alone:?}");
     assert!(may_invoke(&alone, ours));
     for other in [
         listed_one,
@@ -1588,4 +1556,15 @@ fn the_authorizer_may_be_invoked_by_this_api_and_the_listed_apis_only() {
     ] {
         assert!(!may_invoke(&shared, other), "{other}");
     }
+
+    // Five slots: every one of five listed APIs gets its own permission.
+    let five: Vec<String> = (1..=5)
+        .map(|i| format!("arn:aws:execute-api:us-east-1:123456789012:api{i}abcdef/authorizers/*"))
+        .collect();
+    let all = authorizer_invokers(&five.join(","));
+    assert_eq!(all.len(), 6, "{all:?}");
+    for listed in &five {
+        assert!(may_invoke(&all, &listed.replace('*', "k3j4h5")), "{listed}");
+    }
+    assert!(!may_invoke(&all, unlisted));
 }

@@ -373,6 +373,41 @@ impl Template {
                 Some(Value::String(format!("local:{}", parts.join("."))))
             }
             "Fn::Join" => Some(Value::String(self.join(args)?)),
+            "Fn::Split" => {
+                let items = args
+                    .as_array()
+                    .filter(|a| a.len() == 2)
+                    .ok_or_else(|| TemplateError("Fn::Split needs [delimiter, string]".into()))?;
+                let delimiter = items[0]
+                    .as_str()
+                    .filter(|d| !d.is_empty())
+                    .ok_or_else(|| TemplateError("Fn::Split needs a delimiter".into()))?;
+                let text = self.string(&items[1])?;
+                Some(Value::Array(
+                    text.split(delimiter)
+                        .map(|part| Value::String(part.to_owned()))
+                        .collect(),
+                ))
+            }
+            "Fn::Select" => {
+                let items = args
+                    .as_array()
+                    .filter(|a| a.len() == 2)
+                    .ok_or_else(|| TemplateError("Fn::Select needs [index, list]".into()))?;
+                let index = self
+                    .string(&items[0])?
+                    .parse::<usize>()
+                    .map_err(|_| TemplateError("Fn::Select needs a whole index".into()))?;
+                let list = match self.resolve(&items[1])? {
+                    Some(Value::Array(list)) => list,
+                    _ => return err("Fn::Select needs a list"),
+                };
+                // CloudFormation fails the stack on an index past the end: so does this.
+                let chosen = list
+                    .get(index)
+                    .ok_or_else(|| TemplateError(format!("Fn::Select: no item {index}")))?;
+                self.resolve(chosen)?
+            }
             _ => return Ok(None),
         }))
     }
@@ -582,6 +617,27 @@ fn check_parameter(name: &str, declaration: &Value, value: &str) -> Result<(), T
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn select_of_a_padded_split_reads_a_list_parameter_slot_by_slot() {
+        let text =
+            "Parameters:\n  L:\n    Type: CommaDelimitedList\n    Default: \"\"\nResources: {}\n";
+        let slot = |list: &str, i: usize| {
+            let parameters = BTreeMap::from([("L".to_owned(), list.to_owned())]);
+            let template = Template::parse(text, &parameters, &LocalContext::default()).unwrap();
+            let padded = serde_json::json!({"Fn::Split": [",", {"Fn::Join": ["", [{"Fn::Join": [",", {"Ref": "L"}]}, ",,"]]}]});
+            template
+                .resolve(&serde_json::json!({"Fn::Select": [i, padded]}))
+                .unwrap()
+                .unwrap()
+        };
+        assert_eq!(slot("", 0), "");
+        assert_eq!(slot("", 2), "");
+        assert_eq!(slot("a,b", 0), "a");
+        assert_eq!(slot("a,b", 1), "b");
+        assert_eq!(slot("a,b", 2), "");
+        assert_eq!(slot("a", 1), "");
+    }
 
     #[test]
     fn short_form_tags_become_long_form() {
