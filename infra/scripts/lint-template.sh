@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Lint template.yaml with cfn-lint and `sam validate --lint` (both offline).
+# Lint template.yaml with cfn-lint, `sam validate --lint`, and the reading `sam build`
+# does first (infra/scripts/sam_template_check.py); all offline.
 # Installs infra/requirements.txt first, but only when a tool is missing or
 # not at its pinned version. Works from any directory.
 set -euo pipefail
@@ -19,4 +20,9 @@ echo "==> cfn-lint $(cfn-lint --version | awk '{print $2}') template.yaml"
 cfn-lint template.yaml
 echo "==> sam validate --lint (SAM CLI $(sam --version | awk '{print $4}'))"
 sam validate --lint --template template.yaml
+echo "==> the template as sam build reads it (SAM CLI's parser and local plugins)"
+# SAM CLI's own interpreter: the one its entry script names.
+sam_script="$(pyenv which sam 2>/dev/null || command -v sam)"
+read -r -a sam_python <<<"$(head -n 1 "$sam_script" | sed 's/^#! *//')"
+"${sam_python[@]}" infra/scripts/sam_template_check.py template.yaml
 echo "lint-template: OK"
