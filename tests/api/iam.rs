@@ -1490,7 +1490,7 @@ fn authorizer_invokers(client_apis: &str) -> Vec<String> {
 
     let resources = template.root()["Resources"].as_object().unwrap();
     for resource in resources.values() {
-        if Template::resource_type(&resource) != "AWS::Lambda::Permission" {
+        if Template::resource_type(resource) != "AWS::Lambda::Permission" {
             continue;
         }
         if let Some(condition) = resource["Condition"].as_str() {
