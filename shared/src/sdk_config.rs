@@ -203,16 +203,20 @@ mod tests {
         config.service_config()?.load_config(key)
     }
 
-    #[tokio::test]
-    async fn lambda_environment_gives_region_and_the_role_credentials() {
-        let config = from_environment(env(&LAMBDA)).expect("a full Lambda environment");
-        assert_eq!(config.region().map(|r| r.as_ref()), Some("eu-west-3"));
-        let credentials = config
+    async fn credentials_of(config: &SdkConfig) -> Credentials {
+        config
             .credentials_provider()
             .unwrap()
             .provide_credentials()
             .await
-            .unwrap();
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn lambda_environment_gives_region_and_the_role_credentials() {
+        let config = from_environment(env(&LAMBDA)).expect("a full Lambda environment");
+        assert_eq!(config.region().map(|r| r.as_ref()), Some("eu-west-3"));
+        let credentials = credentials_of(&config).await;
         assert_eq!(credentials.access_key_id(), "AKIDEXAMPLE");
         assert_eq!(credentials.secret_access_key(), "wJalrXUtnFEMI/K7MDENG");
         assert_eq!(credentials.session_token(), Some("IQoJb3JpZ2luX2VjEXAMPLE"));
@@ -260,12 +264,7 @@ mod tests {
         ];
         let config = from_environment(env(&pairs)).unwrap();
         assert_eq!(config.region().map(|r| r.as_ref()), Some("us-east-2"));
-        let credentials = config
-            .credentials_provider()
-            .unwrap()
-            .provide_credentials()
-            .await
-            .unwrap();
+        let credentials = credentials_of(&config).await;
         assert_eq!(credentials.session_token(), None);
 
         let both = [

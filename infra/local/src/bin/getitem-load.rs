@@ -15,6 +15,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::get_item::{GetItemError, GetItemOutput};
 use aws_sdk_dynamodb::Client;
 use patgate::store::{connect_local, items};
 use patgate::token::TokenHash;
@@ -96,13 +99,7 @@ async fn worker(
     while !stop.load(Ordering::Relaxed) {
         let counted = measuring.load(Ordering::Relaxed);
         let started = Instant::now();
-        let outcome = client
-            .get_item()
-            .table_name(table.as_ref())
-            .set_key(Some(items::hash_key(&hash)))
-            .consistent_read(true)
-            .send()
-            .await;
+        let outcome = read_hash_item(&client, &table, &hash).await;
         if !counted || stop.load(Ordering::Relaxed) {
             continue;
         }
@@ -118,6 +115,21 @@ async fn worker(
         }
     }
     tally
+}
+
+/// The authorizer's one read: the token's hash item, strongly consistent.
+async fn read_hash_item(
+    client: &Client,
+    table: &str,
+    hash: &TokenHash,
+) -> Result<GetItemOutput, SdkError<GetItemError, HttpResponse>> {
+    client
+        .get_item()
+        .table_name(table)
+        .set_key(Some(items::hash_key(hash)))
+        .consistent_read(true)
+        .send()
+        .await
 }
 
 /// User and system CPU time of this process so far (all threads).
@@ -147,12 +159,7 @@ async fn run(options: Options) -> Result<(), String> {
     let table: Arc<str> = Arc::from(options.table.as_str());
     let hash = Arc::new(TokenHash::of(&options.token));
     // One call first: a wrong table or token is an error, not a fast empty loop.
-    let first = client
-        .get_item()
-        .table_name(table.as_ref())
-        .set_key(Some(items::hash_key(&hash)))
-        .consistent_read(true)
-        .send()
+    let first = read_hash_item(&client, &table, &hash)
         .await
         .map_err(|e| format!("GetItem failed: {}", patgate::store::classify(e)))?;
     if first.item.is_none() {
