@@ -33,6 +33,13 @@ stage "cargo fmt --check and clippy"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+stage "Rust source files stay within 700 lines (split along their seams)"
+long_files="$(git ls-files '*.rs' | xargs wc -l | awk '$2 != "total" && $1 > 700 {print $2 " (" $1 " lines)"}')"
+if [[ -n "$long_files" ]]; then
+  printf 'over 700 lines:\n%s\n' "$long_files" >&2
+  exit 1
+fi
+
 stage "template lint (cfn-lint, sam validate --lint)"
 "$scripts/lint-template.sh"
 

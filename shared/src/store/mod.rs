@@ -10,6 +10,7 @@ pub mod client;
 pub mod items;
 mod lookups;
 mod reminder_queue;
+mod rotation;
 mod tokens;
 mod users;
 

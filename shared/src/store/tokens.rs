@@ -9,11 +9,11 @@
 //! revoked without its slot being given back, is found by recounting the user's token
 //! items when the set is full and some slot is old enough to be stale: the rare path.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+    AttributeValue, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
 };
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
@@ -23,8 +23,7 @@ use super::client::{
 };
 use super::items::{self, number, string, Item, SLOTS_ATTRIBUTE};
 use super::{
-    Reminder, ReminderKey, RevokeReason, RevokedToken, StoreError, StoredUser, TokenRecord,
-    TokenStore,
+    Reminder, RevokeReason, RevokedToken, StoreError, StoredUser, TokenRecord, TokenStore,
 };
 use crate::expiry::Expiry;
 use crate::token::{TokenHash, TokenId};
@@ -35,7 +34,7 @@ use crate::user::UserId;
 const IN_FLIGHT_MILLIS: i64 = 5 * 60 * 1000;
 
 /// How often a revoke or rotation re-reads and retries when the token changed under it.
-const WRITE_ATTEMPTS: u32 = 4;
+pub(super) const WRITE_ATTEMPTS: u32 = 4;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CreateTokenError {
@@ -98,7 +97,7 @@ impl Listing {
 /// An idempotency key for a transaction: the same logical write gets the same key, so
 /// an SDK retry of a transaction that did commit succeeds instead of failing its
 /// conditions (DynamoDB remembers keys for 10 minutes).
-fn request_token(parts: &[&str]) -> String {
+pub(super) fn request_token(parts: &[&str]) -> String {
     let mut digest = Sha256::new();
     for part in parts {
         digest.update(part.as_bytes());
@@ -112,7 +111,7 @@ fn request_token(parts: &[&str]) -> String {
         .collect()
 }
 
-fn transact_put(
+pub(super) fn transact_put(
     table: &str,
     item: Item,
     condition: Option<&str>,
@@ -126,7 +125,7 @@ fn transact_put(
     Ok(TransactWriteItem::builder().put(put).build())
 }
 
-fn transact_delete(table: &str, key: Item) -> Result<TransactWriteItem, StoreError> {
+pub(super) fn transact_delete(table: &str, key: Item) -> Result<TransactWriteItem, StoreError> {
     let delete = Delete::builder()
         .table_name(table)
         .set_key(Some(key))
@@ -524,154 +523,6 @@ impl TokenStore {
         Ok(())
     }
 
-    /// Gives `current` a new secret, in one transaction that only succeeds if the token
-    /// still has the secret `current` was read with: of two concurrent rotations one
-    /// wins, and a rotation never resurrects a revoked token. The replaced secret
-    /// keeps working until `rotation.grace_until`; after that its hash item stays (until
-    /// the token's expiry) so that its reuse is recognised. A secret replaced by an
-    /// earlier rotation stops working at once.
-    pub async fn rotate_token(
-        &self,
-        current: &TokenRecord,
-        rotation: &Rotation,
-        owner: &StoredUser,
-    ) -> Result<RotateOutcome, StoreError> {
-        let rotated = TokenRecord {
-            hash: rotation.new_hash.clone(),
-            hint: rotation.new_hint.clone(),
-            expiry: rotation.expiry.clone(),
-            rotated_at: Some(rotation.at),
-            previous_hash: Some(current.hash.clone()),
-            reminders: rotation.reminders.iter().map(|r| r.key.clone()).collect(),
-            ..current.clone()
-        };
-        for attempt in 0..WRITE_ATTEMPTS {
-            match self
-                .write_rotation(current, &rotated, rotation, owner)
-                .await
-            {
-                Ok(()) => {
-                    self.catch_up_access(owner, &rotated.hash).await?;
-                    return Ok(RotateOutcome::Rotated(Box::new(rotated)));
-                }
-                Err(Retry::Changed) => {
-                    return Ok(match self.get_token(&current.user_id, &current.id).await? {
-                        Some(_) => RotateOutcome::Conflict,
-                        None => RotateOutcome::NotFound,
-                    });
-                }
-                Err(Retry::Conflict) => backoff(attempt + 1).await,
-                Err(Retry::No(err)) => return Err(err),
-            }
-        }
-        Ok(RotateOutcome::Conflict)
-    }
-
-    async fn write_rotation(
-        &self,
-        current: &TokenRecord,
-        rotated: &TokenRecord,
-        rotation: &Rotation,
-        owner: &StoredUser,
-    ) -> Result<(), Retry> {
-        let no_retry = |e| Retry::No(internal(e));
-        let reminder_keys: Vec<String> =
-            rotated.reminders.iter().map(ReminderKey::encode).collect();
-        let update_token = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(items::token_key(&current.user_id, &current.id)))
-            .update_expression(
-                "SET token_hash = :new, hint = :hint, rotated_at = :at, previous_hash = :seen, \
-                 expires_on = :expires_on, time_zone = :time_zone, expires_at = :expires_at, \
-                 delete_after = :delete_after, reminders = :reminders",
-            )
-            .condition_expression("token_hash = :seen")
-            .expression_attribute_values(":new", string(rotated.hash.as_str()))
-            .expression_attribute_values(":hint", string(&rotated.hint))
-            .expression_attribute_values(":at", string(items::timestamp(rotation.at)))
-            .expression_attribute_values(":seen", string(current.hash.as_str()))
-            .expression_attribute_values(
-                ":expires_on",
-                string(rotated.expiry.expires_on.format("%Y-%m-%d").to_string()),
-            )
-            .expression_attribute_values(":time_zone", string(rotated.expiry.time_zone.name()))
-            .expression_attribute_values(
-                ":expires_at",
-                string(items::timestamp(rotated.expiry.expires_at)),
-            )
-            .expression_attribute_values(
-                ":delete_after",
-                number(rotated.expiry.expires_at.timestamp()),
-            )
-            .expression_attribute_values(
-                ":reminders",
-                AttributeValue::L(reminder_keys.into_iter().map(AttributeValue::S).collect()),
-            )
-            .build()
-            .map_err(no_retry)?;
-        let grace_until = rotation.grace_until.min(rotated.expiry.expires_at);
-        let retire_old = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(items::hash_key(&current.hash)))
-            .update_expression(
-                "SET valid_until = :until, rotated_out = :true, delete_after = :keep",
-            )
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":until", number(grace_until.timestamp()))
-            .expression_attribute_values(":true", AttributeValue::Bool(true))
-            .expression_attribute_values(
-                ":keep",
-                number(
-                    rotated
-                        .expiry
-                        .expires_at
-                        .max(current.expiry.expires_at)
-                        .timestamp(),
-                ),
-            )
-            .build()
-            .map_err(no_retry)?;
-        let mut writes = vec![
-            TransactWriteItem::builder().update(update_token).build(),
-            transact_put(
-                &self.table,
-                items::hash_to_item(rotated, owner)?,
-                Some("attribute_not_exists(pk)"),
-            )?,
-            TransactWriteItem::builder().update(retire_old).build(),
-        ];
-        if let Some(previous) = &current.previous_hash {
-            writes.push(transact_delete(&self.table, items::hash_key(previous))?);
-        }
-        let kept: BTreeSet<_> = rotated.reminders.iter().collect();
-        for stale in current.reminders.iter().filter(|k| !kept.contains(k)) {
-            writes.push(transact_delete(
-                &self.table,
-                items::reminder_item_key(stale),
-            )?);
-        }
-        for reminder in &rotation.reminders {
-            writes.push(transact_put(
-                &self.table,
-                items::reminder_to_item(reminder)?,
-                None,
-            )?);
-        }
-        self.client
-            .transact_write_items()
-            .set_transact_items(Some(writes))
-            .client_request_token(request_token(&[
-                "rotate",
-                current.id.as_str(),
-                current.hash.as_str(),
-                rotated.hash.as_str(),
-            ]))
-            .send()
-            .await
-            .map_err(Retry::from_transaction)?;
-        Ok(())
-    }
-
     /// Revokes every live token of `user` (offboarding); returns how many it revoked.
     pub async fn revoke_all_tokens(
         &self,
@@ -700,7 +551,7 @@ impl TokenStore {
 /// A failed transaction, and whether it surely wrote nothing (DynamoDB cancelled it,
 /// or it was never sent) rather than leaving its outcome unknown (timed out, cut off,
 /// throttled after an attempt that may have committed).
-struct FailedWrite {
+pub(super) struct FailedWrite {
     wrote_nothing: bool,
     error: StoreError,
 }
@@ -717,7 +568,7 @@ impl From<StoreError> for FailedWrite {
 
 /// How a token transaction failed: the token changed since it was read (its
 /// condition failed), it collided with another write in flight, or anything else.
-enum Retry {
+pub(super) enum Retry {
     Changed,
     Conflict,
     No(StoreError),
@@ -730,7 +581,7 @@ impl From<StoreError> for Retry {
 }
 
 impl Retry {
-    fn from_transaction<R: std::fmt::Debug>(
+    pub(super) fn from_transaction<R: std::fmt::Debug>(
         err: aws_sdk_dynamodb::error::SdkError<
             aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
             R,
