@@ -25,6 +25,7 @@ use crate::user::{User, UserId};
 
 pub use client::{classify, connect, connect_local, local_config, StoreError};
 pub use lookups::LastUseWrite;
+pub use reminder_queue::Claim;
 pub use tokens::{CreateTokenError, Page, RevokeOutcome, RotateOutcome, Rotation};
 
 #[derive(Debug, Clone)]
