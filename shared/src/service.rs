@@ -104,6 +104,7 @@ impl TokenService {
             reminders: Vec::new(),
             last_use: None,
             secret_reused_at: None,
+            secret_version: 1,
         };
         let reminders = self.reminders_for(&record, now);
         record.reminders = reminders.iter().map(|r| r.key.clone()).collect();

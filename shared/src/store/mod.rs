@@ -78,6 +78,9 @@ pub struct TokenRecord {
     pub last_use: Option<LastUse>,
     /// When a secret this token had before a rotation was last presented after its grace.
     pub secret_reused_at: Option<DateTime<Utc>>,
+    /// Which secret the token has: 1 at creation, one more at every rotation (or
+    /// re-issue), so that every change of secret is told apart, even two in a second.
+    pub secret_version: u64,
 }
 
 impl TokenRecord {

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 
 use super::client::{backoff, internal};
-use super::items::{self, number, string};
+use super::items::{self, number, number_u64, string};
 use super::tokens::{request_token, transact_delete, transact_put, Retry, WRITE_ATTEMPTS};
 use super::*;
 
@@ -30,6 +30,7 @@ impl TokenStore {
             rotated_at: Some(rotation.at),
             previous_hash: Some(current.hash.clone()),
             reminders: rotation.reminders.iter().map(|r| r.key.clone()).collect(),
+            secret_version: current.secret_version + 1,
             ..current.clone()
         };
         for attempt in 0..WRITE_ATTEMPTS {
@@ -70,13 +71,14 @@ impl TokenStore {
             .update_expression(
                 "SET token_hash = :new, hint = :hint, rotated_at = :at, previous_hash = :seen, \
                  expires_on = :expires_on, time_zone = :time_zone, expires_at = :expires_at, \
-                 delete_after = :delete_after, reminders = :reminders",
+                 delete_after = :delete_after, reminders = :reminders, secret_version = :version",
             )
             .condition_expression("token_hash = :seen")
             .expression_attribute_values(":new", string(rotated.hash.as_str()))
             .expression_attribute_values(":hint", string(&rotated.hint))
             .expression_attribute_values(":at", string(items::timestamp(rotation.at)))
             .expression_attribute_values(":seen", string(current.hash.as_str()))
+            .expression_attribute_values(":version", number_u64(rotated.secret_version))
             .expression_attribute_values(
                 ":expires_on",
                 string(rotated.expiry.expires_on.format("%Y-%m-%d").to_string()),
