@@ -27,6 +27,9 @@ pub enum ApiError {
     TokenLimitReached { limit: u32 },
     #[error("the token was changed at the same time (rotated elsewhere?); reload and try again")]
     Conflict,
+    /// `Idempotency-Key` names an earlier creation this request cannot replay.
+    #[error("this Idempotency-Key {reason}; send a new key for a new token")]
+    IdempotencyKeyReused { reason: &'static str },
     #[error("request body is larger than {max_bytes} bytes")]
     PayloadTooLarge { max_bytes: usize },
     #[error("the token store is unavailable; try again shortly")]
@@ -49,7 +52,9 @@ impl ApiError {
             ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
             ApiError::SessionRequired | ApiError::AccountInactive => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
-            ApiError::TokenLimitReached { .. } | ApiError::Conflict => StatusCode::CONFLICT,
+            ApiError::TokenLimitReached { .. }
+            | ApiError::Conflict
+            | ApiError::IdempotencyKeyReused { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -66,6 +71,7 @@ impl ApiError {
             ApiError::NotFound => "not_found",
             ApiError::TokenLimitReached { .. } => "token_limit_reached",
             ApiError::Conflict => "conflict",
+            ApiError::IdempotencyKeyReused { .. } => "idempotency_key_reused",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::Unavailable => "service_unavailable",
             ApiError::Internal => "internal_error",
@@ -75,8 +81,12 @@ impl ApiError {
     /// `{"error":{"code","message"}}`, plus `field` for field errors.
     pub fn body(&self) -> serde_json::Value {
         let mut error = json!({ "code": self.code(), "message": self.to_string() });
-        if let ApiError::InvalidField { field, .. } = self {
-            error["field"] = json!(field);
+        match self {
+            ApiError::InvalidField { field, .. } => error["field"] = json!(field),
+            ApiError::IdempotencyKeyReused { .. } => {
+                error["field"] = json!(crate::api::IDEMPOTENCY_KEY_HEADER)
+            }
+            _ => {}
         }
         json!({ "error": error })
     }
@@ -101,6 +111,7 @@ impl From<CreateTokenError> for ApiError {
     fn from(err: CreateTokenError) -> Self {
         match err {
             CreateTokenError::LimitReached(limit) => ApiError::TokenLimitReached { limit },
+            CreateTokenError::IdempotencyKeyUsed => ApiError::Conflict,
             CreateTokenError::Store(err) => err.into(),
         }
     }
@@ -130,6 +141,13 @@ mod tests {
             ),
             (ApiError::Conflict, 409, "conflict"),
             (
+                ApiError::IdempotencyKeyReused {
+                    reason: "was used with another request",
+                },
+                409,
+                "idempotency_key_reused",
+            ),
+            (
                 ApiError::PayloadTooLarge { max_bytes: 16 },
                 413,
                 "payload_too_large",
@@ -148,5 +166,10 @@ mod tests {
         let field = ApiError::invalid("expiresOn", "must be YYYY-MM-DD").body();
         assert_eq!(field["error"]["field"], "expiresOn");
         assert_eq!(field["error"]["message"], "expiresOn: must be YYYY-MM-DD");
+        let reused = ApiError::IdempotencyKeyReused {
+            reason: "was used with another request",
+        }
+        .body();
+        assert_eq!(reused["error"]["field"], "Idempotency-Key");
     }
 }

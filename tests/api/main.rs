@@ -14,6 +14,7 @@ mod reminders;
 mod sdk_config;
 mod store;
 mod token_api;
+mod write_faults;
 
 use std::collections::HashMap;
 

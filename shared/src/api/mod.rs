@@ -1,8 +1,10 @@
 //! The token API's wire format: who the caller is, request reading, the views it
 //! answers with ([`views`]), and the one place a handler's result becomes an HTTP response.
 
+mod idempotency;
 mod views;
 
+pub use idempotency::*;
 pub use views::*;
 
 use std::collections::BTreeSet;

@@ -108,10 +108,6 @@ pub(crate) fn cancellation_reasons<R>(
     }
 }
 
-pub(crate) fn code_at(reasons: &[CancellationReason], index: usize) -> Option<&str> {
-    reasons.get(index).and_then(|r| r.code())
-}
-
 pub(crate) fn has_code(reasons: &[CancellationReason], code: &str) -> bool {
     reasons.iter().any(|r| r.code() == Some(code))
 }

@@ -29,6 +29,10 @@ use crate::expiry::{parse_time_zone, Expiry};
 use crate::token::{TokenHash, TokenId};
 use crate::user::{User, UserId};
 
+mod idempotency;
+
+pub use idempotency::*;
+
 pub type Item = HashMap<String, AttributeValue>;
 
 pub const PK: &str = "pk";

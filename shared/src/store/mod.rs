@@ -7,10 +7,12 @@
 //! Marshalling lives in [`items`] only; the client and error sorting in [`client`].
 
 pub mod client;
+mod idempotency;
 pub mod items;
 mod lookups;
 mod reminder_queue;
 mod rotation;
+mod settle;
 mod tokens;
 mod users;
 
@@ -26,6 +28,7 @@ use crate::user::{User, UserId};
 pub use client::{classify, connect, connect_local, local_config, StoreError};
 pub use lookups::LastUseWrite;
 pub use reminder_queue::Claim;
+pub use rotation::HANDOVER;
 pub use tokens::{CreateTokenError, Page, RevokeOutcome, RotateOutcome, Rotation};
 
 #[derive(Debug, Clone)]
@@ -152,6 +155,19 @@ pub struct HashRecord {
     pub permissions: Option<BTreeSet<String>>,
     pub roles: Vec<String>,
     pub active: bool,
+}
+
+/// A creation's idempotency key, kept a day with the token it created: a retry with
+/// the same key and the same request gets that token back (with its secret re-issued).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyRecord {
+    pub user_id: UserId,
+    /// SHA-256 (hex) of the `Idempotency-Key` header.
+    pub key_hash: String,
+    pub token_id: TokenId,
+    /// SHA-256 (hex) of the request as read (see `api::CreateTokenRequest::digest`).
+    pub request_hash: String,
+    pub created_at: DateTime<Utc>,
 }
 
 /// Where a reminder item lives: the UTC hour it falls due in, its token, and how many
