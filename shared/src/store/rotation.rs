@@ -89,10 +89,9 @@ impl TokenStore {
             .set_key(Some(items::hash_key(&current.hash)))
             .update_expression("SET valid_until = :until")
             .condition_expression(
-                "attribute_exists(pk) AND token_id = :id AND rotated_out = :true AND valid_until > :until",
+                "attribute_exists(pk) AND rotated_out = :true AND valid_until > :until",
             )
             .expression_attribute_values(":until", number(until.timestamp()))
-            .expression_attribute_values(":id", string(current.id.as_str()))
             .expression_attribute_values(":true", AttributeValue::Bool(true))
             .send()
             .await;

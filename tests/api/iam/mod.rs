@@ -247,7 +247,29 @@ async fn create_token_flows(rig: &Rig) -> Seen {
     let (answer, recorded) = rig.watch(rig.watched.create(&ann, body)).await;
     rig.proxy.heal();
     assert_eq!(answer.status, 503, "{}", answer.text);
+    assert!(
+        recorded.iter().any(|r| r.operation == "GetItem"
+            && r.body["Key"]["pk"]["S"]
+                .as_str()
+                .is_some_and(|pk| pk.starts_with("TOKENS#"))),
+        "the outcome was read back"
+    );
     seen.add("create whose write fails", recorded);
+
+    // With an Idempotency-Key: the record is read and written; the retry re-issues
+    // the secret (a rotation: token item, hash items, reminders).
+    let body = json!({"name":"keyed","expiresOn":date_in(30, chrono_tz::Tz::UTC, Utc::now()),"timeZone":"UTC"});
+    let (answer, recorded) = rig
+        .watch(rig.watched.create_keyed(&ann, body.clone(), "iam-key"))
+        .await;
+    assert_eq!(answer.status, 201, "{}", answer.text);
+    seen.add("create with an idempotency key", recorded);
+    let (answer, recorded) = rig
+        .watch(rig.watched.create_keyed(&ann, body, "iam-key"))
+        .await;
+    assert_eq!(answer.status, 201, "{}", answer.text);
+    assert_eq!(answer.headers["idempotent-replayed"], "true");
+    seen.add("create replayed with its key", recorded);
     seen
 }
 
