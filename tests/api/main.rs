@@ -11,6 +11,7 @@ mod faults;
 mod iam;
 mod idempotency;
 mod lifecycle;
+mod redrive;
 mod reminders;
 mod request_tokens;
 mod sdk_config;
