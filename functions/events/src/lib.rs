@@ -3,8 +3,9 @@
 //! (see `patgate::events`). Nothing on the request path publishes anything.
 //!
 //! Failures are reported per record (`ReportBatchItemFailures`): Lambda retries from
-//! the first failed record, bisecting the batch, and after its retries sends the
-//! records to the template's dead-letter queue. A record that cannot be read (a
+//! the first failed record, bisecting the batch, and after its retries writes the
+//! whole failed batch to the template's failed-events bucket, from which
+//! `patgate-redrive` hands it to this same handler again. A record that cannot be read (a
 //! malformed image) fails the same way rather than being skipped silently.
 #![forbid(unsafe_code)]
 
