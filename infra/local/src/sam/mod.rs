@@ -596,7 +596,7 @@ mod tests {
         assert_eq!(cors.allow_origin, "http://localhost:3000");
         assert_eq!(
             cors.allow_headers.as_deref(),
-            Some("Authorization,Content-Type")
+            Some("Authorization,Content-Type,Idempotency-Key")
         );
         assert_eq!(
             cors.allow_methods.as_deref(),
