@@ -400,46 +400,78 @@ impl std::io::Write for Captured {
     }
 }
 
-#[tokio::test]
-async fn each_decision_is_one_json_log_line_without_the_token_or_its_hash() {
-    let app = TestApp::new().await;
-    let tess = app.user("tess", &["User"], None).await;
-    let Issued { token, id, .. } = app.issue(&tess).await;
-    let authorizer = app.authorizer();
+/// The JSON log lines `flow` writes, DEBUG and up.
+async fn logged<F: std::future::Future>(flow: F) -> String {
     let captured = Captured::default();
     let writer = captured.clone();
     let subscriber = tracing_subscriber::fmt()
         .json()
+        .with_max_level(tracing::Level::DEBUG)
         .with_writer(move || writer.clone())
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let guard = tracing::subscriber::set_default(subscriber);
+    // Tests on other threads, with no subscriber, may have cached "never" for the
+    // DEBUG call sites meanwhile: ask every call site again.
+    tracing::callsite::rebuild_interest_cache();
+    flow.await;
+    drop(guard);
+    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    text
+}
 
-    call(&authorizer, &token, GET_CATALOG).await.unwrap();
+fn decision_lines(text: &str) -> Vec<Value> {
+    text.lines()
+        .map(|line| serde_json::from_str::<Value>(line).expect("every line is JSON"))
+        .filter(|line| line["fields"]["message"] == "decision")
+        .collect()
+}
+
+// Deliberately changed with the log-cost work (issue 19): a decision used to be one
+// INFO line; now its metric line is its record at INFO and the line is DEBUG.
+#[tokio::test]
+async fn a_decision_is_its_metric_line_at_info_and_one_json_log_line_at_debug() {
+    let app = TestApp::new().await;
+    let tess = app.user("tess", &["User"], None).await;
+    let Issued { token, id, .. } = app.issue(&tess).await;
+    let metrics = patgate::metrics::Metrics::captured();
+    let authorizer = app.authorizer().with_metrics(metrics.clone());
     // The same token with its last character changed: a checksum failure.
     let last = if token.ends_with('x') { 'y' } else { 'x' };
     let mistyped = format!("{}{last}", &token[..token.len() - 1]);
-    let _ = call(&authorizer, &mistyped, GET_CATALOG).await;
-    drop(_guard);
+    let text = logged(async {
+        call(&authorizer, &token, GET_CATALOG).await.unwrap();
+        let _ = call(&authorizer, &mistyped, GET_CATALOG).await;
+    })
+    .await;
 
-    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    let decisions: Vec<Value> = text
+    let counted: Vec<Value> = metrics
         .lines()
-        .map(|line| serde_json::from_str::<Value>(line).expect("every line is JSON"))
-        .filter(|line| line["fields"]["message"] == "decision")
+        .iter()
+        .map(|line| serde_json::from_str(line).unwrap())
         .collect();
+    assert_eq!(counted.len(), 2);
+    assert_eq!(counted[0]["Outcome"], "allow");
+    assert_eq!(counted[1]["Outcome"], "unauthorized");
+    assert!(counted[1]["Reason"].is_string());
+    let decisions = decision_lines(&text);
     assert_eq!(decisions.len(), 2, "{text}");
+    assert!(
+        decisions.iter().all(|line| line["level"] == "DEBUG"),
+        "no decision line at INFO: {text}"
+    );
     assert_eq!(decisions[0]["fields"]["outcome"], "allow");
     assert_eq!(decisions[0]["fields"]["user_id"], "tess");
     assert_eq!(decisions[0]["fields"]["token_id"], json!(id));
     assert!(decisions[0]["fields"]["latency_us"].is_u64());
     assert_eq!(decisions[1]["fields"]["outcome"], "unauthorized");
     assert!(decisions[1]["fields"]["reason"].is_string());
+    let everything = format!("{text}{}", metrics.lines().join("\n"));
     assert!(
-        !text.contains(&token[4..]),
+        !everything.contains(&token[4..]),
         "the token never reaches the logs"
     );
     assert!(
-        !text.contains(patgate::token::TokenHash::of(&token).as_str()),
+        !everything.contains(patgate::token::TokenHash::of(&token).as_str()),
         "nor its hash"
     );
 }

@@ -41,7 +41,8 @@ pub async fn handle<S: EventSink>(
         match outcome {
             Ok(()) => {
                 published += 1;
-                tracing::info!(event_id = %event.event_id, detail_type = event.detail_type, "event published");
+                // The event itself and the EventsPublished metric are the record.
+                tracing::debug!(event_id = %event.event_id, detail_type = event.detail_type, "event published");
             }
             Err(err) => {
                 tracing::error!(event_id = %event.event_id, error = %err, "event not published");
@@ -52,7 +53,7 @@ pub async fn handle<S: EventSink>(
     let now = now.timestamp_millis();
     if published > 0 {
         metrics.emit(
-            &[("Service", "patgate")],
+            &[],
             &[(
                 "EventsPublished",
                 patgate::metrics::Unit::Count,
@@ -63,7 +64,7 @@ pub async fn handle<S: EventSink>(
     }
     if !failed.is_empty() {
         metrics.emit(
-            &[("Service", "patgate")],
+            &[],
             &[(
                 "EventsFailed",
                 patgate::metrics::Unit::Count,
