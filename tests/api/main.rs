@@ -10,6 +10,8 @@ mod events;
 mod faults;
 mod iam;
 mod lifecycle;
+mod operations;
+mod pre_traffic;
 mod reminders;
 mod sdk_config;
 mod store;
