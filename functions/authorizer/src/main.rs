@@ -10,7 +10,7 @@ use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    patgate::logging::init();
+    patgate::logging::init_without_handler_error_lines();
     let settings = Settings::from_env()?;
     let permissions = PermissionConfig::bundled()?;
     let store = TokenStore::new(connect().await, settings.table_name.clone());
