@@ -313,3 +313,54 @@ fn the_stated_stack_name_limit_is_the_one_the_fixed_names_allow() {
         );
     }
 }
+
+#[test]
+fn samconfig_has_dev_and_prod_setting_parameters_the_template_allows() {
+    let samconfig = std::fs::read_to_string(repo_root().join("samconfig.toml")).unwrap();
+    let template = template();
+    let parameters = &template.root()["Parameters"];
+    let mut environments = BTreeSet::new();
+    for line in samconfig.lines() {
+        if let Some(section) = line.strip_prefix('[') {
+            environments.insert(section.split('.').next().unwrap_or("").to_owned());
+        }
+        let Some(overrides) = line.strip_prefix("parameter_overrides = ") else {
+            continue;
+        };
+        let overrides = overrides.trim();
+        let overrides = overrides
+            .strip_prefix('"')
+            .and_then(|o| o.strip_suffix('"'))
+            .unwrap_or(overrides)
+            .replace("\\\"", "\"");
+        for pair in overrides.split_whitespace() {
+            let (name, value) = pair.split_once('=').unwrap_or_else(|| panic!("{pair}"));
+            let value = value.trim_matches('"');
+            let spec = &parameters[name];
+            assert!(
+                spec.is_object(),
+                "samconfig.toml sets {name}, which the template does not have"
+            );
+            if let Some(allowed) = spec["AllowedValues"].as_array() {
+                let allowed: Vec<String> = allowed
+                    .iter()
+                    .map(|v| {
+                        v.as_str()
+                            .map(str::to_owned)
+                            .unwrap_or_else(|| v.to_string())
+                    })
+                    .collect();
+                assert!(
+                    allowed.iter().any(|a| a == value),
+                    "{name}={value} is not one of {allowed:?}"
+                );
+            }
+        }
+    }
+    for environment in ["default", "dev", "prod"] {
+        assert!(
+            environments.contains(environment),
+            "samconfig.toml has no {environment} environment"
+        );
+    }
+}
