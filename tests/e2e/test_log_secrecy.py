@@ -145,8 +145,16 @@ def test_the_authorizer_logs_no_secret(stack: Stack, caller: dict, level: str, t
     assert report["result"]["principalId"] == caller["userId"]
     assert report["result"]["context"]["tokenId"] == token["id"]
     secrets = {"bearer token": token["token"], "token's SHA-256": sha256_hex(token["token"])}
-    # At INFO a decision is its metric line only; its log line is DEBUG.
+    # At INFO a decision is its metric line only; its log line is DEBUG, with the ids.
     check_output(output, level, secrets, "decision", message_level="DEBUG")
+    records = [json.loads(line) for line in output.splitlines() if line.strip()]
+    metric = next(r for r in records if "_aws" in r)
+    assert (metric["Outcome"], metric["Reason"]) == ("allow", "valid_token"), metric
+    if ORDER[level] <= ORDER["DEBUG"]:
+        decision = next(r["fields"] for r in records if r.get("fields", {}).get("message") == "decision")
+        assert decision["outcome"] == "allow" and decision["reason"] == "valid_token", decision
+        assert decision["user_id"] == caller["userId"] and decision["token_id"] == token["id"], decision
+        assert isinstance(decision["latency_us"], int), decision
 
 
 @pytest.mark.parametrize("level", LEVELS)
