@@ -40,7 +40,7 @@ if [[ -n "$long_files" ]]; then
   exit 1
 fi
 
-stage "template lint (cfn-lint, sam validate --lint)"
+stage "template checks (cfn-lint, sam validate --lint, the SAM transform of every parameter combination, checkov)"
 "$scripts/lint-template.sh"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -71,7 +71,7 @@ cargo test --workspace --locked
 
 if [[ -d tests/e2e ]]; then
   stage "end-to-end tests and schemathesis against the local stack"
-  cargo build --locked -p patgate-local -p authorizer -p create-token
+  cargo build --locked -p patgate-local -p authorizer -p create-token -p list-tokens
   python3 -m pytest -q tests/e2e
 fi
 

@@ -61,7 +61,8 @@ impl TokenService {
             reason: e.to_string(),
         })?;
         let store = TokenStore::new(connect().await, settings.table_name.clone());
-        Ok(TokenService::new(settings, store, permissions).with_metrics(Metrics::Stdout))
+        let metrics = Metrics::stdout(&settings);
+        Ok(TokenService::new(settings, store, permissions).with_metrics(metrics))
     }
 
     /// `POST /tokens`.
@@ -196,11 +197,8 @@ impl TokenService {
             CreateTokenError::Store(err) => self.store_failed(err, now),
         })?;
         tracing::info!(user_id = %record.user_id, token_id = %record.id, expires_at = %record.expiry.expires_at, "token created");
-        self.metrics.count(
-            "TokensCreated",
-            &[("Service", "patgate")],
-            now.timestamp_millis(),
-        );
+        self.metrics
+            .count("TokensCreated", &[], now.timestamp_millis());
         Ok(IssuedToken {
             token: TokenView::from(&record),
             secret: secret.expose().to_owned(),
@@ -241,11 +239,8 @@ impl TokenService {
             .await?;
         issued.replayed = true;
         tracing::info!(user_id = %caller, token_id = %earlier.token_id, "creation replayed: secret re-issued");
-        self.metrics.count(
-            "CreationsReplayed",
-            &[("Service", "patgate")],
-            now.timestamp_millis(),
-        );
+        self.metrics
+            .count("CreationsReplayed", &[], now.timestamp_millis());
         Ok(issued)
     }
 
@@ -374,11 +369,8 @@ impl TokenService {
             .issue_new_secret(current, expiry, request.grace_seconds, &owner, now)
             .await?;
         tracing::info!(user_id = %caller, token_id = %id, grace_seconds = request.grace_seconds, "token rotated");
-        self.metrics.count(
-            "TokensRotated",
-            &[("Service", "patgate")],
-            now.timestamp_millis(),
-        );
+        self.metrics
+            .count("TokensRotated", &[], now.timestamp_millis());
         Ok(issued)
     }
 
@@ -485,7 +477,7 @@ impl TokenService {
     fn count_revoked(&self, reason: RevokeReason, count: usize, now: DateTime<Utc>) {
         if count > 0 {
             self.metrics.emit(
-                &[("Service", "patgate"), ("Reason", reason.as_str())],
+                &[("Reason", reason.as_str())],
                 &[("TokensRevoked", crate::metrics::Unit::Count, count as f64)],
                 now.timestamp_millis(),
             );
@@ -561,11 +553,8 @@ impl TokenService {
             StoreError::Unavailable(_) => "unavailable",
             StoreError::Internal(_) => "error",
         };
-        self.metrics.count(
-            "StoreFailures",
-            &[("Service", "patgate"), ("Kind", kind)],
-            now.timestamp_millis(),
-        );
+        self.metrics
+            .count("StoreFailures", &[("Kind", kind)], now.timestamp_millis());
         err.into()
     }
 }

@@ -11,6 +11,8 @@ mod faults;
 mod iam;
 mod idempotency;
 mod lifecycle;
+mod operations;
+mod pre_traffic;
 mod redrive;
 mod reminders;
 mod request_tokens;

@@ -42,7 +42,8 @@ pub async fn handle<S: EventSink>(
         match outcome {
             Ok(()) => {
                 published += 1;
-                tracing::info!(event_id = %event.event_id, detail_type = event.detail_type, "event published");
+                // The event itself and the EventsPublished metric are the record.
+                tracing::debug!(event_id = %event.event_id, detail_type = event.detail_type, "event published");
             }
             Err(err) => {
                 tracing::error!(event_id = %event.event_id, error = %err, "event not published");
@@ -53,7 +54,7 @@ pub async fn handle<S: EventSink>(
     let now = now.timestamp_millis();
     if published > 0 {
         metrics.emit(
-            &[("Service", "patgate")],
+            &[],
             &[(
                 "EventsPublished",
                 patgate::metrics::Unit::Count,
@@ -64,7 +65,7 @@ pub async fn handle<S: EventSink>(
     }
     if !failed.is_empty() {
         metrics.emit(
-            &[("Service", "patgate")],
+            &[],
             &[(
                 "EventsFailed",
                 patgate::metrics::Unit::Count,

@@ -11,7 +11,7 @@ async fn main() -> Result<(), Error> {
     patgate::logging::init();
     let settings = Settings::from_env()?;
     let sink = EventBridgeSink::from_env(settings.event_bus_name.clone()).await;
-    let metrics = Metrics::Stdout;
+    let metrics = Metrics::stdout(&settings);
     run(service_fn(|event: LambdaEvent<Event>| async {
         Ok::<_, Error>(events::handle(&sink, &metrics, event.payload, chrono::Utc::now()).await)
     }))

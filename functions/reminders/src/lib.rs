@@ -71,6 +71,18 @@ impl<S: EventSink> ReminderJob<S> {
         }
     }
 
+    /// [`ReminderJob::run`], counting a run the store stopped as
+    /// `ReminderStoreFailures` (its alarm; the next run picks up where it stopped).
+    pub async fn run_counted(&self, now: DateTime<Utc>) -> Result<RunReport, StoreError> {
+        let result = self.run(now).await;
+        if let Err(err) = &result {
+            tracing::error!(error = %err, "reminder run stopped by the store");
+            self.metrics
+                .count("ReminderStoreFailures", &[], now.timestamp_millis());
+        }
+        result
+    }
+
     /// One run at `now`.
     pub async fn run(&self, now: DateTime<Utc>) -> Result<RunReport, StoreError> {
         let run_id = format!("{:016x}", rand::random::<u64>());
@@ -120,7 +132,7 @@ impl<S: EventSink> ReminderJob<S> {
             "reminder run"
         );
         self.metrics.emit(
-            &[("Service", "patgate")],
+            &[],
             &[
                 ("RemindersSent", Unit::Count, report.sent as f64),
                 ("RemindersFailed", Unit::Count, report.failed as f64),
