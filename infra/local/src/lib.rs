@@ -21,6 +21,7 @@ pub mod response;
 pub mod routes;
 pub mod sam;
 pub mod session;
+pub mod sigv4;
 pub mod stack;
 pub mod streams;
 pub mod summary;
