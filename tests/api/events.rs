@@ -202,6 +202,9 @@ async fn a_token_deleted_by_ttl_becomes_an_expired_event() {
         reminders: Vec::new(),
         last_use: None,
         secret_reused_at: None,
+        owner_kind: Default::default(),
+        permissions_lost: Default::default(),
+        created_by: None,
     };
     table
         .store

@@ -6,6 +6,7 @@ mod agreement;
 mod authorizer;
 mod bad_input;
 mod costs;
+mod directory;
 mod events;
 mod faults;
 mod iam;

@@ -96,7 +96,11 @@ fn account_id(request: &Request) -> Result<UserId, ApiError> {
         .ok_or(ApiError::NoSuch("service account"))
 }
 
-async fn route(directory: &Directory, request: &Request, now: DateTime<Utc>) -> Result<Answer, ApiError> {
+async fn route(
+    directory: &Directory,
+    request: &Request,
+    now: DateTime<Utc>,
+) -> Result<Answer, ApiError> {
     let resource = resource(request).ok_or(ApiError::Unauthenticated)?;
     let method = request.method().as_str().to_owned();
     // Who is calling: an IAM principal on /admin, an administrator's session on /org.
@@ -115,11 +119,17 @@ async fn route(directory: &Directory, request: &Request, now: DateTime<Utc>) -> 
             let id = principal_id(request, "userId")?;
             let write = put_user_request(request)?;
             let (stored, created) = directory.put_user(&id, write, now).await?;
-            let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+            let status = if created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
             json(status, UserView::from(&stored))
         }
         ("GET", "/users/{userId}") if iam => {
-            let stored = directory.get_user(&principal_id(request, "userId")?).await?;
+            let stored = directory
+                .get_user(&principal_id(request, "userId")?)
+                .await?;
             json(StatusCode::OK, UserView::from(&stored))
         }
         ("GET", "/users/{userId}/tokens") if iam => {
@@ -130,7 +140,9 @@ async fn route(directory: &Directory, request: &Request, now: DateTime<Utc>) -> 
         ("DELETE", "/users/{userId}/tokens/{tokenId}") if iam => {
             let id = principal_id(request, "userId")?;
             let note = revoke_note(request)?;
-            directory.admin_revoke(&id, &token_id(request)?, &caller, note, now).await?;
+            directory
+                .admin_revoke(&id, &token_id(request)?, &caller, note, now)
+                .await?;
             Ok(Answer::Empty(StatusCode::NO_CONTENT))
         }
         ("POST", "/users/{userId}/tokens/revoke-all") if iam => {
@@ -142,7 +154,9 @@ async fn route(directory: &Directory, request: &Request, now: DateTime<Utc>) -> 
         ("POST", "/tokens/{ownerId}/{tokenId}/revoke") => {
             let owner = principal_id(request, "ownerId")?;
             let note = revoke_note(request)?;
-            directory.admin_revoke(&owner, &token_id(request)?, &caller, note, now).await?;
+            directory
+                .admin_revoke(&owner, &token_id(request)?, &caller, note, now)
+                .await?;
             Ok(Answer::Empty(StatusCode::NO_CONTENT))
         }
         ("GET", "/tokens") => {
@@ -151,7 +165,10 @@ async fn route(directory: &Directory, request: &Request, now: DateTime<Utc>) -> 
         }
         ("GET", "/tokens/summary") => {
             let query = InventoryQuery::from_request(request)?;
-            json(StatusCode::OK, directory.inventory_summary(&query.filter, now).await?)
+            json(
+                StatusCode::OK,
+                directory.inventory_summary(&query.filter, now).await?,
+            )
         }
         ("GET", "/service-accounts") => {
             let query = ListQuery::from_request(request)?;
@@ -159,7 +176,9 @@ async fn route(directory: &Directory, request: &Request, now: DateTime<Utc>) -> 
                 .query_string_parameters_ref()
                 .and_then(|q| q.first("nextToken").map(str::to_owned));
             let after = after.as_deref().and_then(UserId::parse);
-            let (accounts, next) = directory.list_service_accounts(query.limit, after.as_ref()).await?;
+            let (accounts, next) = directory
+                .list_service_accounts(query.limit, after.as_ref())
+                .await?;
             json(
                 StatusCode::OK,
                 ServiceAccountPage {
@@ -170,7 +189,9 @@ async fn route(directory: &Directory, request: &Request, now: DateTime<Utc>) -> 
         }
         ("POST", "/service-accounts") => {
             let input = service_account_request(request)?;
-            let stored = directory.create_service_account(input, &caller, now).await?;
+            let stored = directory
+                .create_service_account(input, &caller, now)
+                .await?;
             json(StatusCode::CREATED, ServiceAccountView::from(&stored))
         }
         ("GET", "/service-accounts/{id}") => {
@@ -186,14 +207,19 @@ async fn route(directory: &Directory, request: &Request, now: DateTime<Utc>) -> 
         ("POST", "/service-accounts/{id}/tokens") => {
             let id = account_id(request)?;
             let body = CreateTokenRequest::from_request(request)?;
-            let issued = directory.create_service_token(&id, body, &caller, now).await?;
+            let issued = directory
+                .create_service_token(&id, body, &caller, now)
+                .await?;
             json(StatusCode::CREATED, issued)
         }
         ("POST", "/integrations/{kind}/credential") if iam => {
             let kind = path_parameter(request, "kind")
                 .and_then(IntegrationKind::parse)
                 .ok_or(ApiError::NoSuch("integration"))?;
-            json(StatusCode::CREATED, directory.issue_credential(kind, &caller, now).await?)
+            json(
+                StatusCode::CREATED,
+                directory.issue_credential(kind, &caller, now).await?,
+            )
         }
         _ => Err(ApiError::NotFound),
     }

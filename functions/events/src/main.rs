@@ -18,8 +18,14 @@ async fn main() -> Result<(), Error> {
     );
     run(service_fn(|event: LambdaEvent<Event>| async {
         Ok::<_, Error>(
-            events::handle_with_inventory(&store, &sink, &metrics, event.payload, chrono::Utc::now())
-                .await,
+            events::handle_with_inventory(
+                &store,
+                &sink,
+                &metrics,
+                event.payload,
+                chrono::Utc::now(),
+            )
+            .await,
         )
     }))
     .await

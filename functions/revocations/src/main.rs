@@ -11,7 +11,9 @@ async fn main() -> Result<(), Error> {
     patgate::logging::init();
     let directory = Directory::new(TokenService::from_env().await?);
     run(service_fn(|event: LambdaEvent<Event>| async {
-        Ok::<_, Error>(revocations::handle(&directory, &NoFlush, event.payload, chrono::Utc::now()).await)
+        Ok::<_, Error>(
+            revocations::handle(&directory, &NoFlush, event.payload, chrono::Utc::now()).await,
+        )
     }))
     .await
 }

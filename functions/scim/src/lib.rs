@@ -44,7 +44,12 @@ struct Answer {
 
 impl Answer {
     fn ok(status: u16, body: Value) -> Self {
-        Answer { status, body: Some(body), etag: None, location: None }
+        Answer {
+            status,
+            body: Some(body),
+            etag: None,
+            location: None,
+        }
     }
 }
 
@@ -85,9 +90,11 @@ fn base_url(request: &Request) -> String {
     let proto = header(request, "x-forwarded-proto").unwrap_or("https");
     let host = header(request, "host").unwrap_or("localhost");
     let stage = match request.request_context_ref() {
-        Some(RequestContext::ApiGatewayV1(context)) if host.contains(".execute-api.") => {
-            context.stage.clone().map(|s| format!("/{s}")).unwrap_or_default()
-        }
+        Some(RequestContext::ApiGatewayV1(context)) if host.contains(".execute-api.") => context
+            .stage
+            .clone()
+            .map(|s| format!("/{s}"))
+            .unwrap_or_default(),
         _ => String::new(),
     };
     format!("{proto}://{host}{stage}/scim/v2")
@@ -95,7 +102,9 @@ fn base_url(request: &Request) -> String {
 
 fn resource_path(request: &Request) -> String {
     match request.request_context_ref() {
-        Some(RequestContext::ApiGatewayV1(context)) => context.resource_path.clone().unwrap_or_default(),
+        Some(RequestContext::ApiGatewayV1(context)) => {
+            context.resource_path.clone().unwrap_or_default()
+        }
         _ => String::new(),
     }
 }
@@ -107,9 +116,19 @@ fn body(request: &Request) -> Result<Value, ScimError> {
         _ => &[],
     };
     if bytes.len() > MAX_BODY_BYTES {
-        return Err(ScimError::new(413, None, format!("the body is larger than {MAX_BODY_BYTES} bytes")));
+        return Err(ScimError::new(
+            413,
+            None,
+            format!("the body is larger than {MAX_BODY_BYTES} bytes"),
+        ));
     }
-    serde_json::from_slice(bytes).map_err(|e| ScimError::new(400, Some("invalidSyntax"), format!("the body is not JSON: {e}")))
+    serde_json::from_slice(bytes).map_err(|e| {
+        ScimError::new(
+            400,
+            Some("invalidSyntax"),
+            format!("the body is not JSON: {e}"),
+        )
+    })
 }
 
 fn user_id(request: &Request) -> Result<UserId, ScimError> {
@@ -122,10 +141,16 @@ fn user_id(request: &Request) -> Result<UserId, ScimError> {
 }
 
 fn query<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
-    request.query_string_parameters_ref().and_then(|q| q.first(name))
+    request
+        .query_string_parameters_ref()
+        .and_then(|q| q.first(name))
 }
 
-async fn serve(directory: &Directory, request: &Request, now: DateTime<Utc>) -> Result<Answer, ScimError> {
+async fn serve(
+    directory: &Directory,
+    request: &Request,
+    now: DateTime<Utc>,
+) -> Result<Answer, ScimError> {
     let presented = header(request, "authorization").and_then(bearer_token);
     let authenticated = match presented {
         Some(credential) => directory
@@ -135,7 +160,11 @@ async fn serve(directory: &Directory, request: &Request, now: DateTime<Utc>) -> 
         None => false,
     };
     if !authenticated {
-        return Err(ScimError::new(401, None, "a valid SCIM bearer credential is required"));
+        return Err(ScimError::new(
+            401,
+            None,
+            "a valid SCIM bearer credential is required",
+        ));
     }
     let base = base_url(request);
     let resource = resource_path(request);
@@ -146,24 +175,54 @@ async fn serve(directory: &Directory, request: &Request, now: DateTime<Utc>) -> 
         answer
     };
     match (method.as_str(), resource.as_str()) {
-        ("GET", "/scim/v2/ServiceProviderConfig") => Ok(Answer::ok(200, scim::service_provider_config(&base))),
-        ("GET", "/scim/v2/ResourceTypes") => Ok(Answer::ok(200, scim::list_response(vec![scim::resource_type(&base)], 1, 1))),
-        ("GET", "/scim/v2/Schemas") => Ok(Answer::ok(200, scim::list_response(vec![scim::user_schema(&base)], 1, 1))),
+        ("GET", "/scim/v2/ServiceProviderConfig") => {
+            Ok(Answer::ok(200, scim::service_provider_config(&base)))
+        }
+        ("GET", "/scim/v2/ResourceTypes") => Ok(Answer::ok(
+            200,
+            scim::list_response(vec![scim::resource_type(&base)], 1, 1),
+        )),
+        ("GET", "/scim/v2/Schemas") => Ok(Answer::ok(
+            200,
+            scim::list_response(vec![scim::user_schema(&base)], 1, 1),
+        )),
         ("GET", "/scim/v2/ResourceTypes/{id}") | ("GET", "/scim/v2/Schemas/{id}") => {
-            let id = request.path_parameters_ref().and_then(|p| p.first("id")).unwrap_or("");
+            let id = request
+                .path_parameters_ref()
+                .and_then(|p| p.first("id"))
+                .unwrap_or("");
             match (resource.as_str(), id) {
-                ("/scim/v2/ResourceTypes/{id}", "User") => Ok(Answer::ok(200, scim::resource_type(&base))),
-                ("/scim/v2/Schemas/{id}", scim::USER_SCHEMA) => Ok(Answer::ok(200, scim::user_schema(&base))),
+                ("/scim/v2/ResourceTypes/{id}", "User") => {
+                    Ok(Answer::ok(200, scim::resource_type(&base)))
+                }
+                ("/scim/v2/Schemas/{id}", scim::USER_SCHEMA) => {
+                    Ok(Answer::ok(200, scim::user_schema(&base)))
+                }
                 _ => Err(ScimError::new(404, None, "no such resource")),
             }
         }
         ("POST", "/scim/v2/Users") => {
             let user = ScimUser::from_json(&body(request)?)?;
-            let id = UserId::parse(&user.user_name).ok_or_else(|| ScimError::invalid_value("userName"))?;
-            if directory.store().get_user(&id).await.map_err(|e| ScimError::from(patgate::error::ApiError::from(e)))?.is_some()
-                || directory.store().user_by_name(&user.user_name).await.map_err(|e| ScimError::from(patgate::error::ApiError::from(e)))?.is_some()
+            let id = UserId::parse(&user.user_name)
+                .ok_or_else(|| ScimError::invalid_value("userName"))?;
+            if directory
+                .store()
+                .get_user(&id)
+                .await
+                .map_err(|e| ScimError::from(patgate::error::ApiError::from(e)))?
+                .is_some()
+                || directory
+                    .store()
+                    .user_by_name(&user.user_name)
+                    .await
+                    .map_err(|e| ScimError::from(patgate::error::ApiError::from(e)))?
+                    .is_some()
             {
-                return Err(ScimError::new(409, Some("uniqueness"), "a user with this userName exists"));
+                return Err(ScimError::new(
+                    409,
+                    Some("uniqueness"),
+                    "a user with this userName exists",
+                ));
             }
             let (stored, _) = directory.put_user(&id, user.write(None), now).await?;
             let mut answer = user_answer(&stored, 201);
@@ -188,13 +247,19 @@ async fn serve(directory: &Directory, request: &Request, now: DateTime<Utc>) -> 
             let current = directory.get_user(&id).await?;
             let mut user = ScimUser::of(&current);
             scim::apply_patch(&mut user, &body(request)?)?;
-            let if_version = scim::if_match(header(request, "if-match"))?.or(Some(current.profile.version));
+            let if_version =
+                scim::if_match(header(request, "if-match"))?.or(Some(current.profile.version));
             let (stored, _) = directory.put_user(&id, user.write(if_version), now).await?;
             Ok(user_answer(&stored, 200))
         }
         ("DELETE", "/scim/v2/Users/{id}") => {
             directory.delete_user(&user_id(request)?, now).await?;
-            Ok(Answer { status: 204, body: None, etag: None, location: None })
+            Ok(Answer {
+                status: 204,
+                body: None,
+                etag: None,
+                location: None,
+            })
         }
         _ => Err(ScimError::new(404, None, "no such endpoint")),
     }
@@ -215,7 +280,8 @@ async fn list(directory: &Directory, request: &Request, base: &str) -> Result<An
     let start = number("startIndex", 1)?.max(1);
     let count = number("count", u64::from(scim::MAX_COUNT))?.min(u64::from(scim::MAX_COUNT));
     let store = directory.store();
-    let to_scim = |e: patgate::store::StoreError| ScimError::from(patgate::error::ApiError::from(e));
+    let to_scim =
+        |e: patgate::store::StoreError| ScimError::from(patgate::error::ApiError::from(e));
     if let Some(filter) = query(request, "filter") {
         let user_name = scim::user_name_filter(filter)?;
         let found = match store.user_by_name(&user_name).await.map_err(to_scim)? {
@@ -228,10 +294,17 @@ async fn list(directory: &Directory, request: &Request, base: &str) -> Result<An
             .map(|u| scim::user_resource(u, base))
             .collect();
         let total = resources.len() as u64;
-        let page = if start > 1 || count == 0 { Vec::new() } else { resources };
+        let page = if start > 1 || count == 0 {
+            Vec::new()
+        } else {
+            resources
+        };
         return Ok(Answer::ok(200, scim::list_response(page, total, start)));
     }
-    let total = store.directory_count(PrincipalKind::User).await.map_err(to_scim)?;
+    let total = store
+        .directory_count(PrincipalKind::User)
+        .await
+        .map_err(to_scim)?;
     let mut resources = Vec::new();
     let mut skipped = 0u64;
     let mut after: Option<UserId> = None;
@@ -252,5 +325,8 @@ async fn list(directory: &Directory, request: &Request, base: &str) -> Result<An
             None => break,
         }
     }
-    Ok(Answer::ok(200, scim::list_response(resources, total, start)))
+    Ok(Answer::ok(
+        200,
+        scim::list_response(resources, total, start),
+    ))
 }

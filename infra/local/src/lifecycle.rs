@@ -72,7 +72,12 @@ impl Lifecycle {
 
     /// Follows the stream of `table` from now on, handing each batch to the events
     /// function, until the task is dropped.
-    pub async fn follow_stream(self: Arc<Self>, endpoint: String, table: String, directory: Directory) {
+    pub async fn follow_stream(
+        self: Arc<Self>,
+        endpoint: String,
+        table: String,
+        directory: Directory,
+    ) {
         let dynamodb = patgate::store::connect_local(&endpoint);
         let reader = StreamReader::open(&dynamodb, streams::client(&endpoint), &table, false).await;
         let mut reader = match reader {
@@ -87,9 +92,13 @@ impl Lifecycle {
                 Ok(batch) if !batch.records.is_empty() => {
                     // The two stream consumers, as their event source mappings would
                     // call them: the repair (and cache flush) first, then events.
-                    let repaired =
-                        revocations::handle(&directory, &revocations::NoFlush, batch.clone(), Utc::now())
-                            .await;
+                    let repaired = revocations::handle(
+                        &directory,
+                        &revocations::NoFlush,
+                        batch.clone(),
+                        Utc::now(),
+                    )
+                    .await;
                     if !repaired.batch_item_failures.is_empty() {
                         eprintln!(
                             "patgate-local: {} stream records failed in the revocations function",

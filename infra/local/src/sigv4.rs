@@ -136,7 +136,11 @@ pub fn verify(call: &HttpCall<'_>, now: DateTime<Utc>) -> Result<&'static str, I
         .filter(|p| !p.is_empty())
         .map(|pair| {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            let decode = |s: &str| percent_decode_str(&s.replace('+', "%20")).decode_utf8_lossy().into_owned();
+            let decode = |s: &str| {
+                percent_decode_str(&s.replace('+', "%20"))
+                    .decode_utf8_lossy()
+                    .into_owned()
+            };
             (encode(&decode(k), false), encode(&decode(v), false))
         })
         .collect();
@@ -157,9 +161,10 @@ pub fn verify(call: &HttpCall<'_>, now: DateTime<Utc>) -> Result<&'static str, I
         "AWS4-HMAC-SHA256\n{amz_date}\n{date}/{region}/{service}/aws4_request\n{}",
         hex(&Sha256::digest(canonical_request.as_bytes()))
     );
-    let key = [*date, *region, *service, "aws4_request"]
-        .iter()
-        .fold(format!("AWS4{LOCAL_SECRET_ACCESS_KEY}").into_bytes(), |key, part| hmac(&key, part));
+    let key = [*date, *region, *service, "aws4_request"].iter().fold(
+        format!("AWS4{LOCAL_SECRET_ACCESS_KEY}").into_bytes(),
+        |key, part| hmac(&key, part),
+    );
     if hex(&hmac(&key, &string_to_sign)) == signature {
         Ok(LOCAL_ACCESS_KEY_ID)
     } else {

@@ -553,7 +553,11 @@ mod tests {
         let demo = find("PUT", "/catalog/{entityId}").unwrap();
         assert_eq!(demo.binary, "demo-echo");
         assert_eq!(demo.authorizer.as_deref(), Some("PatgateAuthorizer"));
-        assert_eq!(api.routes.len(), 5 + 9 + 21 + 11, "token, demo, admin and SCIM routes");
+        assert_eq!(
+            api.routes.len(),
+            5 + 9 + 21 + 11,
+            "token, demo, admin and SCIM routes"
+        );
         match &api.authorizers["PatgateAuthorizer"] {
             AuthorizerDef::Lambda {
                 binary,
@@ -593,10 +597,23 @@ mod tests {
             api.table.key_schema,
             vec![("pk".into(), "HASH".into()), ("sk".into(), "RANGE".into())]
         );
-        let attributes: Vec<&str> = api.table.attributes.iter().map(|(n, _)| n.as_str()).collect();
+        let attributes: Vec<&str> = api
+            .table
+            .attributes
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .collect();
         assert_eq!(
             attributes,
-            ["pk", "sk", "dir_pk", "dir_sk", "inv_pk", "inv_expiry", "inv_idle"]
+            [
+                "pk",
+                "sk",
+                "dir_pk",
+                "dir_sk",
+                "inv_pk",
+                "inv_expiry",
+                "inv_idle"
+            ]
         );
         let indexes: Vec<&str> = api
             .table
@@ -604,7 +621,10 @@ mod tests {
             .iter()
             .map(|i| i.name.as_str())
             .collect();
-        assert_eq!(indexes, ["directory", "inventory-by-expiry", "inventory-by-idle"]);
+        assert_eq!(
+            indexes,
+            ["directory", "inventory-by-expiry", "inventory-by-idle"]
+        );
         assert_eq!(api.table.ttl_attribute(), Some("delete_after"));
         assert_eq!(api.table.billing_mode, "PAY_PER_REQUEST");
         let cors = api.cors.unwrap();
