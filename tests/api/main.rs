@@ -10,6 +10,7 @@ mod directory;
 mod events;
 mod faults;
 mod iam;
+mod inventory_costs;
 mod lifecycle;
 mod reminders;
 mod sdk_config;

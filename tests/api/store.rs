@@ -226,7 +226,7 @@ async fn revoke_outcomes() {
 #[tokio::test]
 async fn dynamodb_ttl_removes_expired_token_and_hash_items() {
     let dynamodb = private_dynamodb().await;
-    let table = TestTable::at(&dynamodb.endpoint()).await;
+    let table = TestTable::without_indexes(&dynamodb.endpoint()).await;
     let id = table.add_user("xena", &["User"], None).await;
     let token = record(&id, chrono::Duration::seconds(1));
     let owner = owner(&table, &id).await;
@@ -251,7 +251,13 @@ async fn dynamodb_ttl_removes_expired_token_and_hash_items() {
     while table.all_items().await.len() > kept {
         assert!(
             std::time::Instant::now() < deadline,
-            "TTL did not remove the expired items"
+            "TTL did not remove the expired items: {:?}",
+            table
+                .all_items()
+                .await
+                .iter()
+                .map(|i| format!("{} {}", crate::attr_s(i, "pk"), crate::attr_s(i, "sk")))
+                .collect::<Vec<_>>()
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }

@@ -75,9 +75,25 @@ impl TestTable {
     }
 
     pub async fn at(endpoint: &str) -> Self {
+        Self::from_definition(endpoint, &template().table).await
+    }
+
+    /// The template's table without its GSIs, for the tests that watch DynamoDB
+    /// Local's TTL sweeper: it leaves expired items of a table with a GSI in place
+    /// (DynamoDB itself does not), so those tests use a table without one.
+    pub async fn without_indexes(endpoint: &str) -> Self {
+        let mut definition = template().table.clone();
+        definition.global_secondary_indexes.clear();
+        definition
+            .attributes
+            .retain(|(name, _)| definition.key_schema.iter().any(|(key, _)| key == name));
+        Self::from_definition(endpoint, &definition).await
+    }
+
+    async fn from_definition(endpoint: &str, definition: &patgate_local::sam::TableDef) -> Self {
         let client = client(endpoint);
         let name = format!("patgate-test-{:016x}", rand::random::<u64>());
-        let created = patgate_local::table::create_table(&client, &name, &template().table).await;
+        let created = patgate_local::table::create_table(&client, &name, definition).await;
         let store = TokenStore::new(client.clone(), name);
         if let Err(err) = created {
             panic!(
