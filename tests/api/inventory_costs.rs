@@ -246,12 +246,21 @@ async fn an_inventory_page_reads_the_same_at_every_table_size() {
                 "{name} at {size}: the same requests on page 2"
             );
             for cost in [first, second] {
-                assert!(cost.1 <= PAGE_READ_UNITS_CEILING, "{name} at {size}: {} R", cost.1);
+                assert!(
+                    cost.1 <= PAGE_READ_UNITS_CEILING,
+                    "{name} at {size}: {} R",
+                    cost.1
+                );
             }
             // Full pages at both sizes read the same (item sizes differ by a few bytes).
             for (cost, small) in [(first, first0), (second, second0)] {
                 if cost.2 == small.2 {
-                    assert!(cost.1 <= small.1 * 1.1 + 1.0, "{name} at {size}: {} > {}", cost.1, small.1);
+                    assert!(
+                        cost.1 <= small.1 * 1.1 + 1.0,
+                        "{name} at {size}: {} > {}",
+                        cost.1,
+                        small.1
+                    );
                 }
             }
         }
