@@ -29,7 +29,7 @@ fn sizes() -> Vec<usize> {
 /// Token `i` of a varied organisation: people and service accounts, scoped or not,
 /// expiring over a year, used over 200 days or never.
 fn token(i: usize, services: &[UserId], now: DateTime<Utc>) -> TokenRecord {
-    let service = i % 5 == 0;
+    let service = i.is_multiple_of(5);
     let owner = if service {
         services[i % services.len()].clone()
     } else {
@@ -50,11 +50,13 @@ fn token(i: usize, services: &[UserId], now: DateTime<Utc>) -> TokenRecord {
             time_zone: chrono_tz::UTC,
             expires_at,
         },
-        permissions: (i % 2 == 0).then(|| ["catalog:read".to_owned()].into()),
+        permissions: i
+            .is_multiple_of(2)
+            .then(|| ["catalog:read".to_owned()].into()),
         rotated_at: None,
         previous_hash: None,
         reminders: vec![],
-        last_use: (i % 3 != 0).then(|| LastUse {
+        last_use: (!i.is_multiple_of(3)).then(|| LastUse {
             at: now - Duration::days((i % 200) as i64),
             ip: None,
             user_agent: None,

@@ -203,7 +203,7 @@ impl Directory {
                     .profile
                     .service
                     .as_ref()
-                    .is_some_and(|s| s.orphaned == !active)
+                    .is_some_and(|s| s.orphaned != active)
                 {
                     break;
                 }

@@ -167,14 +167,12 @@ fn apply_path(
         "displayname" => user.display_name = one(value)?,
         "externalid" => user.external_id = one(value)?,
         "timezone" => user.timezone = timezone(attribute(&wrapped, "timezone"))?,
-        "username" => {
-            if one(value)?.as_deref() != Some(user.user_name.as_str()) {
-                return Err(ScimError::new(
-                    400,
-                    Some("mutability"),
-                    "userName cannot be changed",
-                ));
-            }
+        "username" if one(value)?.as_deref() != Some(user.user_name.as_str()) => {
+            return Err(ScimError::new(
+                400,
+                Some("mutability"),
+                "userName cannot be changed",
+            ));
         }
         _ => {}
     }

@@ -56,18 +56,21 @@ async fn call_scim(
     (response.status().as_u16(), json_body(&response))
 }
 
+/// (flow, method, resource, path, query, body, expected status)
+type AdminFlow<'a> = (
+    &'a str,
+    &'a str,
+    &'a str,
+    String,
+    Vec<(&'a str, &'a str)>,
+    Option<Value>,
+    u16,
+);
+
 async fn admin_flows(rig: &Rig) -> Seen {
     let mut seen = Seen::default();
     let iam = Caller::Iam(BACKEND.to_owned());
-    let flows: Vec<(
-        &str,
-        &str,
-        &str,
-        String,
-        Vec<(&str, &str)>,
-        Option<Value>,
-        u16,
-    )> = vec![
+    let flows: Vec<AdminFlow> = vec![
         (
             "put a user",
             "PUT",
