@@ -26,6 +26,7 @@ pub mod stack;
 pub mod streams;
 pub mod summary;
 pub mod table;
+pub mod ttl;
 pub mod web;
 
 use std::path::{Path, PathBuf};

@@ -77,6 +77,7 @@ impl Lifecycle {
         endpoint: String,
         table: String,
         directory: Directory,
+        ttl: Arc<crate::ttl::TtlSweeper>,
     ) {
         let dynamodb = patgate::store::connect_local(&endpoint);
         let reader = StreamReader::open(&dynamodb, streams::client(&endpoint), &table, false).await;
@@ -89,7 +90,8 @@ impl Lifecycle {
         };
         loop {
             match reader.next_batch().await {
-                Ok(batch) if !batch.records.is_empty() => {
+                Ok(mut batch) if !batch.records.is_empty() => {
+                    ttl.mark(&mut batch);
                     // The two stream consumers, as their event source mappings would
                     // call them: the repair (and cache flush) first, then events.
                     let repaired = revocations::handle(

@@ -264,11 +264,21 @@ async fn prepare(
     let service = TokenService::new(settings, store, permissions);
     let directory = Directory::new(service.clone());
     demo::seed_users(&directory, &demo::demo_users()).await?;
-    tokio::spawn(
-        lifecycle
-            .clone()
-            .follow_stream(endpoint.clone(), table_name, directory.clone()),
-    );
+    let ttl = Arc::new(crate::ttl::TtlSweeper::new(
+        directory.store().client().clone(),
+        table_name.clone(),
+        api.table
+            .ttl_attribute()
+            .unwrap_or("delete_after")
+            .to_owned(),
+    ));
+    tokio::spawn(ttl.clone().run());
+    tokio::spawn(lifecycle.clone().follow_stream(
+        endpoint.clone(),
+        table_name,
+        directory.clone(),
+        ttl,
+    ));
     let functions = Functions {
         service,
         directory,

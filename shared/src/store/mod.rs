@@ -54,6 +54,11 @@ impl TokenStore {
     pub fn table(&self) -> &str {
         &self.table
     }
+
+    /// The DynamoDB client (the local stack's TTL sweeper reuses it).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
 }
 
 /// A user record as stored: the user, and the version of their roles and active
