@@ -241,6 +241,9 @@ mod tests {
             last_use: None,
             secret_reused_at: None,
             secret_version: 1,
+            owner_kind: Default::default(),
+            permissions_lost: Default::default(),
+            created_by: None,
         }
     }
 
@@ -397,6 +400,8 @@ mod tests {
             token: token(),
             revoked_at: token().created_at,
             reason: RevokeReason::Leaked,
+            revoked_by: None,
+            note: None,
         };
         let item = items::revoked_to_item(&revoked).unwrap();
         let event =
@@ -423,6 +428,7 @@ mod tests {
                 active: true,
             },
             access_version: 1,
+            profile: Default::default(),
         };
         let hash = items::hash_to_item(&token(), &owner).unwrap();
         assert_eq!(

@@ -23,7 +23,7 @@ use crate::store::{
     RevokeReason, RotateOutcome, Rotation, StoreError, StoredUser, TokenRecord, TokenStore,
 };
 use crate::token::{TokenHash, TokenId, TokenSecret};
-use crate::user::UserId;
+use crate::user::{PrincipalKind, UserId};
 
 /// What every token API function builds once at cold start.
 #[derive(Debug, Clone)]
@@ -86,7 +86,7 @@ impl TokenService {
         now: DateTime<Utc>,
     ) -> Result<IssuedToken, ApiError> {
         let Some(key) = key else {
-            return self.create(caller, request, None, now).await;
+            return self.create(caller, request, None, None, now).await;
         };
         let key_hash = key.hash();
         let request_hash = request.digest();
@@ -103,6 +103,7 @@ impl TokenService {
                 caller,
                 request,
                 Some((key_hash.clone(), request_hash.clone())),
+                None,
                 now,
             )
             .await
@@ -121,14 +122,28 @@ impl TokenService {
         }
     }
 
+    /// `POST /tokens` for `caller`, or, with `created_by` (an administrator), a token of
+    /// the service account `caller`: the same token in every other way.
+    pub async fn create_token_as(
+        &self,
+        caller: &UserId,
+        request: CreateTokenRequest,
+        created_by: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<IssuedToken, ApiError> {
+        self.create(caller, request, None, created_by, now).await
+    }
+
     /// A new token; with `idempotency` (the key's and the request's hashes), its
     /// record is written with the token, and a creation that lost the key to another
     /// answers [`ApiError::IdempotencyKeyReused`] (which the caller turns into a replay).
+    /// With `created_by` (an administrator), a token of the service account `caller`.
     async fn create(
         &self,
         caller: &UserId,
         request: CreateTokenRequest,
         idempotency: Option<(String, String)>,
+        created_by: Option<String>,
         now: DateTime<Utc>,
     ) -> Result<IssuedToken, ApiError> {
         self.check_scope(request.permissions.as_ref())?;
@@ -138,6 +153,10 @@ impl TokenService {
             .map(|zone| self.resolve_expiry(request.expires_on, zone, now))
             .transpose()?;
         let owner = self.active_user(caller, now).await?;
+        // A service account's tokens are created by administrators only.
+        if (owner.profile.kind == PrincipalKind::Service) != created_by.is_some() {
+            return Err(ApiError::AccountInactive);
+        }
         let expiry = match early {
             Some(expiry) => expiry,
             None => self.resolve_expiry(
@@ -166,6 +185,9 @@ impl TokenService {
             last_use: None,
             secret_reused_at: None,
             secret_version: 1,
+            owner_kind: owner.profile.kind,
+            permissions_lost: Default::default(),
+            created_by,
         };
         let reminders = self.reminders_for(&record, now);
         record.reminders = reminders.iter().map(|r| r.key.clone()).collect();

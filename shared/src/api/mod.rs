@@ -2,6 +2,7 @@
 //! answers with ([`views`]), and the one place a handler's result becomes an HTTP response.
 
 mod idempotency;
+pub mod admin;
 mod views;
 
 pub use idempotency::*;

@@ -3,33 +3,43 @@
 //! Each concern has its own file: user records, and keeping their roles on their
 //! tokens' hash items ([`users`]),
 //! token creation, listing, revocation and rotation ([`tokens`]), the authorizer's
-//! lookups and last-use writes ([`lookups`]), the reminder queue ([`reminder_queue`]).
+//! lookups and last-use writes ([`lookups`]), the reminder queue ([`reminder_queue`]),
+//! principals beyond their access (SCIM attributes, service accounts, the userName
+//! index and the directory index: [`principals`]), the organisation's inventory
+//! ([`inventory`]) and integration credentials ([`credentials`]).
 //! Marshalling lives in [`items`] only; the client and error sorting in [`client`].
 
 pub mod client;
 mod idempotency;
+mod credentials;
+pub mod inventory;
 pub mod items;
 mod lookups;
+mod principals;
 mod reminder_queue;
 mod rotation;
 mod settle;
 mod tokens;
 mod users;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Utc};
 
 use crate::expiry::Expiry;
 use crate::token::{TokenHash, TokenId};
-use crate::user::{User, UserId};
+use crate::user::{PrincipalKind, User, UserId};
 
 pub use client::{classify, connect, connect_local, local_config, StoreError};
+pub use credentials::{CredentialRecord, IntegrationKind};
+pub use inventory::{InventoryFilter, InventoryPage, InventoryRow, InventorySummary};
 pub use lookups::LastUseWrite;
+pub use principals::PrincipalWrite;
+pub use principals::{Email, Profile, ScimAttributes, ServiceAccount, TokenAccess};
 pub use reminder_queue::Claim;
 pub use rotation::HANDOVER;
-pub use tokens::{CreateTokenError, Page, RevokeOutcome, RotateOutcome, Rotation};
+pub use tokens::{CreateTokenError, Page, RevokeOutcome, Revoker, RotateOutcome, Rotation};
 
 #[derive(Debug, Clone)]
 pub struct TokenStore {
@@ -48,6 +58,11 @@ impl TokenStore {
     pub fn table(&self) -> &str {
         &self.table
     }
+
+    /// The DynamoDB client (the local stack's TTL sweeper reuses it).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
 }
 
 /// A user record as stored: the user, and the version of their roles and active
@@ -57,6 +72,9 @@ impl TokenStore {
 pub struct StoredUser {
     pub user: User,
     pub access_version: u64,
+    /// Everything else of the record (kind, fan-out progress, SCIM attributes, a
+    /// service account's details).
+    pub profile: Profile,
 }
 
 /// A token's metadata, as stored. The plaintext is never part of it.
@@ -84,6 +102,13 @@ pub struct TokenRecord {
     /// Which secret the token has: 1 at creation, one more at every rotation (or
     /// re-issue), so that every change of secret is told apart, even two in a second.
     pub secret_version: u64,
+    /// A person's token or a service account's.
+    pub owner_kind: PrincipalKind,
+    /// Permissions the token relied on that its owner's roles no longer grant, with
+    /// when they were lost (drift), kept by the fan-out of each role change.
+    pub permissions_lost: BTreeMap<String, DateTime<Utc>>,
+    /// Who created a service account's token (an administrator).
+    pub created_by: Option<String>,
 }
 
 impl TokenRecord {
@@ -111,6 +136,8 @@ pub enum RevokeReason {
     Leaked,
     /// Its owner left: all their tokens were revoked at once.
     Offboarded,
+    /// An administrator revoked it (`revoked_by` says who).
+    Admin,
 }
 
 impl RevokeReason {
@@ -119,6 +146,7 @@ impl RevokeReason {
             RevokeReason::User => "user",
             RevokeReason::Leaked => "leaked",
             RevokeReason::Offboarded => "offboarded",
+            RevokeReason::Admin => "admin",
         }
     }
 
@@ -127,6 +155,7 @@ impl RevokeReason {
             RevokeReason::User,
             RevokeReason::Leaked,
             RevokeReason::Offboarded,
+            RevokeReason::Admin,
         ]
         .into_iter()
         .find(|r| r.as_str() == raw)
@@ -139,6 +168,10 @@ pub struct RevokedToken {
     pub token: TokenRecord,
     pub revoked_at: DateTime<Utc>,
     pub reason: RevokeReason,
+    /// Who revoked it, when not its owner: an administrator's user id or IAM ARN.
+    pub revoked_by: Option<String>,
+    /// The administrator's reason, as they wrote it.
+    pub note: Option<String>,
 }
 
 /// What the authorizer learns from a secret's hash, in one read: the token, and its
@@ -155,6 +188,7 @@ pub struct HashRecord {
     pub permissions: Option<BTreeSet<String>>,
     pub roles: Vec<String>,
     pub active: bool,
+    pub owner_kind: PrincipalKind,
 }
 
 /// A creation's idempotency key, kept a day with the token it created: a retry with
