@@ -29,6 +29,10 @@ pub enum ApiError {
     Conflict,
     #[error("request body is larger than {max_bytes} bytes")]
     PayloadTooLarge { max_bytes: usize },
+    #[error("GitHub alert refused: {0}")]
+    InvalidSignature(&'static str),
+    #[error("this signed message was received before")]
+    Replayed,
     #[error("the token store is unavailable; try again shortly")]
     Unavailable,
     #[error("internal error")]
@@ -46,7 +50,8 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::InvalidJson(_) | ApiError::InvalidField { .. } => StatusCode::BAD_REQUEST,
-            ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthenticated | ApiError::InvalidSignature(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Replayed => StatusCode::CONFLICT,
             ApiError::SessionRequired | ApiError::AccountInactive => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::TokenLimitReached { .. } | ApiError::Conflict => StatusCode::CONFLICT,
@@ -61,6 +66,8 @@ impl ApiError {
             ApiError::InvalidJson(_) => "invalid_json",
             ApiError::InvalidField { .. } => "invalid_field",
             ApiError::Unauthenticated => "unauthenticated",
+            ApiError::InvalidSignature(_) => "invalid_signature",
+            ApiError::Replayed => "replayed",
             ApiError::SessionRequired => "session_required",
             ApiError::AccountInactive => "forbidden",
             ApiError::NotFound => "not_found",
@@ -129,6 +136,12 @@ mod tests {
                 "token_limit_reached",
             ),
             (ApiError::Conflict, 409, "conflict"),
+            (
+                ApiError::InvalidSignature("unknown key identifier"),
+                401,
+                "invalid_signature",
+            ),
+            (ApiError::Replayed, 409, "replayed"),
             (
                 ApiError::PayloadTooLarge { max_bytes: 16 },
                 413,

@@ -7,6 +7,7 @@
 //! - storage: [`store`], with the item layout in [`store::items`];
 //! - the token API: its use cases ([`service`]), wire format ([`api`], strict JSON in
 //!   [`json`]) and its one error type ([`error`]);
+//! - GitHub's signed secret scanning alerts ([`github`]);
 //! - lifecycle events ([`events`]) and operational metrics ([`metrics`]);
 //! - settings read at cold start ([`config`]) and the AWS SDK configuration
 //!   ([`sdk_config`]).
@@ -19,6 +20,7 @@ pub mod config;
 pub mod error;
 pub mod events;
 pub mod expiry;
+pub mod github;
 pub mod json;
 pub mod logging;
 pub mod metrics;

@@ -11,6 +11,7 @@
 //! | hash lookup | `HASH#{sha256 hex}`    | `HASH`                |
 //! | reminder    | `REMIND#{utc hour}`    | `{tokenId}#{daysLeft}`|
 //! | checkpoint  | `JOB#reminders`        | `CHECKPOINT`          |
+//! | replay      | `REPLAY#{sha256 hex}`  | `REPLAY` ([`replay`]) |
 //!
 //! Every item that should disappear on its own carries `delete_after` (epoch
 //! seconds), the table's TTL attribute. TTL deletes late, so reads never rely on it.
@@ -28,6 +29,8 @@ use super::{
 use crate::expiry::{parse_time_zone, Expiry};
 use crate::token::{TokenHash, TokenId};
 use crate::user::{User, UserId};
+
+pub mod replay;
 
 pub type Item = HashMap<String, AttributeValue>;
 

@@ -3,13 +3,15 @@
 //! Each concern has its own file: user records, and keeping their roles on their
 //! tokens' hash items ([`users`]),
 //! token creation, listing, revocation and rotation ([`tokens`]), the authorizer's
-//! lookups and last-use writes ([`lookups`]), the reminder queue ([`reminder_queue`]).
+//! lookups and last-use writes ([`lookups`]), the reminder queue ([`reminder_queue`]),
+//! the GitHub replay marker ([`replay`]).
 //! Marshalling lives in [`items`] only; the client and error sorting in [`client`].
 
 pub mod client;
 pub mod items;
 mod lookups;
 mod reminder_queue;
+mod replay;
 mod rotation;
 mod tokens;
 mod users;

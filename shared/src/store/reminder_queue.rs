@@ -115,7 +115,7 @@ impl TokenStore {
 }
 
 /// `Ok(true)` for a write that happened, `Ok(false)` for one whose condition refused it.
-fn conditional<O, E, R>(
+pub(super) fn conditional<O, E, R>(
     result: Result<O, aws_sdk_dynamodb::error::SdkError<E, R>>,
 ) -> Result<bool, StoreError>
 where
