@@ -26,9 +26,12 @@ pub use table::{IndexDef, TableDef, TimeToLiveDef};
 
 /// Local values for the template parameters that have no default, or whose default
 /// does not suit a developer machine. `--param` and the dedicated flags override them.
-pub const LOCAL_PARAMETERS: [(&str, &str); 3] = [
+pub const LOCAL_PARAMETERS: [(&str, &str); 4] = [
     ("EnableDemoApi", "true"),
     ("EnableApiAccessLogs", "false"),
+    // No GitHub alerts locally: nothing leaves the machine for GitHub's keys (the
+    // tests sign alerts with keys of their own and serve them from 127.0.0.1).
+    ("GitHubSecretScanningKeysUrl", ""),
     (
         "WebUserPoolArn",
         "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_local",
