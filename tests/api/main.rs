@@ -13,6 +13,7 @@ mod iam;
 mod lifecycle;
 mod prefix;
 mod reminders;
+mod scanners;
 mod sdk_config;
 mod store;
 mod token_api;
