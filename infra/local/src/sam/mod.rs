@@ -546,10 +546,15 @@ mod tests {
         let report = find("POST", "/credentials/revoke").unwrap();
         assert_eq!(report.binary, "revoke-credentials");
         assert_eq!(report.authorizer, None);
+        let alert = find("POST", "/integrations/github/secret-scanning").unwrap();
+        assert_eq!(
+            (alert.binary.as_str(), alert.authorizer.as_deref()),
+            ("revoke-credentials", None)
+        );
         let demo = find("PUT", "/catalog/{entityId}").unwrap();
         assert_eq!(demo.binary, "demo-echo");
         assert_eq!(demo.authorizer.as_deref(), Some("PatgateAuthorizer"));
-        assert_eq!(api.routes.len(), 5 + 9);
+        assert_eq!(api.routes.len(), 6 + 9);
         match &api.authorizers["PatgateAuthorizer"] {
             AuthorizerDef::Lambda {
                 binary,
@@ -578,7 +583,7 @@ mod tests {
         overrides.insert("EnableDemoApi".into(), "false".into());
         let api = parse(&repo_template(), &overrides, &LocalContext::default()).unwrap();
         assert!(api.routes.iter().all(|r| r.binary != "demo-echo"));
-        assert_eq!(api.routes.len(), 5);
+        assert_eq!(api.routes.len(), 6);
     }
 
     #[test]
@@ -617,7 +622,8 @@ mod tests {
         )));
         assert_eq!(api.gateway_responses["DEFAULT_5XX"].status, None);
         assert_eq!(api.environment["TABLE_NAME"], "patgate-local");
-        assert_eq!(api.environment["TOKEN_PREFIX"], "pgt");
+        assert_eq!(api.environment["TOKEN_PREFIX"], "pgt_");
+        assert_eq!(api.environment["GITHUB_SECRET_SCANNING_KEYS_URL"], "");
         assert_eq!(api.environment["WEB_ORIGIN"], "http://localhost:3000");
         assert_eq!(api.environment["MAX_TOKENS_PER_USER"], "50");
     }
