@@ -44,20 +44,30 @@ impl LeakReports {
 
     /// Serves either route, by the route template API Gateway matched.
     pub async fn handle(&self, request: Request, now: DateTime<Utc>) -> Response<Body> {
-        let resource = match request.request_context_ref() {
-            Some(RequestContext::ApiGatewayV1(context)) => context.resource_path.clone(),
-            _ => None,
-        };
-        match resource.as_deref() {
-            Some(path) if path == GITHUB_ROUTE.1 => {
-                handle_github(&self.service, &self.github_keys, request, now).await
-            }
-            Some(path) if path == ROUTE.1 => handle(&self.service, request, now).await,
-            _ => self
-                .service
-                .headers
-                .respond_empty(StatusCode::NOT_FOUND, Err(ApiError::NotFound)),
+        dispatch(&self.service, &self.github_keys, request, now).await
+    }
+}
+
+/// Either route, by the route template API Gateway matched (the request context's
+/// `resourcePath`); another route is 404.
+pub async fn dispatch(
+    service: &TokenService,
+    github_keys: &GitHubKeys,
+    request: Request,
+    now: DateTime<Utc>,
+) -> Response<Body> {
+    let resource = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV1(context)) => context.resource_path.clone(),
+        _ => None,
+    };
+    match resource.as_deref() {
+        Some(path) if path == GITHUB_ROUTE.1 => {
+            handle_github(service, github_keys, request, now).await
         }
+        Some(path) if path == ROUTE.1 => handle(service, request, now).await,
+        _ => service
+            .headers
+            .respond_empty(StatusCode::NOT_FOUND, Err(ApiError::NotFound)),
     }
 }
 

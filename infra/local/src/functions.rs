@@ -4,6 +4,7 @@
 use authorizer::{AuthorizerResponse, Diagnostic};
 use chrono::{DateTime, Utc};
 use lambda_http::{Body, Request, Response};
+use patgate::github::keys::{GitHubKeys, KEY_REFETCH_INTERVAL};
 use patgate::service::TokenService;
 
 use crate::lifecycle::Lifecycle;
@@ -45,12 +46,32 @@ pub const AUTHORIZER_BINARY: &str = "authorizer";
 /// Everything the functions build at cold start, built once.
 pub struct Functions {
     pub service: TokenService,
+    /// GitHub's secret scanning keys, for the leak-report function's second route.
+    pub github_keys: GitHubKeys,
     pub authorizer: authorizer::Authorizer,
     /// The events function and the reminder job.
     pub lifecycle: Arc<Lifecycle>,
 }
 
 impl Functions {
+    /// The functions over `service`, with GitHub's keys from its settings.
+    pub fn new(
+        service: TokenService,
+        authorizer: authorizer::Authorizer,
+        lifecycle: Arc<Lifecycle>,
+    ) -> Self {
+        let github_keys = GitHubKeys::new(
+            service.settings.github_keys_url.clone(),
+            KEY_REFETCH_INTERVAL,
+        );
+        Functions {
+            service,
+            github_keys,
+            authorizer,
+            lifecycle,
+        }
+    }
+
     pub async fn call(
         &self,
         function: ApiFunction,
@@ -63,7 +84,7 @@ impl Functions {
             ApiFunction::RevokeToken => revoke_token::handle(&self.service, request, now).await,
             ApiFunction::RotateToken => rotate_token::handle(&self.service, request, now).await,
             ApiFunction::RevokeCredentials => {
-                revoke_credentials::handle(&self.service, request, now).await
+                revoke_credentials::dispatch(&self.service, &self.github_keys, request, now).await
             }
             ApiFunction::DemoEcho => demo_echo::handle(&request),
         }

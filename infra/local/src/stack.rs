@@ -266,11 +266,11 @@ async fn prepare(
     let settings = Settings::from_lookup(|name| api.environment.get(name).cloned())?;
     let permissions = PermissionConfig::bundled()?;
     let authorizer = authorizer::Authorizer::new(&settings, store.clone(), permissions.clone());
-    let functions = Functions {
-        service: TokenService::new(settings, store, permissions),
+    let functions = Functions::new(
+        TokenService::new(settings, store, permissions),
         authorizer,
         lifecycle,
-    };
+    );
     let local = LocalContext::default();
     let gateway_options = GatewayOptions {
         identity: ApiIdentity {
