@@ -42,6 +42,10 @@ pub enum ApiError {
     IdempotencyKeyReused { reason: &'static str },
     #[error("request body is larger than {max_bytes} bytes")]
     PayloadTooLarge { max_bytes: usize },
+    #[error("GitHub alert refused: {0}")]
+    InvalidSignature(&'static str),
+    #[error("this signed message was received before")]
+    Replayed,
     #[error("the token store is unavailable; try again shortly")]
     Unavailable,
     #[error("internal error")]
@@ -59,7 +63,8 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::InvalidJson(_) | ApiError::InvalidField { .. } => StatusCode::BAD_REQUEST,
-            ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthenticated | ApiError::InvalidSignature(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Replayed => StatusCode::CONFLICT,
             ApiError::SessionRequired | ApiError::AccountInactive => StatusCode::FORBIDDEN,
             ApiError::NotFound | ApiError::NoSuch(_) => StatusCode::NOT_FOUND,
             ApiError::Forbidden => StatusCode::FORBIDDEN,
@@ -80,6 +85,8 @@ impl ApiError {
             ApiError::InvalidJson(_) => "invalid_json",
             ApiError::InvalidField { .. } => "invalid_field",
             ApiError::Unauthenticated => "unauthenticated",
+            ApiError::InvalidSignature(_) => "invalid_signature",
+            ApiError::Replayed => "replayed",
             ApiError::SessionRequired => "session_required",
             ApiError::AccountInactive => "forbidden",
             ApiError::NotFound | ApiError::NoSuch(_) => "not_found",
@@ -172,6 +179,11 @@ mod tests {
                 409,
                 "idempotency_key_reused",
             ),
+                ApiError::InvalidSignature("unknown key identifier"),
+                401,
+                "invalid_signature",
+            ),
+            (ApiError::Replayed, 409, "replayed"),
             (
                 ApiError::PayloadTooLarge { max_bytes: 16 },
                 413,

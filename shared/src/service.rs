@@ -25,6 +25,33 @@ use crate::store::{
 use crate::token::{TokenHash, TokenId, TokenSecret};
 use crate::user::{PrincipalKind, UserId};
 
+/// Who reported a leaked secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeakReporter {
+    /// `POST /credentials/revoke`: anyone, unauthenticated.
+    Anonymous,
+    /// A signed GitHub secret scanning alert.
+    GitHub,
+}
+
+impl LeakReporter {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LeakReporter::Anonymous => "report",
+            LeakReporter::GitHub => "github",
+        }
+    }
+
+    /// What a revoked record's `revoked_by` names (DESIGN §3): `github`, or nobody for
+    /// an anonymous report.
+    pub fn revoked_by(self) -> Option<&'static str> {
+        match self {
+            LeakReporter::Anonymous => None,
+            LeakReporter::GitHub => Some("github"),
+        }
+    }
+}
+
 /// What every token API function builds once at cold start.
 #[derive(Debug, Clone)]
 pub struct TokenService {
@@ -440,18 +467,33 @@ impl TokenService {
 
     /// `POST /credentials/revoke`: revokes every token whose secret (still able to
     /// authenticate) is among the reported strings, as its owner's revoke would.
-    /// Strings that are not well-formed tokens of this deployment cost no read.
-    /// Returns how many tokens it revoked (logged, never answered).
+    /// Strings that are not well-formed tokens of this deployment (under its prefix or
+    /// an earlier accepted one) cost no read. Returns how many tokens it revoked
+    /// (logged, never answered).
     pub async fn revoke_leaked(
         &self,
         report: LeakedCredentialsReport,
         now: DateTime<Utc>,
     ) -> Result<usize, ApiError> {
-        let hashes: Vec<TokenHash> = report
+        let hashes = report
             .credentials
             .iter()
-            .filter_map(|text| TokenSecret::parse(&self.settings.token_prefix, text.trim()).ok())
-            .map(|secret| secret.hash())
+            .filter_map(|text| self.settings.parse_token(text.trim()).ok())
+            .map(|secret| secret.hash());
+        self.revoke_leaked_hashes(hashes, LeakReporter::Anonymous, now)
+            .await
+    }
+
+    /// Revokes every token one of whose secrets, by hash, still authenticates, with the
+    /// reason `leaked`: the leak report's and GitHub's alerts' common path.
+    pub async fn revoke_leaked_hashes(
+        &self,
+        hashes: impl IntoIterator<Item = TokenHash>,
+        reporter: LeakReporter,
+        now: DateTime<Utc>,
+    ) -> Result<usize, ApiError> {
+        let hashes: Vec<TokenHash> = hashes
+            .into_iter()
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
@@ -467,13 +509,15 @@ impl TokenService {
             .map(|hash| (hash.user_id, hash.token_id))
             .collect();
         for (user, id) in tokens {
+            // Seam: when revoked records carry `revoked_by` (DESIGN §3), the store's
+            // revoke takes `reporter.revoked_by()` (`github` for GitHub's alerts).
             let outcome = self
                 .store
                 .revoke_token(&user, &id, RevokeReason::Leaked, now)
                 .await
                 .map_err(|e| self.store_failed(e, now))?;
             if let RevokeOutcome::Revoked(_) = outcome {
-                tracing::warn!(user_id = %user, token_id = %id, reason = "leaked", "token revoked");
+                tracing::warn!(user_id = %user, token_id = %id, reason = "leaked", reported_by = reporter.as_str(), "token revoked");
                 revoked += 1;
             }
         }

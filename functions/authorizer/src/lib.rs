@@ -40,7 +40,7 @@ use patgate::config::Settings;
 use patgate::metrics::{Metrics, Unit};
 use patgate::permissions::{PermissionConfig, PolicyDocument};
 use patgate::store::{HashRecord, LastUse, LastUseWrite, StoreError, TokenStore};
-use patgate::token::{bearer_token, TokenId, TokenPrefix, TokenSecret};
+use patgate::token::{bearer_token, AcceptedPrefixes, TokenId};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -111,7 +111,7 @@ pub struct AuthorizerContext {
 
 pub struct Authorizer {
     store: TokenStore,
-    prefix: TokenPrefix,
+    prefixes: AcceptedPrefixes,
     permissions: PermissionConfig,
     last_use_interval: Duration,
     /// Tokens whose use (or secret reuse) this container recorded within the last-use
@@ -124,7 +124,7 @@ impl Authorizer {
     pub fn new(settings: &Settings, store: TokenStore, permissions: PermissionConfig) -> Self {
         Authorizer {
             store,
-            prefix: settings.token_prefix.clone(),
+            prefixes: settings.accepted_prefixes(),
             permissions,
             last_use_interval: settings.last_use_interval,
             recent_writes: TtlMap::new(settings.last_use_interval, RECENT_USES_CAPACITY),
@@ -199,7 +199,9 @@ impl Authorizer {
             .and_then(|header| {
                 bearer_token(header).ok_or(AuthorizerError::Unauthorized("malformed_header"))
             })?;
-        let secret = TokenSecret::parse(&self.prefix, presented)
+        let secret = self
+            .prefixes
+            .parse(presented)
             .map_err(|e| AuthorizerError::Unauthorized(e.reason_code()))?;
 
         let found = self

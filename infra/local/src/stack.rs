@@ -279,12 +279,12 @@ async fn prepare(
         directory.clone(),
         ttl,
     ));
-    let functions = Functions {
+    let functions = Functions::new(
         service,
         directory,
         authorizer,
         lifecycle,
-    };
+    );
     let local = LocalContext::default();
     let gateway_options = GatewayOptions {
         identity: ApiIdentity {

@@ -11,6 +11,7 @@
 //! | hash lookup | `HASH#{sha256 hex}`    | `HASH`                |
 //! | reminder    | `REMIND#{utc hour}`    | `{tokenId}#{daysLeft}`|
 //! | checkpoint  | `JOB#reminders`        | `CHECKPOINT`          |
+//! | replay      | `REPLAY#{sha256 hex}`  | `REPLAY` ([`replay`]) |
 //!
 //! Principals (users and service accounts), the userName index, owned service
 //! accounts and the directory index are in [`principal`]; the inventory's keys and
@@ -44,6 +45,8 @@ pub use principal::*;
 mod idempotency;
 
 pub use idempotency::*;
+
+pub mod replay;
 
 pub type Item = HashMap<String, AttributeValue>;
 

@@ -6,7 +6,8 @@
 //! lookups and last-use writes ([`lookups`]), the reminder queue ([`reminder_queue`]),
 //! principals beyond their access (SCIM attributes, service accounts, the userName
 //! index and the directory index: [`principals`]), the organisation's inventory
-//! ([`inventory`]) and integration credentials ([`credentials`]).
+//! ([`inventory`]) integration credentials ([`credentials`]) and the GitHub replay marker
+//! ([`replay`]).
 //! Marshalling lives in [`items`] only; the client and error sorting in [`client`].
 
 pub mod client;
@@ -17,6 +18,7 @@ pub mod items;
 mod lookups;
 mod principals;
 mod reminder_queue;
+mod replay;
 mod rotation;
 mod settle;
 mod tokens;

@@ -141,7 +141,7 @@ pub enum Claim {
 }
 
 /// `Ok(true)` for a write that happened, `Ok(false)` for one whose condition refused it.
-fn conditional<O, E, R>(
+pub(super) fn conditional<O, E, R>(
     result: Result<O, aws_sdk_dynamodb::error::SdkError<E, R>>,
 ) -> Result<bool, StoreError>
 where

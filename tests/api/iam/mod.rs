@@ -360,6 +360,41 @@ async fn token_management_flows(rig: &Rig) -> BTreeMap<&'static str, Seen> {
         "both tokens revoked"
     );
     report.add("leak report", recorded);
+
+    // GitHub's alert: the replay marker's put, the lookups and revocation; and one
+    // whose revocation fails, which removes its marker again.
+    let github = patgate_tests::github::GitHubSigner::generate("k1");
+    let server = patgate_tests::github::KeyServer::start(&[&github]).await;
+    let keys = patgate::github::keys::GitHubKeys::new(
+        Some(server.url.clone()),
+        patgate::github::keys::KEY_REFETCH_INTERVAL,
+    );
+    let leaked = rig.setup.issue(&eve).await;
+    let body = json!([{"token": leaked.token, "type": "patgate_token"}]).to_string();
+    let (answer, recorded) = rig
+        .watch(
+            rig.watched
+                .github_alert(&keys, &github.headers(body.as_bytes()), &body),
+        )
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    report.add("GitHub alert", recorded);
+    let other = rig.setup.issue(&eve).await;
+    let body = json!([{"token": other.token, "type": "patgate_token"}]).to_string();
+    rig.proxy.set_for(Fault::Reset, "BatchGetItem", None);
+    let (answer, recorded) = rig
+        .watch(
+            rig.watched
+                .github_alert(&keys, &github.headers(body.as_bytes()), &body),
+        )
+        .await;
+    rig.proxy.heal();
+    assert_eq!(answer.status, 503, "{}", answer.text);
+    assert!(
+        recorded.iter().any(|r| r.operation == "DeleteItem"),
+        "the marker is removed"
+    );
+    report.add("GitHub alert whose revocation fails", recorded);
     seen
 }
 

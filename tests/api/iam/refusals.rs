@@ -324,6 +324,20 @@ pub(super) fn each_token_function_writes_only_its_own_kind_of_item() {
     for (pk, sk) in [token, hash] {
         assert_refused(&policies, "reminders", &writes(pk, sk));
     }
+    // GitHub's replay markers are the leak reports' alone, and only put or deleted.
+    let marker = ("REPLAY#ab", "REPLAY");
+    for function in policies.keys().filter(|f| *f != "revoke-credentials") {
+        assert_refused(&policies, function, &writes(marker.0, marker.1));
+    }
+    assert_refused(
+        &policies,
+        "revoke-credentials",
+        &[(
+            "change a replay marker",
+            "UpdateItem",
+            update(marker.0, marker.1, "SET x = :v", json!({}), "NONE"),
+        )],
+    );
     // Revoking deletes credentials; it never mints or changes one.
     for function in ["revoke-token", "revoke-credentials"] {
         assert_refused(

@@ -29,9 +29,12 @@ pub const AWS_IAM: &str = "AWS_IAM";
 
 /// Local values for the template parameters that have no default, or whose default
 /// does not suit a developer machine. `--param` and the dedicated flags override them.
-pub const LOCAL_PARAMETERS: [(&str, &str); 3] = [
+pub const LOCAL_PARAMETERS: [(&str, &str); 4] = [
     ("EnableDemoApi", "true"),
     ("EnableApiAccessLogs", "false"),
+    // No GitHub alerts locally: nothing leaves the machine for GitHub's keys (the
+    // tests sign alerts with keys of their own and serve them from 127.0.0.1).
+    ("GitHubSecretScanningKeysUrl", ""),
     (
         "WebUserPoolArn",
         "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_local",
@@ -556,12 +559,17 @@ mod tests {
         let report = find("POST", "/credentials/revoke").unwrap();
         assert_eq!(report.binary, "revoke-credentials");
         assert_eq!(report.authorizer, None);
+        let alert = find("POST", "/integrations/github/secret-scanning").unwrap();
+        assert_eq!(
+            (alert.binary.as_str(), alert.authorizer.as_deref()),
+            ("revoke-credentials", None)
+        );
         let demo = find("PUT", "/catalog/{entityId}").unwrap();
         assert_eq!(demo.binary, "demo-echo");
         assert_eq!(demo.authorizer.as_deref(), Some("PatgateAuthorizer"));
         assert_eq!(
             api.routes.len(),
-            5 + 9 + 21 + 11,
+            6 + 9 + 21 + 11,
             "token, demo, admin and SCIM routes"
         );
         match &api.authorizers["PatgateAuthorizer"] {
@@ -592,7 +600,7 @@ mod tests {
         overrides.insert("EnableDemoApi".into(), "false".into());
         let api = parse(&repo_template(), &overrides, &LocalContext::default()).unwrap();
         assert!(api.routes.iter().all(|r| r.binary != "demo-echo"));
-        assert_eq!(api.routes.len(), 5 + 21 + 11);
+        assert_eq!(api.routes.len(), 6 + 21 + 11);
     }
 
     #[test]
@@ -640,7 +648,8 @@ mod tests {
         )));
         assert_eq!(api.gateway_responses["DEFAULT_5XX"].status, None);
         assert_eq!(api.environment["TABLE_NAME"], "patgate-local");
-        assert_eq!(api.environment["TOKEN_PREFIX"], "pgt");
+        assert_eq!(api.environment["TOKEN_PREFIX"], "pgt_");
+        assert_eq!(api.environment["GITHUB_SECRET_SCANNING_KEYS_URL"], "");
         assert_eq!(api.environment["WEB_ORIGIN"], "http://localhost:3000");
         assert_eq!(api.environment["MAX_TOKENS_PER_USER"], "50");
     }
