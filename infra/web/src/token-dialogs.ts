@@ -17,21 +17,11 @@ import { tell } from "./events.js";
 import { durationLabel } from "./format.js";
 import { isSignedOut, rotateFailure } from "./messages.js";
 import { base } from "./styles.js";
+import { graceChoices } from "./rotation.js";
 import { RELOAD_REQUEST } from "./token-form.js";
 
 export const ROTATED = "token-rotated";
 export const DIALOG_CLOSED = "token-dialog-closed";
-export const GRACE_CHOICES = [0, 3_600, 86_400];
-/** The grace period offered first: an hour, or the longest the server allows below it. */
-export const DEFAULT_GRACE_SECONDS = 3_600;
-
-/** The grace periods the server allows, and the one selected at first. */
-export function graceChoices(maxGraceSeconds: number | undefined): { choices: number[]; preferred: number } {
-  const choices = GRACE_CHOICES.filter((s) => typeof maxGraceSeconds !== "number" || s <= maxGraceSeconds);
-  const preferred = [...choices].reverse().find((s) => s <= DEFAULT_GRACE_SECONDS) ?? 0;
-  return { choices, preferred };
-}
-
 export class PatgateRevokeDialog extends LitElement {
   static styles = base;
   static properties = { token: { state: true } };
@@ -110,7 +100,7 @@ export class PatgateRotateDialog extends LitElement {
     this.maxGraceSeconds = undefined;
     this.rotate = undefined;
     this.token = null;
-    this.grace = DEFAULT_GRACE_SECONDS;
+    this.grace = graceChoices(undefined).preferred;
     this.error = "";
     this.busy = false;
   }
