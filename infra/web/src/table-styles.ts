@@ -155,6 +155,22 @@ export const tableStyles = css`
     display: block;
     color: var(--pg-muted);
   }
+  td.created time,
+  td.created .sub,
+  td.expires .sub,
+  td.hint,
+  td.actions {
+    white-space: nowrap;
+  }
+  td.actions {
+    width: 1%; /* as narrow as its buttons: the other columns share the rest */
+  }
+  td.expires .sub {
+    display: inline;
+  }
+  td.expires time {
+    display: block;
+  }
   .sub.soon-text {
     color: var(--pg-warn-fg);
     font-weight: 600;
@@ -169,8 +185,10 @@ export const tableStyles = css`
   td.hint code {
     white-space: nowrap;
   }
-  .badge {
-    margin-top: 0.125rem;
+  td.expires .badge {
+    margin-left: 0.375rem;
+    font-size: 0.75rem;
+    padding: 0 0.375rem;
   }
   .lost {
     margin-top: 0.25rem;
@@ -228,7 +246,8 @@ export const tableStyles = css`
       padding-left: 0.5rem;
     }
     td.expires,
-    td.actions {
+    td.actions,
+    tr.lost-row td.permissions {
       grid-column: 1 / -1;
     }
     .cell-label {
