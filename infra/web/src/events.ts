@@ -14,3 +14,6 @@ export function announce(from: HTMLElement, message: string): void {
 export function tell<T>(from: HTMLElement, type: string, detail: T): void {
   from.dispatchEvent(new CustomEvent<T>(type, { detail, bubbles: true }));
 }
+
+/** Asks the holder to reload the list (a create or rotation whose outcome the list must show). */
+export const RELOAD_REQUEST = "token-reload";

@@ -19,13 +19,13 @@
 import { LitElement, html, nothing, type PropertyValues, type TemplateResult } from "lit";
 import { TokenApi, type CreatedToken, type SessionProvider, type Token } from "./api.js";
 import type { CreateDraft } from "./create-rules.js";
-import { ANNOUNCE } from "./events.js";
+import { ANNOUNCE, RELOAD_REQUEST } from "./events.js";
 import { INACTIVE_NOTICE, countLabel, describe, isSignedOut } from "./messages.js";
 import "./revoked-tokens.js";
 import { base, theme } from "./styles.js";
 import * as time from "./time.js";
 import { DIALOG_CLOSED, ROTATED } from "./token-dialogs.js";
-import { CREATED, FORM_CLOSED, RELOAD_REQUEST } from "./token-form.js";
+import { CREATED, FORM_CLOSED } from "./token-form.js";
 import { TokenListController } from "./token-list.js";
 import { REVEAL_DONE, type Reveal } from "./token-reveal.js";
 import { REVOKE_REQUEST, ROTATE_REQUEST } from "./token-table.js";

@@ -13,12 +13,11 @@
 import { LitElement, html, nothing, type TemplateResult } from "lit";
 import { live } from "lit/directives/live.js";
 import { ApiError, type CreatedToken, type RotateRequest, type Token } from "./api.js";
-import { tell } from "./events.js";
+import { RELOAD_REQUEST, tell } from "./events.js";
 import { durationLabel } from "./format.js";
 import { isSignedOut, rotateFailure } from "./messages.js";
 import { base } from "./styles.js";
 import { graceChoices } from "./rotation.js";
-import { RELOAD_REQUEST } from "./token-form.js";
 
 export const ROTATED = "token-rotated";
 export const DIALOG_CLOSED = "token-dialog-closed";

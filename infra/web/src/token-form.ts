@@ -18,7 +18,7 @@ import {
   type CreateDraft,
   type FieldErrors,
 } from "./create-rules.js";
-import { announce, tell } from "./events.js";
+import { RELOAD_REQUEST, announce, tell } from "./events.js";
 import { dateFields, nameFields, permissionsField } from "./form-fields.js";
 import { formStyles } from "./form-styles.js";
 import { isSignedOut } from "./messages.js";
@@ -27,8 +27,6 @@ import * as time from "./time.js";
 
 export const CREATED = "token-created";
 export const FORM_CLOSED = "token-form-closed";
-/** Asks the holder to reload the list (a create whose fate is unknown). */
-export const RELOAD_REQUEST = "token-reload";
 
 export class PatgateTokenForm extends LitElement {
   static styles = [base, formStyles];
