@@ -278,6 +278,9 @@ export const base = css`
     gap: 0.5rem;
     align-items: center;
   }
+  .notice + .list-body {
+    margin-top: 1rem;
+  }
   .notice {
     padding: 0.75rem 1rem;
     border-radius: var(--pg-radius);
