@@ -4,14 +4,16 @@ that survives the end of its session: in a real browser against the real local s
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import time
+import urllib.parse
 
 import pytest
 from playwright.sync_api import Page, Route, expect
 
-from conftest import check_axe, screenshot
+from conftest import COGNITO_DOMAIN, check_axe, screenshot
 from flows import (
     cell,
     create_dialog,
@@ -281,3 +283,43 @@ def test_a_create_interrupted_by_the_end_of_the_session_resumes_after_sign_in(op
     page.get_by_role("button", name="Done", exact=True).click()
     open_create(page)
     expect(page.get_by_label("Name", exact=True)).to_have_value("")
+
+
+def test_a_create_interrupted_in_cognito_mode_survives_the_hosted_ui_round_trip(open_page, site, stack, user):
+    """Cognito mode: the draft waits beside the PKCE state while the browser is at the
+    hosted UI (answered by route interception), and is gone from sessionStorage once
+    the page is back (the fixture checks storage is empty at the end)."""
+    page, watch = open_page()
+    watch.allow_status(401)
+    domain = f"https://{COGNITO_DOMAIN}"
+
+    def authorize(route):
+        query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(route.request.url).query))
+        back = f"{query['redirect_uri']}?code=the-code&state={urllib.parse.quote(query['state'])}"
+        route.fulfill(status=200, headers={"Content-Type": "text/html"},
+                      body=f'<!doctype html><meta http-equiv="refresh" content="0; url={html.escape(back)}">')
+
+    def token(route):
+        route.fulfill(status=200, headers={"Content-Type": "application/json", "Access-Control-Allow-Origin": site.url},
+                      body=json.dumps({"id_token": stack.session(user), "token_type": "Bearer", "expires_in": 3600}))
+
+    page.route(f"{domain}/oauth2/authorize*", authorize)
+    page.route(f"{domain}/oauth2/token", token)
+    page.goto(f"{site.url}/cognito/")
+    page.get_by_role("button", name="Sign in").click()
+    expect(element(page)).to_have_attribute("data-state", "ready")
+    fill_form(page, "through-the-hosted-ui", description="kept while away", expires_on=in_days(12))
+
+    fake_answer(page, f"{stack.base_url}/tokens", "POST", 401, {"message": "Unauthorized"}, site.url)
+    page.get_by_role("button", name="Create token", exact=True).click()
+    expect(page.get_by_text("What you typed for the new token is kept.")).to_be_visible()
+    page.unroute(f"{stack.base_url}/tokens")
+    page.get_by_role("button", name="Sign in").click()
+    expect(create_dialog(page)).to_be_visible()
+    expect(page.get_by_label("Name", exact=True)).to_have_value("through-the-hosted-ui")
+    expect(page.get_by_label("Description", exact=True)).to_have_value("kept while away")
+    expect(page.get_by_label("Expiration date", exact=True)).to_have_value(in_days(12))
+    assert page.evaluate("sessionStorage.length") == 0
+    page.get_by_role("button", name="Create token", exact=True).click()
+    expect(page.get_by_label("New token", exact=True)).to_be_visible()
+    assert [t["name"] for t in stack.tokens(user)] == ["through-the-hosted-ui"]
