@@ -149,7 +149,11 @@ def test_fifty_tokens_on_a_desk_and_on_a_phone(open_page, other_site, other_stac
     # Search finds one among fifty; its actions are at hand.
     page.get_by_label("Search by name or description", exact=True).fill("service-37")
     expect(rows(page)).to_have_count(1)
-    expect(row(page, "service-37").get_by_role("button", name="Revoke", exact=True)).to_be_visible()
+    revoke = row(page, "service-37").get_by_role("button", name="Revoke", exact=True)
+    revoke.click()  # on screen and clickable, phone included
+    expect(page.get_by_role("dialog", name="Revoke “service-37”?")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(revoke).to_be_focused()
     filters = page.get_by_role("group", name="Show only")
     page.get_by_label("Search by name or description", exact=True).fill("")
     filters.get_by_role("checkbox", name="Expiring within 7 days").check()

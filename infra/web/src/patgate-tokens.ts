@@ -259,10 +259,10 @@ export class PatgateTokens extends LitElement {
     [ROTATED]: (e) => {
       const created = e.detail as CreatedToken;
       void this.showReveal(created, true, created.id);
-      void this.list.load();
+      void this.load();
     },
     [REVEAL_DONE]: () => this.dismissReveal(),
-    [RELOAD_REQUEST]: () => void this.list.load(),
+    [RELOAD_REQUEST]: () => void this.load(),
     [FORM_CLOSED]: (e) => {
       // Closed without creating: back to the button that opened it (else focus is on the new secret).
       if (!(e.detail as { created: boolean }).created) this.renderRoot.querySelector<HTMLElement>("#create-new")?.focus();

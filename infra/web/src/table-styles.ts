@@ -199,7 +199,11 @@ export const tableStyles = css`
   .lost-text {
     color: var(--pg-warn-fg);
   }
+  td.actions .message {
+    min-width: 14rem; /* a failed action's message widens its column rather than tower in it */
+  }
   td .message {
+    white-space: normal;
     margin-top: 0.375rem;
     padding: 0.375rem 0.5rem;
     font-size: 0.8125rem;
@@ -260,6 +264,13 @@ export const tableStyles = css`
     }
     td.actions .cell-label {
       display: none;
+    }
+    td.actions {
+      width: auto;
+      white-space: normal;
+    }
+    td.actions .message {
+      min-width: 0;
     }
     .row-actions {
       justify-content: flex-end;
