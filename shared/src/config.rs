@@ -66,7 +66,7 @@ pub struct Settings {
 
 impl Settings {
     /// Every environment variable [`Settings::from_env`] reads.
-    pub const VARIABLES: [&'static str; 10] = [
+    pub const VARIABLES: [&'static str; 12] = [
         TABLE_NAME,
         TOKEN_PREFIX,
         EARLIER_TOKEN_PREFIXES,

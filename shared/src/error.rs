@@ -179,6 +179,7 @@ mod tests {
                 409,
                 "idempotency_key_reused",
             ),
+            (
                 ApiError::InvalidSignature("unknown key identifier"),
                 401,
                 "invalid_signature",

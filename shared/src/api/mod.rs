@@ -1,8 +1,8 @@
 //! The token API's wire format: who the caller is, request reading, the views it
 //! answers with ([`views`]), and the one place a handler's result becomes an HTTP response.
 
-mod idempotency;
 pub mod admin;
+mod idempotency;
 mod views;
 
 pub use idempotency::*;

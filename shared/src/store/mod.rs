@@ -11,8 +11,8 @@
 //! Marshalling lives in [`items`] only; the client and error sorting in [`client`].
 
 pub mod client;
-mod idempotency;
 mod credentials;
+mod idempotency;
 pub mod inventory;
 pub mod items;
 mod lookups;
