@@ -8,6 +8,8 @@
 //! - the token API: its use cases ([`service`]), wire format ([`api`], strict JSON in
 //!   [`json`]) and its one error type ([`error`]);
 //! - GitHub's signed secret scanning alerts ([`github`]);
+//! - the user directory: users, service accounts, the inventory and integration
+//!   credentials ([`directory`], [`credential`]), and SCIM 2.0 ([`scim`]);
 //! - lifecycle events ([`events`]) and operational metrics ([`metrics`]);
 //! - settings read at cold start ([`config`]) and the AWS SDK configuration
 //!   ([`sdk_config`]).
@@ -17,6 +19,8 @@
 
 pub mod api;
 pub mod config;
+pub mod credential;
+pub mod directory;
 pub mod error;
 pub mod events;
 pub mod expiry;
@@ -26,6 +30,7 @@ pub mod logging;
 pub mod metrics;
 pub mod permissions;
 pub mod reminders;
+pub mod scim;
 pub mod sdk_config;
 pub mod service;
 pub mod store;

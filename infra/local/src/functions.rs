@@ -4,6 +4,7 @@
 use authorizer::{AuthorizerResponse, Diagnostic};
 use chrono::{DateTime, Utc};
 use lambda_http::{Body, Request, Response};
+use patgate::directory::Directory;
 use patgate::github::keys::{GitHubKeys, KEY_REFETCH_INTERVAL};
 use patgate::service::TokenService;
 
@@ -23,6 +24,8 @@ pub enum ApiFunction {
     RotateToken,
     RevokeCredentials,
     DemoEcho,
+    Admin,
+    Scim,
 }
 
 impl ApiFunction {
@@ -35,6 +38,8 @@ impl ApiFunction {
             "rotate-token" => ApiFunction::RotateToken,
             "revoke-credentials" => ApiFunction::RevokeCredentials,
             "demo-echo" => ApiFunction::DemoEcho,
+            "admin" => ApiFunction::Admin,
+            "scim" => ApiFunction::Scim,
             _ => return None,
         })
     }
@@ -46,6 +51,8 @@ pub const AUTHORIZER_BINARY: &str = "authorizer";
 /// Everything the functions build at cold start, built once.
 pub struct Functions {
     pub service: TokenService,
+    /// The admin API's and SCIM's use cases (over the same token service).
+    pub directory: Directory,
     /// GitHub's secret scanning keys, for the leak-report function's second route.
     pub github_keys: GitHubKeys,
     pub authorizer: authorizer::Authorizer,
@@ -57,6 +64,7 @@ impl Functions {
     /// The functions over `service`, with GitHub's keys from its settings.
     pub fn new(
         service: TokenService,
+        directory: Directory,
         authorizer: authorizer::Authorizer,
         lifecycle: Arc<Lifecycle>,
     ) -> Self {
@@ -66,6 +74,7 @@ impl Functions {
         );
         Functions {
             service,
+            directory,
             github_keys,
             authorizer,
             lifecycle,
@@ -87,6 +96,8 @@ impl Functions {
                 revoke_credentials::dispatch(&self.service, &self.github_keys, request, now).await
             }
             ApiFunction::DemoEcho => demo_echo::handle(&request),
+            ApiFunction::Admin => admin::handle(&self.directory, request, now).await,
+            ApiFunction::Scim => scim::handle(&self.directory, request, now).await,
         }
     }
 
