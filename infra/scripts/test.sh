@@ -41,7 +41,7 @@ if [[ -n "$long_files" ]]; then
   exit 1
 fi
 
-stage "template lint (cfn-lint, sam validate --lint)"
+stage "template checks (cfn-lint, sam validate --lint, the SAM transform of every parameter combination, checkov)"
 "$scripts/lint-template.sh"
 
 stage "scanner rules: detect-secrets, secretlint and gitleaks' regex (RE2) on tests/scanners"
@@ -77,7 +77,7 @@ cargo test --workspace --locked
 
 if [[ -d tests/e2e ]]; then
   stage "end-to-end tests and schemathesis against the local stack"
-  cargo build --locked -p patgate-local -p authorizer -p create-token
+  cargo build --locked -p patgate-local -p authorizer -p create-token -p list-tokens
   python3 -m pytest -q tests/e2e
 fi
 

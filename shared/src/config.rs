@@ -17,6 +17,8 @@ pub const LAST_USE_INTERVAL_SECONDS: &str = "LAST_USE_INTERVAL_SECONDS";
 pub const EXPIRY_REMINDER_DAYS: &str = "EXPIRY_REMINDER_DAYS";
 pub const EVENT_BUS_NAME: &str = "EVENT_BUS_NAME";
 pub const WEB_ORIGIN: &str = "WEB_ORIGIN";
+pub const METRIC_NAMESPACE: &str = "METRIC_NAMESPACE";
+pub const METRIC_SERVICE: &str = "METRIC_SERVICE";
 pub const EARLIER_TOKEN_PREFIXES: &str = "EARLIER_TOKEN_PREFIXES";
 pub const GITHUB_SECRET_SCANNING_KEYS_URL: &str = "GITHUB_SECRET_SCANNING_KEYS_URL";
 
@@ -56,11 +58,15 @@ pub struct Settings {
     pub event_bus_name: String,
     /// The web UI origin allowed by CORS; `None` sends no CORS headers.
     pub web_origin: Option<String>,
+    /// CloudWatch namespace of the metrics.
+    pub metric_namespace: String,
+    /// Value of the metrics' `Service` dimension (the stack's, by default its name).
+    pub metric_service: String,
 }
 
 impl Settings {
     /// Every environment variable [`Settings::from_env`] reads.
-    pub const VARIABLES: [&'static str; 10] = [
+    pub const VARIABLES: [&'static str; 12] = [
         TABLE_NAME,
         TOKEN_PREFIX,
         EARLIER_TOKEN_PREFIXES,
@@ -71,6 +77,8 @@ impl Settings {
         EXPIRY_REMINDER_DAYS,
         EVENT_BUS_NAME,
         WEB_ORIGIN,
+        METRIC_NAMESPACE,
+        METRIC_SERVICE,
     ];
 
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -132,6 +140,10 @@ impl Settings {
             },
             event_bus_name: get(EVENT_BUS_NAME).unwrap_or_else(|| "default".to_owned()),
             web_origin: get(WEB_ORIGIN),
+            metric_namespace: get(METRIC_NAMESPACE)
+                .unwrap_or_else(|| crate::metrics::DEFAULT_NAMESPACE.to_owned()),
+            metric_service: get(METRIC_SERVICE)
+                .unwrap_or_else(|| crate::metrics::DEFAULT_SERVICE.to_owned()),
         })
     }
 }
@@ -256,6 +268,8 @@ mod tests {
         assert_eq!(s.expiry_reminder_days, vec![7, 1]);
         assert_eq!(s.event_bus_name, "default");
         assert_eq!(s.web_origin, None);
+        assert_eq!(s.metric_namespace, "patgate");
+        assert_eq!(s.metric_service, "patgate");
     }
 
     #[test]
@@ -299,8 +313,12 @@ mod tests {
             (MAX_TOKENS_PER_USER, "3"),
             (EXPIRY_REMINDER_DAYS, "30, 7"),
             (WEB_ORIGIN, "https://portal.example.com"),
+            (METRIC_NAMESPACE, "acme/tokens"),
+            (METRIC_SERVICE, "tokens-prod"),
         ])
         .unwrap();
+        assert_eq!(s.metric_namespace, "acme/tokens");
+        assert_eq!(s.metric_service, "tokens-prod");
         assert_eq!(s.expiry_reminder_days, vec![30, 7]);
         let last_day_only = settings(&[(TABLE_NAME, "t"), (EXPIRY_REMINDER_DAYS, "")]).unwrap();
         assert!(last_day_only.expiry_reminder_days.is_empty());

@@ -37,6 +37,9 @@ pub enum ApiError {
     TokenLimitReached { limit: u32 },
     #[error("the token was changed at the same time (rotated elsewhere?); reload and try again")]
     Conflict,
+    /// `Idempotency-Key` names an earlier creation this request cannot replay.
+    #[error("this Idempotency-Key {reason}; send a new key for a new token")]
+    IdempotencyKeyReused { reason: &'static str },
     #[error("request body is larger than {max_bytes} bytes")]
     PayloadTooLarge { max_bytes: usize },
     #[error("GitHub alert refused: {0}")]
@@ -68,7 +71,9 @@ impl ApiError {
             ApiError::AlreadyExists(_) => StatusCode::CONFLICT,
             ApiError::Immutable { .. } => StatusCode::BAD_REQUEST,
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
-            ApiError::TokenLimitReached { .. } | ApiError::Conflict => StatusCode::CONFLICT,
+            ApiError::TokenLimitReached { .. }
+            | ApiError::Conflict
+            | ApiError::IdempotencyKeyReused { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -91,6 +96,7 @@ impl ApiError {
             ApiError::PreconditionFailed => "precondition_failed",
             ApiError::TokenLimitReached { .. } => "token_limit_reached",
             ApiError::Conflict => "conflict",
+            ApiError::IdempotencyKeyReused { .. } => "idempotency_key_reused",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::Unavailable => "service_unavailable",
             ApiError::Internal => "internal_error",
@@ -100,8 +106,14 @@ impl ApiError {
     /// `{"error":{"code","message"}}`, plus `field` for field errors.
     pub fn body(&self) -> serde_json::Value {
         let mut error = json!({ "code": self.code(), "message": self.to_string() });
-        if let ApiError::InvalidField { field, .. } | ApiError::Immutable { field } = self {
-            error["field"] = json!(field);
+        match self {
+            ApiError::InvalidField { field, .. } | ApiError::Immutable { field } => {
+                error["field"] = json!(field)
+            }
+            ApiError::IdempotencyKeyReused { .. } => {
+                error["field"] = json!(crate::api::IDEMPOTENCY_KEY_HEADER)
+            }
+            _ => {}
         }
         json!({ "error": error })
     }
@@ -126,6 +138,7 @@ impl From<CreateTokenError> for ApiError {
     fn from(err: CreateTokenError) -> Self {
         match err {
             CreateTokenError::LimitReached(limit) => ApiError::TokenLimitReached { limit },
+            CreateTokenError::IdempotencyKeyUsed => ApiError::Conflict,
             CreateTokenError::Store(err) => err.into(),
         }
     }
@@ -160,6 +173,13 @@ mod tests {
             ),
             (ApiError::Conflict, 409, "conflict"),
             (
+                ApiError::IdempotencyKeyReused {
+                    reason: "was used with another request",
+                },
+                409,
+                "idempotency_key_reused",
+            ),
+            (
                 ApiError::InvalidSignature("unknown key identifier"),
                 401,
                 "invalid_signature",
@@ -184,5 +204,10 @@ mod tests {
         let field = ApiError::invalid("expiresOn", "must be YYYY-MM-DD").body();
         assert_eq!(field["error"]["field"], "expiresOn");
         assert_eq!(field["error"]["message"], "expiresOn: must be YYYY-MM-DD");
+        let reused = ApiError::IdempotencyKeyReused {
+            reason: "was used with another request",
+        }
+        .body();
+        assert_eq!(reused["error"]["field"], "Idempotency-Key");
     }
 }

@@ -7,9 +7,9 @@
 //! - storage: [`store`], with the item layout in [`store::items`];
 //! - the token API: its use cases ([`service`]), wire format ([`api`], strict JSON in
 //!   [`json`]) and its one error type ([`error`]);
-//! - GitHub's signed secret scanning alerts ([`github`]);
 //! - the user directory: users, service accounts, the inventory and integration
 //!   credentials ([`directory`], [`credential`]), and SCIM 2.0 ([`scim`]);
+//! - GitHub's signed secret scanning alerts ([`github`]);
 //! - lifecycle events ([`events`]) and operational metrics ([`metrics`]);
 //! - settings read at cold start ([`config`]) and the AWS SDK configuration
 //!   ([`sdk_config`]).

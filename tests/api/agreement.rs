@@ -37,6 +37,22 @@ fn every_setting_the_code_reads_is_set_by_the_template_and_nothing_else() {
         .collect();
     assert_eq!(variables, read);
     for (name, function) in &template.functions {
+        if function.binary == "pre-traffic" {
+            // Not settings: what the hook probes (the version this deployment publishes).
+            let own: BTreeSet<&str> = function
+                .environment
+                .iter()
+                .flat_map(|env| env.keys().map(String::as_str))
+                .collect();
+            assert_eq!(
+                own,
+                BTreeSet::from([
+                    pre_traffic::AUTHORIZER_VERSION,
+                    pre_traffic::PROBE_METHOD_ARN
+                ])
+            );
+            continue;
+        }
         assert!(
             function.environment.is_none(),
             "{name} sets its own environment; settings belong in Globals so every function reads the same"

@@ -226,7 +226,7 @@ def test_cors_preflight_follows_the_template(stack: Stack):
     assert response.status_code == 200
     assert response.headers["Access-Control-Allow-Origin"] == "http://localhost:3000"
     assert response.headers["Access-Control-Allow-Methods"] == "GET,POST,PUT,DELETE,OPTIONS"
-    assert response.headers["Access-Control-Allow-Headers"] == "Authorization,Content-Type"
+    assert response.headers["Access-Control-Allow-Headers"] == "Authorization,Content-Type,Idempotency-Key"
     assert response.headers["Access-Control-Max-Age"] == "600"
     listed = requests.get(stack.url("/tokens"), headers={"Authorization": stack.session("demo-viewer")})
     assert listed.headers["Access-Control-Allow-Origin"] == "http://localhost:3000"  # set by the function

@@ -122,6 +122,17 @@ impl TestApp {
         Answer::of(create_token::handle(&self.service, request, now).await)
     }
 
+    /// `POST /tokens` with an `Idempotency-Key` header.
+    pub async fn create_keyed(&self, caller: &Caller, body: Value, key: &str) -> Answer {
+        let text = body.to_string();
+        let mut request = self.call("POST", "/tokens", "/tokens", &[], Some(&text), caller);
+        request.headers_mut().insert(
+            "Idempotency-Key",
+            http::HeaderValue::from_str(key).expect("a header value"),
+        );
+        Answer::of(create_token::handle(&self.service, request, Utc::now()).await)
+    }
+
     /// A token for `caller` expiring in 30 days (UTC); panics unless created.
     pub async fn issue(&self, caller: &Caller) -> Issued {
         self.issue_with(caller, json!({})).await

@@ -2,8 +2,10 @@
 //! answers with ([`views`]), and the one place a handler's result becomes an HTTP response.
 
 pub mod admin;
+mod idempotency;
 mod views;
 
+pub use idempotency::*;
 pub use views::*;
 
 use std::collections::BTreeSet;

@@ -364,12 +364,18 @@ fn authorizer(
             )),
         };
     };
+    // `!GetAtt <Function>.Arn`, or SAM's `!Ref <Function>.Alias` (its alias).
     let function = arn
         .pointer("/Fn::GetAtt/0")
         .and_then(Value::as_str)
+        .or_else(|| {
+            arn.get("Ref")
+                .and_then(Value::as_str)
+                .and_then(|r| r.strip_suffix(".Alias"))
+        })
         .ok_or_else(|| {
             TemplateError(format!(
-                "authorizer {name}: FunctionArn must be !GetAtt <Function>.Arn"
+                "authorizer {name}: FunctionArn must be !GetAtt <Function>.Arn or !Ref <Function>.Alias"
             ))
         })?
         .to_owned();
@@ -624,7 +630,7 @@ mod tests {
         assert_eq!(cors.allow_origin, "http://localhost:3000");
         assert_eq!(
             cors.allow_headers.as_deref(),
-            Some("Authorization,Content-Type")
+            Some("Authorization,Content-Type,Idempotency-Key")
         );
         assert_eq!(
             cors.allow_methods.as_deref(),
