@@ -20,7 +20,8 @@ use crate::permissions::PermissionConfig;
 use crate::reminders;
 use crate::store::{
     connect, CreateTokenError, IdempotencyRecord, Reminder, ReminderKey, RevokeOutcome,
-    RevokeReason, RotateOutcome, Rotation, StoreError, StoredUser, TokenRecord, TokenStore,
+    RevokeReason, Revoker, RotateOutcome, Rotation, StoreError, StoredUser, TokenRecord,
+    TokenStore,
 };
 use crate::token::{TokenHash, TokenId, TokenSecret};
 use crate::user::{PrincipalKind, UserId};
@@ -32,6 +33,8 @@ pub enum LeakReporter {
     Anonymous,
     /// A signed GitHub secret scanning alert.
     GitHub,
+    /// GitLab's token revocation API, called with the GitLab integration credential.
+    GitLab,
 }
 
 impl LeakReporter {
@@ -39,15 +42,17 @@ impl LeakReporter {
         match self {
             LeakReporter::Anonymous => "report",
             LeakReporter::GitHub => "github",
+            LeakReporter::GitLab => "gitlab",
         }
     }
 
-    /// What a revoked record's `revoked_by` names (DESIGN §3): `github`, or nobody for
-    /// an anonymous report.
+    /// What a revoked record's `revoked_by` names (DESIGN §3): `github` or `gitlab`,
+    /// or nobody for an anonymous report.
     pub fn revoked_by(self) -> Option<&'static str> {
         match self {
             LeakReporter::Anonymous => None,
             LeakReporter::GitHub => Some("github"),
+            LeakReporter::GitLab => Some("gitlab"),
         }
     }
 }
@@ -509,11 +514,13 @@ impl TokenService {
             .map(|hash| (hash.user_id, hash.token_id))
             .collect();
         for (user, id) in tokens {
-            // Seam: when revoked records carry `revoked_by` (DESIGN §3), the store's
-            // revoke takes `reporter.revoked_by()` (`github` for GitHub's alerts).
+            let revoker = Revoker {
+                by: reporter.revoked_by().map(str::to_owned),
+                ..Revoker::new(RevokeReason::Leaked)
+            };
             let outcome = self
                 .store
-                .revoke_token(&user, &id, RevokeReason::Leaked, now)
+                .revoke_token_by(&user, &id, revoker, now)
                 .await
                 .map_err(|e| self.store_failed(e, now))?;
             if let RevokeOutcome::Revoked(_) = outcome {
