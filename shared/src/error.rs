@@ -31,7 +31,9 @@ pub enum ApiError {
     #[error("this token does not have the permission {0}")]
     MissingPermission(&'static str),
     /// A self-rotation presented with a secret a rotation already replaced.
-    #[error("this secret was replaced by a rotation; only the token's current secret can rotate it")]
+    #[error(
+        "this secret was replaced by a rotation; only the token's current secret can rotate it"
+    )]
     SecretReplaced,
     /// Too soon after the last rotation (`Retry-After` says when to try again).
     #[error("this token was rotated less than the minimum interval ago; try again in {retry_after_seconds} seconds")]
@@ -176,7 +178,11 @@ mod tests {
             (ApiError::NotFound, 404, "not_found"),
             (ApiError::NoSuch("user"), 404, "not_found"),
             (ApiError::Forbidden, 403, "forbidden"),
-            (ApiError::MissingPermission("token:rotate-self"), 403, "forbidden"),
+            (
+                ApiError::MissingPermission("token:rotate-self"),
+                403,
+                "forbidden",
+            ),
             (ApiError::SecretReplaced, 409, "secret_replaced"),
             (
                 ApiError::RateLimited {

@@ -62,7 +62,10 @@ pub fn parse_revoke_tokens(body: &[u8]) -> Result<Vec<String>, ApiError> {
     }
     let parsed = crate::json::parse(body).map_err(|err| ApiError::InvalidJson(err.to_string()))?;
     if parsed.duplicate.is_some() {
-        return Err(ApiError::invalid(field, "a key appears twice in one object"));
+        return Err(ApiError::invalid(
+            field,
+            "a key appears twice in one object",
+        ));
     }
     let Value::Array(items) = parsed.value else {
         return Err(ApiError::invalid(field, "must be a JSON array of tokens"));
@@ -132,7 +135,11 @@ impl TokenService {
         let revoked = self
             .revoke_leaked_hashes(hashes, LeakReporter::GitLab, now)
             .await?;
-        tracing::info!(reported = tokens.len(), revoked, "GitLab revocation request");
+        tracing::info!(
+            reported = tokens.len(),
+            revoked,
+            "GitLab revocation request"
+        );
         Ok(revoked)
     }
 }
@@ -147,13 +154,23 @@ mod tests {
             r#"[{{"type":"{TOKEN_TYPE}","token":"pgt_x","location":"https://e.com/f"}},
                 {{"type":"{TOKEN_TYPE}","token":"anything","vulnerability":{{"id":1}}}}]"#
         );
-        assert_eq!(parse_revoke_tokens(ok.as_bytes()).unwrap(), ["pgt_x", "anything"]);
+        assert_eq!(
+            parse_revoke_tokens(ok.as_bytes()).unwrap(),
+            ["pgt_x", "anything"]
+        );
         for (body, field) in [
             (r#"{"type":"x"}"#.to_owned(), "body"),
             ("[]".to_owned(), "body"),
             (r#"[{"token":"pgt_x"}]"#.to_owned(), "body"),
-            (r#"[{"type":"gitleaks_rule_id_gitlab_personal_access_token","token":"glpat-x"}]"#.to_owned(), "type"),
-            (format!(r#"[{{"type":"{TOKEN_TYPE}","token":"a","token":"b"}}]"#), "body"),
+            (
+                r#"[{"type":"gitleaks_rule_id_gitlab_personal_access_token","token":"glpat-x"}]"#
+                    .to_owned(),
+                "type",
+            ),
+            (
+                format!(r#"[{{"type":"{TOKEN_TYPE}","token":"a","token":"b"}}]"#),
+                "body",
+            ),
         ] {
             match parse_revoke_tokens(body.as_bytes()) {
                 Err(ApiError::InvalidField { field: f, .. }) => assert_eq!(f, field, "{body}"),

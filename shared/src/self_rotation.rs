@@ -67,7 +67,14 @@ impl TokenService {
             (None, None) => current.expiry.clone(),
         };
         let issued = self
-            .issue_new_secret(current, expiry, request.grace_seconds, Some(since), &owner, now)
+            .issue_new_secret(
+                current,
+                expiry,
+                request.grace_seconds,
+                Some(since),
+                &owner,
+                now,
+            )
             .await?;
         tracing::info!(user_id = %user, token_id = %id, grace_seconds = request.grace_seconds, by = "self", "token rotated");
         self.metrics
@@ -83,8 +90,10 @@ impl TokenService {
     /// 429 for a token rotated at `at`: when the interval since then ends.
     pub(crate) fn too_soon(&self, at: DateTime<Utc>, now: DateTime<Utc>) -> ApiError {
         let open_at = at + self.min_self_rotation_interval();
+        // Whole seconds, rounded up (never 0: "now" is still too soon).
+        let millis = (open_at - now).num_milliseconds().max(1);
         ApiError::RateLimited {
-            retry_after_seconds: (open_at - now).num_seconds().max(1).unsigned_abs(),
+            retry_after_seconds: millis.unsigned_abs().div_ceil(1000),
         }
     }
 }
