@@ -279,6 +279,9 @@ mod tests {
         assert_eq!(
             context,
             json!({"userId": "demo-viewer", "tokenId": "01J", "permissions": "catalog:read",
+                   "expiresAt": "2027-01-01T22:59:59Z", "tokenName": "demo", "hint": "pgt_…abcd",
+                   "limited": "false", "secretVersion": "1", "ownerKind": "user",
+                   "secretState": "current",
                    "principalId": "demo-viewer", "integrationLatency": 12})
         );
     }

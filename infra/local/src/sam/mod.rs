@@ -569,8 +569,8 @@ mod tests {
         assert_eq!(demo.authorizer.as_deref(), Some("PatgateAuthorizer"));
         assert_eq!(
             api.routes.len(),
-            6 + 9 + 21 + 11,
-            "token, demo, admin and SCIM routes"
+            10 + 9 + 21 + 11,
+            "token and leak-report, demo, admin and SCIM routes"
         );
         match &api.authorizers["PatgateAuthorizer"] {
             AuthorizerDef::Lambda {
@@ -600,7 +600,7 @@ mod tests {
         overrides.insert("EnableDemoApi".into(), "false".into());
         let api = parse(&repo_template(), &overrides, &LocalContext::default()).unwrap();
         assert!(api.routes.iter().all(|r| r.binary != "demo-echo"));
-        assert_eq!(api.routes.len(), 6 + 21 + 11);
+        assert_eq!(api.routes.len(), 10 + 21 + 11);
     }
 
     #[test]
