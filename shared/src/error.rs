@@ -17,6 +17,9 @@ pub enum ApiError {
     },
     #[error("no caller identity in the request context")]
     Unauthenticated,
+    /// An integration's route without its valid credential (GitLab's: `gitlab`).
+    #[error("a valid {0} integration credential is required in Authorization")]
+    InvalidCredential(&'static str),
     #[error("token management needs a signed-in web session; a personal access token cannot manage tokens")]
     SessionRequired,
     #[error("your account is not active in patgate")]
@@ -74,7 +77,9 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::InvalidJson(_) | ApiError::InvalidField { .. } => StatusCode::BAD_REQUEST,
-            ApiError::Unauthenticated | ApiError::InvalidSignature(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthenticated
+            | ApiError::InvalidCredential(_)
+            | ApiError::InvalidSignature(_) => StatusCode::UNAUTHORIZED,
             ApiError::Replayed => StatusCode::CONFLICT,
             ApiError::SessionRequired | ApiError::AccountInactive => StatusCode::FORBIDDEN,
             ApiError::NotFound | ApiError::NoSuch(_) => StatusCode::NOT_FOUND,
@@ -97,7 +102,7 @@ impl ApiError {
         match self {
             ApiError::InvalidJson(_) => "invalid_json",
             ApiError::InvalidField { .. } => "invalid_field",
-            ApiError::Unauthenticated => "unauthenticated",
+            ApiError::Unauthenticated | ApiError::InvalidCredential(_) => "unauthenticated",
             ApiError::InvalidSignature(_) => "invalid_signature",
             ApiError::Replayed => "replayed",
             ApiError::SessionRequired => "session_required",
@@ -173,6 +178,11 @@ mod tests {
                 "invalid_field",
             ),
             (ApiError::Unauthenticated, 401, "unauthenticated"),
+            (
+                ApiError::InvalidCredential("gitlab"),
+                401,
+                "unauthenticated",
+            ),
             (ApiError::SessionRequired, 403, "session_required"),
             (ApiError::AccountInactive, 403, "forbidden"),
             (ApiError::NotFound, 404, "not_found"),

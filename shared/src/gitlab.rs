@@ -110,13 +110,13 @@ impl TokenService {
         let Some(secret) = presented.and_then(|p| {
             IntegrationSecret::parse(&self.settings.token_prefix, IntegrationKind::Gitlab, p)
         }) else {
-            return Err(ApiError::Unauthenticated);
+            return Err(ApiError::InvalidCredential("gitlab"));
         };
         match self.store.find_credential(&secret.hash()).await {
             Ok(Some(found)) if found.kind == IntegrationKind::Gitlab && found.is_valid(now) => {
                 Ok(())
             }
-            Ok(_) => Err(ApiError::Unauthenticated),
+            Ok(_) => Err(ApiError::InvalidCredential("gitlab")),
             Err(err) => Err(self.store_failed(err, now)),
         }
     }
