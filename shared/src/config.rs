@@ -21,6 +21,7 @@ pub const METRIC_NAMESPACE: &str = "METRIC_NAMESPACE";
 pub const METRIC_SERVICE: &str = "METRIC_SERVICE";
 pub const EARLIER_TOKEN_PREFIXES: &str = "EARLIER_TOKEN_PREFIXES";
 pub const GITHUB_SECRET_SCANNING_KEYS_URL: &str = "GITHUB_SECRET_SCANNING_KEYS_URL";
+pub const SELF_ROTATE_MIN_INTERVAL_SECONDS: &str = "SELF_ROTATE_MIN_INTERVAL_SECONDS";
 
 /// GitHub's published secret scanning public keys: the default key URL.
 pub const GITHUB_KEYS_URL_DEFAULT: &str = "https://api.github.com/meta/public_keys/secret_scanning";
@@ -52,6 +53,9 @@ pub struct Settings {
     pub max_tokens_per_user: u32,
     /// The authorizer records a token's last use at most once per this interval.
     pub last_use_interval: Duration,
+    /// A token may rotate itself (`POST /tokens/self/rotate`) only this long after its
+    /// last rotation.
+    pub self_rotate_min_interval: Duration,
     /// Days before a token's last day on which a reminder goes out (plus the last day).
     pub expiry_reminder_days: Vec<u32>,
     /// The EventBridge bus lifecycle events and reminders go to.
@@ -66,7 +70,7 @@ pub struct Settings {
 
 impl Settings {
     /// Every environment variable [`Settings::from_env`] reads.
-    pub const VARIABLES: [&'static str; 12] = [
+    pub const VARIABLES: [&'static str; 13] = [
         TABLE_NAME,
         TOKEN_PREFIX,
         EARLIER_TOKEN_PREFIXES,
@@ -74,6 +78,7 @@ impl Settings {
         MAX_TOKEN_LIFETIME_DAYS,
         MAX_TOKENS_PER_USER,
         LAST_USE_INTERVAL_SECONDS,
+        SELF_ROTATE_MIN_INTERVAL_SECONDS,
         EXPIRY_REMINDER_DAYS,
         EVENT_BUS_NAME,
         WEB_ORIGIN,
@@ -129,6 +134,12 @@ impl Settings {
                 LAST_USE_INTERVAL_SECONDS,
                 300,
                 0..=86_400,
+            )?),
+            self_rotate_min_interval: Duration::from_secs(number(
+                get(SELF_ROTATE_MIN_INTERVAL_SECONDS),
+                SELF_ROTATE_MIN_INTERVAL_SECONDS,
+                3600,
+                60..=2_592_000,
             )?),
             // Set but empty: no lead times, only the last-day reminder.
             expiry_reminder_days: match lookup(EXPIRY_REMINDER_DAYS) {
@@ -265,6 +276,7 @@ mod tests {
         assert_eq!(s.max_token_lifetime_days, 366);
         assert_eq!(s.max_tokens_per_user, 50);
         assert_eq!(s.last_use_interval, Duration::from_secs(300));
+        assert_eq!(s.self_rotate_min_interval, Duration::from_secs(3600));
         assert_eq!(s.expiry_reminder_days, vec![7, 1]);
         assert_eq!(s.event_bus_name, "default");
         assert_eq!(s.web_origin, None);

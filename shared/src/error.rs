@@ -17,6 +17,9 @@ pub enum ApiError {
     },
     #[error("no caller identity in the request context")]
     Unauthenticated,
+    /// An integration's route without its valid credential (GitLab's: `gitlab`).
+    #[error("a valid {0} integration credential is required in Authorization")]
+    InvalidCredential(&'static str),
     #[error("token management needs a signed-in web session; a personal access token cannot manage tokens")]
     SessionRequired,
     #[error("your account is not active in patgate")]
@@ -27,6 +30,17 @@ pub enum ApiError {
     NoSuch(&'static str),
     #[error("this needs the patgate:admin permission")]
     Forbidden,
+    /// A token caller whose token lacks the permission a route needs.
+    #[error("this token does not have the permission {0}")]
+    MissingPermission(&'static str),
+    /// A self-rotation presented with a secret a rotation already replaced.
+    #[error(
+        "this secret was replaced by a rotation; only the token's current secret can rotate it"
+    )]
+    SecretReplaced,
+    /// Too soon after the last rotation (`Retry-After` says when to try again).
+    #[error("this token was rotated less than the minimum interval ago; try again in {retry_after_seconds} seconds")]
+    RateLimited { retry_after_seconds: u64 },
     #[error("{0} already exists")]
     AlreadyExists(&'static str),
     #[error("{field} cannot be changed")]
@@ -63,11 +77,15 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::InvalidJson(_) | ApiError::InvalidField { .. } => StatusCode::BAD_REQUEST,
-            ApiError::Unauthenticated | ApiError::InvalidSignature(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthenticated
+            | ApiError::InvalidCredential(_)
+            | ApiError::InvalidSignature(_) => StatusCode::UNAUTHORIZED,
             ApiError::Replayed => StatusCode::CONFLICT,
             ApiError::SessionRequired | ApiError::AccountInactive => StatusCode::FORBIDDEN,
             ApiError::NotFound | ApiError::NoSuch(_) => StatusCode::NOT_FOUND,
-            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::Forbidden | ApiError::MissingPermission(_) => StatusCode::FORBIDDEN,
+            ApiError::SecretReplaced => StatusCode::CONFLICT,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::AlreadyExists(_) => StatusCode::CONFLICT,
             ApiError::Immutable { .. } => StatusCode::BAD_REQUEST,
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
@@ -84,13 +102,15 @@ impl ApiError {
         match self {
             ApiError::InvalidJson(_) => "invalid_json",
             ApiError::InvalidField { .. } => "invalid_field",
-            ApiError::Unauthenticated => "unauthenticated",
+            ApiError::Unauthenticated | ApiError::InvalidCredential(_) => "unauthenticated",
             ApiError::InvalidSignature(_) => "invalid_signature",
             ApiError::Replayed => "replayed",
             ApiError::SessionRequired => "session_required",
             ApiError::AccountInactive => "forbidden",
             ApiError::NotFound | ApiError::NoSuch(_) => "not_found",
-            ApiError::Forbidden => "forbidden",
+            ApiError::Forbidden | ApiError::MissingPermission(_) => "forbidden",
+            ApiError::SecretReplaced => "secret_replaced",
+            ApiError::RateLimited { .. } => "rate_limited",
             ApiError::AlreadyExists(_) => "already_exists",
             ApiError::Immutable { .. } => "immutable",
             ApiError::PreconditionFailed => "precondition_failed",
@@ -158,11 +178,29 @@ mod tests {
                 "invalid_field",
             ),
             (ApiError::Unauthenticated, 401, "unauthenticated"),
+            (
+                ApiError::InvalidCredential("gitlab"),
+                401,
+                "unauthenticated",
+            ),
             (ApiError::SessionRequired, 403, "session_required"),
             (ApiError::AccountInactive, 403, "forbidden"),
             (ApiError::NotFound, 404, "not_found"),
             (ApiError::NoSuch("user"), 404, "not_found"),
             (ApiError::Forbidden, 403, "forbidden"),
+            (
+                ApiError::MissingPermission("token:rotate-self"),
+                403,
+                "forbidden",
+            ),
+            (ApiError::SecretReplaced, 409, "secret_replaced"),
+            (
+                ApiError::RateLimited {
+                    retry_after_seconds: 60,
+                },
+                429,
+                "rate_limited",
+            ),
             (ApiError::AlreadyExists("user"), 409, "already_exists"),
             (ApiError::Immutable { field: "userName" }, 400, "immutable"),
             (ApiError::PreconditionFailed, 412, "precondition_failed"),

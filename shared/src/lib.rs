@@ -9,7 +9,9 @@
 //!   [`json`]) and its one error type ([`error`]);
 //! - the user directory: users, service accounts, the inventory and integration
 //!   credentials ([`directory`], [`credential`]), and SCIM 2.0 ([`scim`]);
-//! - GitHub's signed secret scanning alerts ([`github`]);
+//! - what the authorizer tells the backend about a token caller ([`token_context`]);
+//! - GitHub's signed secret scanning alerts ([`github`]) and GitLab's token revocation
+//!   API ([`gitlab`]);
 //! - lifecycle events ([`events`]) and operational metrics ([`metrics`]);
 //! - settings read at cold start ([`config`]) and the AWS SDK configuration
 //!   ([`sdk_config`]).
@@ -25,6 +27,7 @@ pub mod error;
 pub mod events;
 pub mod expiry;
 pub mod github;
+pub mod gitlab;
 pub mod json;
 pub mod logging;
 pub mod metrics;
@@ -32,7 +35,9 @@ pub mod permissions;
 pub mod reminders;
 pub mod scim;
 pub mod sdk_config;
+pub mod self_rotation;
 pub mod service;
 pub mod store;
 pub mod token;
+pub mod token_context;
 pub mod user;

@@ -22,6 +22,18 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 const BUNDLED: &str = include_str!("../config/permissions.json");
+
+/// Lets a token rotate its own secret (`POST /tokens/self/rotate`). Opt-in: no role
+/// grants it (a configuration where one does is refused); a token has it exactly when
+/// its own permission list names it.
+pub const ROTATE_SELF: &str = "token:rotate-self";
+
+/// Routes of patgate itself that every policy covers: `GET /tokens/self` for any
+/// valid token (no permission), `POST /tokens/self/rotate` for [`ROTATE_SELF`].
+pub const BUILT_IN_ROUTES: [(&str, &str, Option<&str>); 2] = [
+    ("GET", "/tokens/self", None),
+    ("POST", "/tokens/self/rotate", Some(ROTATE_SELF)),
+];
 const METHODS: [&str; 8] = [
     "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "*",
 ];
@@ -30,6 +42,8 @@ const METHODS: [&str; 8] = [
 pub enum PermissionConfigError {
     #[error("permission configuration is not valid JSON: {0}")]
     Json(String),
+    #[error("role {role}: {reason}")]
+    Role { role: String, reason: &'static str },
     #[error("route {method} {path}: {reason}")]
     Route {
         method: String,
@@ -52,6 +66,9 @@ pub struct Route {
 pub struct PermissionConfig {
     roles: BTreeMap<String, BTreeSet<String>>,
     routes: Vec<Route>,
+    /// [`BUILT_IN_ROUTES`]; an empty permission means any valid token.
+    #[serde(skip)]
+    built_in: Vec<Route>,
 }
 
 impl PermissionConfig {
@@ -61,8 +78,22 @@ impl PermissionConfig {
     }
 
     pub fn from_json(text: &str) -> Result<Self, PermissionConfigError> {
-        let config: PermissionConfig =
+        let mut config: PermissionConfig =
             serde_json::from_str(text).map_err(|e| PermissionConfigError::Json(e.to_string()))?;
+        if let Some((role, _)) = config.roles.iter().find(|(_, p)| p.contains(ROTATE_SELF)) {
+            return Err(PermissionConfigError::Role {
+                role: role.clone(),
+                reason: "no role may grant token:rotate-self (a token opts in by naming it)",
+            });
+        }
+        config.built_in = BUILT_IN_ROUTES
+            .iter()
+            .map(|(method, path, permission)| Route {
+                method: (*method).to_owned(),
+                path: (*path).to_owned(),
+                permission: permission.unwrap_or_default().to_owned(),
+            })
+            .collect();
         for route in &config.routes {
             let fail = |reason| PermissionConfigError::Route {
                 method: route.method.clone(),
@@ -77,9 +108,14 @@ impl PermissionConfig {
                     "path must start with / and use {name} for variable segments",
                 ));
             }
+            if route.permission.is_empty() {
+                return Err(fail("permission must name a permission"));
+            }
         }
-        for (i, first) in config.routes.iter().enumerate() {
-            for second in &config.routes[i + 1..] {
+        // Built-in routes last, so that a configured route overlapping one is named.
+        let all: Vec<&Route> = config.built_in.iter().chain(&config.routes).collect();
+        for (i, first) in all.iter().enumerate() {
+            for second in &all[i + 1..] {
                 if first.permission != second.permission && overlap(first, second) {
                     return Err(PermissionConfigError::Route {
                         method: second.method.clone(),
@@ -94,7 +130,8 @@ impl PermissionConfig {
 
     /// Whether `permission` is granted by some role or needed by some route.
     pub fn is_known(&self, permission: &str) -> bool {
-        self.roles.values().any(|perms| perms.contains(permission))
+        permission == ROTATE_SELF
+            || self.roles.values().any(|perms| perms.contains(permission))
             || self
                 .routes
                 .iter()
@@ -102,7 +139,8 @@ impl PermissionConfig {
     }
 
     /// What a token may do now: its user's permissions, narrowed to the token's own
-    /// list when it has one. Never more than the user.
+    /// list when it has one. Never more than the user, save [`ROTATE_SELF`], which
+    /// only the token's own list gives.
     pub fn effective(
         &self,
         roles: &[String],
@@ -110,7 +148,11 @@ impl PermissionConfig {
     ) -> BTreeSet<String> {
         let granted = self.permissions_of(roles);
         match scope {
-            Some(scope) => granted.intersection(scope).cloned().collect(),
+            Some(scope) => scope
+                .iter()
+                .filter(|p| granted.contains(*p) || *p == ROTATE_SELF)
+                .cloned()
+                .collect(),
             None => granted,
         }
     }
@@ -132,10 +174,10 @@ impl PermissionConfig {
     /// that `method_arn` (the ARN of the call being authorized) belongs to.
     pub fn policy(&self, granted: &BTreeSet<String>, method_arn: &str) -> Option<PolicyDocument> {
         let api = ApiArn::parse(method_arn)?;
-        let (allowed, denied): (Vec<&Route>, Vec<&Route>) = self
-            .routes
-            .iter()
-            .partition(|route| granted.contains(&route.permission));
+        let (allowed, denied): (Vec<&Route>, Vec<&Route>) =
+            self.routes.iter().chain(&self.built_in).partition(|route| {
+                route.permission.is_empty() || granted.contains(&route.permission)
+            });
         let resources = |routes: Vec<&Route>| -> Vec<String> {
             let set: BTreeSet<String> = routes
                 .iter()
@@ -370,6 +412,9 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
 }
 
 #[cfg(test)]
+mod self_routes_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -435,11 +480,19 @@ mod tests {
     }
 
     #[test]
-    fn no_permissions_means_no_allow_statement() {
+    fn no_permissions_allows_only_whoami() {
+        // Deliberate change (issue 24): every valid token may ask GET /tokens/self.
         let config = PermissionConfig::bundled().unwrap();
         let policy = config.policy(&BTreeSet::new(), ARN).unwrap();
-        assert!(policy.statement.iter().all(|s| s.effect == Effect::Deny));
+        let allowed: Vec<&Statement> = policy
+            .statement
+            .iter()
+            .filter(|s| s.effect == Effect::Allow)
+            .collect();
+        assert_eq!(allowed.len(), 1);
+        assert_eq!(allowed[0].resource, [arn("GET", "/tokens/self")]);
         assert!(!policy.allows(&arn("GET", "/catalog")));
+        assert!(!policy.allows(&arn("POST", "/tokens/self/rotate")));
     }
 
     #[test]
@@ -566,6 +619,11 @@ mod tests {
         .unwrap();
         let base = "arn:aws:execute-api:us-east-1:123456789012:abcdef123/prod";
         let (read, edit) = (format!("{base}/GET/items"), format!("{base}/PUT/items/?*"));
+        // Deliberate change (issue 24): the built-in routes are in every policy.
+        let (whoami, rotate) = (
+            format!("{base}/GET/tokens/self"),
+            format!("{base}/POST/tokens/self/rotate"),
+        );
         let shape = |roles: &[&str]| -> Vec<(Effect, Vec<String>)> {
             let roles: Vec<String> = roles.iter().map(|r| (*r).to_owned()).collect();
             config
@@ -579,21 +637,21 @@ mod tests {
         assert_eq!(
             shape(&["Reader"]),
             vec![
-                (Effect::Allow, vec![read.clone()]),
-                (Effect::Deny, vec![edit.clone()])
+                (Effect::Allow, vec![read.clone(), whoami.clone()]),
+                (Effect::Deny, vec![rotate.clone(), edit.clone()])
             ]
         );
-        // Everything granted: no Deny statement, and never one without resources.
-        assert_eq!(
-            shape(&["Owner"]),
-            vec![(Effect::Allow, vec![read.clone(), edit.clone()])]
-        );
-        assert_eq!(shape(&[]), vec![(Effect::Deny, vec![read, edit])]);
+        let all = vec![read.clone(), whoami.clone(), edit.clone()];
+        let owner = vec![(Effect::Allow, all), (Effect::Deny, vec![rotate.clone()])];
+        assert_eq!(shape(&["Owner"]), owner);
+        let none = vec![read, rotate.clone(), edit];
+        let nobody = vec![(Effect::Allow, vec![whoami.clone()]), (Effect::Deny, none)];
+        assert_eq!(shape(&[]), nobody);
         let empty = PermissionConfig::from_json(r#"{"roles":{},"routes":[]}"#).unwrap();
         let policy = empty.policy(&BTreeSet::new(), ARN).unwrap();
-        assert_eq!(policy.statement.len(), 1);
-        assert_eq!(policy.statement[0].effect, Effect::Deny);
-        assert_eq!(policy.statement[0].resource, vec![format!("{base}/*")]);
+        assert_eq!(policy.statement.len(), 2);
+        assert_eq!(policy.statement[0].resource, vec![whoami]);
+        assert_eq!(policy.statement[1].resource, vec![rotate]);
     }
 
     #[test]

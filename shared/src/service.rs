@@ -20,7 +20,8 @@ use crate::permissions::PermissionConfig;
 use crate::reminders;
 use crate::store::{
     connect, CreateTokenError, IdempotencyRecord, Reminder, ReminderKey, RevokeOutcome,
-    RevokeReason, RotateOutcome, Rotation, StoreError, StoredUser, TokenRecord, TokenStore,
+    RevokeReason, Revoker, RotateOutcome, Rotation, StoreError, StoredUser, TokenRecord,
+    TokenStore,
 };
 use crate::token::{TokenHash, TokenId, TokenSecret};
 use crate::user::{PrincipalKind, UserId};
@@ -32,6 +33,8 @@ pub enum LeakReporter {
     Anonymous,
     /// A signed GitHub secret scanning alert.
     GitHub,
+    /// GitLab's token revocation API, called with the GitLab integration credential.
+    GitLab,
 }
 
 impl LeakReporter {
@@ -39,15 +42,17 @@ impl LeakReporter {
         match self {
             LeakReporter::Anonymous => "report",
             LeakReporter::GitHub => "github",
+            LeakReporter::GitLab => "gitlab",
         }
     }
 
-    /// What a revoked record's `revoked_by` names (DESIGN §3): `github`, or nobody for
-    /// an anonymous report.
+    /// What a revoked record's `revoked_by` names (DESIGN §3): `github` or `gitlab`,
+    /// or nobody for an anonymous report.
     pub fn revoked_by(self) -> Option<&'static str> {
         match self {
             LeakReporter::Anonymous => None,
             LeakReporter::GitHub => Some("github"),
+            LeakReporter::GitLab => Some("gitlab"),
         }
     }
 }
@@ -284,7 +289,7 @@ impl TokenService {
         let owner = self.active_user(caller, now).await?;
         let expiry = current.expiry.clone();
         let mut issued = self
-            .issue_new_secret(current, expiry, 0, &owner, now)
+            .issue_new_secret(current, expiry, 0, None, &owner, now)
             .await?;
         issued.replayed = true;
         tracing::info!(user_id = %caller, token_id = %earlier.token_id, "creation replayed: secret re-issued");
@@ -341,16 +346,24 @@ impl TokenService {
         user: Option<StoredUser>,
     ) -> TokenPage {
         let caller = match user.filter(|u| u.user.active) {
-            Some(stored) => CallerView {
-                permissions: self
+            Some(stored) => {
+                let permissions: Vec<String> = self
                     .permissions
                     .permissions_of(&stored.user.roles)
                     .into_iter()
-                    .collect(),
-                time_zone: stored.user.time_zone.map(|tz| tz.name().to_owned()),
-            },
+                    .collect();
+                CallerView {
+                    opt_in_permissions: match permissions.is_empty() {
+                        true => Vec::new(),
+                        false => vec![crate::permissions::ROTATE_SELF.to_owned()],
+                    },
+                    permissions,
+                    time_zone: stored.user.time_zone.map(|tz| tz.name().to_owned()),
+                }
+            }
             None => CallerView {
                 permissions: Vec::new(),
+                opt_in_permissions: Vec::new(),
                 time_zone: None,
             },
         };
@@ -415,7 +428,7 @@ impl TokenService {
             (None, None) => current.expiry.clone(),
         };
         let issued = self
-            .issue_new_secret(current, expiry, request.grace_seconds, &owner, now)
+            .issue_new_secret(current, expiry, request.grace_seconds, None, &owner, now)
             .await?;
         tracing::info!(user_id = %caller, token_id = %id, grace_seconds = request.grace_seconds, "token rotated");
         self.metrics
@@ -423,12 +436,14 @@ impl TokenService {
         Ok(issued)
     }
 
-    /// A new secret for `current` (a rotation, or a replayed creation's re-issue).
-    async fn issue_new_secret(
+    /// A new secret for `current` (a rotation, or a replayed creation's re-issue); a
+    /// self-rotation passes `not_rotated_since`, its rate limit.
+    pub(crate) async fn issue_new_secret(
         &self,
         current: TokenRecord,
         expiry: Expiry,
         grace_seconds: u32,
+        not_rotated_since: Option<DateTime<Utc>>,
         owner: &StoredUser,
         now: DateTime<Utc>,
     ) -> Result<IssuedToken, ApiError> {
@@ -447,6 +462,7 @@ impl TokenService {
             grace_until: now + grace,
             reminders: self.reminders_for(&probe, now),
             at: now,
+            not_rotated_since,
         };
         let rotated = match self
             .store
@@ -457,6 +473,7 @@ impl TokenService {
             RotateOutcome::Rotated(record) => *record,
             RotateOutcome::Conflict => return Err(ApiError::Conflict),
             RotateOutcome::NotFound => return Err(ApiError::NotFound),
+            RotateOutcome::TooSoon(at) => return Err(self.too_soon(at, now)),
         };
         Ok(IssuedToken {
             token: TokenView::from(&rotated),
@@ -509,11 +526,13 @@ impl TokenService {
             .map(|hash| (hash.user_id, hash.token_id))
             .collect();
         for (user, id) in tokens {
-            // Seam: when revoked records carry `revoked_by` (DESIGN §3), the store's
-            // revoke takes `reporter.revoked_by()` (`github` for GitHub's alerts).
+            let revoker = Revoker {
+                by: reporter.revoked_by().map(str::to_owned),
+                ..Revoker::new(RevokeReason::Leaked)
+            };
             let outcome = self
                 .store
-                .revoke_token(&user, &id, RevokeReason::Leaked, now)
+                .revoke_token_by(&user, &id, revoker, now)
                 .await
                 .map_err(|e| self.store_failed(e, now))?;
             if let RevokeOutcome::Revoked(_) = outcome {
@@ -551,7 +570,7 @@ impl TokenService {
     }
 
     /// The caller's user record, if they may hold tokens.
-    async fn active_user(
+    pub(crate) async fn active_user(
         &self,
         caller: &UserId,
         now: DateTime<Utc>,
@@ -563,7 +582,7 @@ impl TokenService {
         }
     }
 
-    fn resolve_expiry(
+    pub(crate) fn resolve_expiry(
         &self,
         day: chrono::NaiveDate,
         zone: Tz,
@@ -614,7 +633,7 @@ impl TokenService {
     }
 
     /// A store failure as the caller sees it (503 or 500), counted as a metric.
-    fn store_failed(&self, err: StoreError, now: DateTime<Utc>) -> ApiError {
+    pub(crate) fn store_failed(&self, err: StoreError, now: DateTime<Utc>) -> ApiError {
         let kind = match err {
             StoreError::Unavailable(_) => "unavailable",
             StoreError::Internal(_) => "error",

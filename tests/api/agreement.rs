@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use patgate::config::Settings;
-use patgate::permissions::PermissionConfig;
+use patgate::permissions::{PermissionConfig, BUILT_IN_ROUTES};
 use patgate::store::items::{self, PK, SK, TTL_ATTRIBUTE};
 use patgate_local::sam::{AuthorizerDef, PayloadType};
 use patgate_tests::{repo_root, template};
@@ -81,14 +81,39 @@ fn token_routes_match_the_handlers_and_sit_behind_the_web_session() {
 #[test]
 fn demo_routes_are_exactly_the_permission_routes_behind_the_patgate_authorizer() {
     let routes = template_routes();
+    // patgate's own token routes (whoami, self-rotation) are the built-in routes every
+    // policy covers; the rest is the demo API.
+    let built_in: BTreeMap<(String, String), &str> = [
+        (whoami::ROUTE, "whoami"),
+        (rotate_token::SELF_ROUTE, "rotate-token"),
+    ]
+    .into_iter()
+    .map(|(route, binary)| ((route.0.to_owned(), route.1.to_owned()), binary))
+    .collect();
+    let listed: BTreeSet<(String, String)> = BUILT_IN_ROUTES
+        .iter()
+        .map(|(method, path, _)| ((*method).to_owned(), (*path).to_owned()))
+        .collect();
+    assert_eq!(built_in.keys().cloned().collect::<BTreeSet<_>>(), listed);
     let demo: BTreeSet<(String, String)> = routes
         .iter()
         .filter(|(_, (_, authorizer))| authorizer == "PatgateAuthorizer")
+        .filter(|(key, (binary, _))| match built_in.get(*key) {
+            Some(expected) => {
+                assert_eq!(binary, expected, "{key:?}");
+                false
+            }
+            None => true,
+        })
         .map(|(key, (binary, _))| {
             assert_eq!(binary, "demo-echo", "{key:?}");
             key.clone()
         })
         .collect();
+    for key in built_in.keys() {
+        let authorizer = routes.get(key).map(|(_, authorizer)| authorizer.as_str());
+        assert_eq!(authorizer, Some("PatgateAuthorizer"), "{key:?}");
+    }
     let configured: BTreeSet<(String, String)> = PermissionConfig::bundled()
         .unwrap()
         .routes()
@@ -101,17 +126,22 @@ fn demo_routes_are_exactly_the_permission_routes_behind_the_patgate_authorizer()
         .filter(|(_, (_, a))| a == "NONE")
         .map(|(key, (binary, _))| (key.0.as_str(), key.1.as_str(), binary.as_str()))
         .collect();
-    // The leaked-credential report, GitHub's signed alerts and SCIM (whose function
-    // checks its own bearer credential) are the only routes without an API Gateway
-    // authorizer.
+    // The leaked-credential report, GitHub's signed alerts, GitLab's revocation API
+    // and SCIM (whose functions check their own credentials) are the only routes
+    // without an API Gateway authorizer.
     let (report, github) = (revoke_credentials::ROUTE, revoke_credentials::GITHUB_ROUTE);
     let mut expected: Vec<(&str, &str, &str)> = scim::ROUTES
         .iter()
         .map(|(method, path)| (*method, *path, "scim"))
-        .chain([
-            (report.0, report.1, "revoke-credentials"),
-            (github.0, github.1, "revoke-credentials"),
-        ])
+        .chain(
+            [
+                report,
+                github,
+                revoke_credentials::GITLAB_TYPES_ROUTE,
+                revoke_credentials::GITLAB_REVOKE_ROUTE,
+            ]
+            .map(|(method, path)| (method, path, "revoke-credentials")),
+        )
         .collect();
     expected.sort();
     let mut unprotected = unprotected;

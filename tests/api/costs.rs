@@ -261,6 +261,75 @@ async fn what_each_operation_costs() {
     assert_eq!(shape(&usage), ops(&[("GetItem", 1), ("PutItem", 1)]));
     rows.push(row("user write, no change", &usage));
 
+    // Issue 24: whoami reads nothing (the decision read for it); a self-rotation costs
+    // a rotation; GitLab's revocation adds the credential's GetItem to a leak report.
+    let bot = meter
+        .setup
+        .issue_with(
+            &ada,
+            json!({"name": "bot", "permissions": ["token:rotate-self"]}),
+        )
+        .await;
+    let whoami_route = ("GET", "/tokens/self", "/tokens/self");
+    let call = crate::clients::token_call(&meter.setup, &bot.token, whoami_route, None, now)
+        .await
+        .unwrap();
+    let headers = patgate::api::ResponseHeaders::new(None);
+    let (answer, usage) = meter
+        .measure(async { whoami::handle(&headers, &call) })
+        .await;
+    assert_eq!(answer.status(), 200);
+    assert!(usage.is_empty(), "whoami reads nothing: {usage:?}");
+    rows.push("| whoami (GET /tokens/self) | none | 0 | 0 |".to_owned());
+    let rotate_route = ("POST", "/tokens/self/rotate", "/tokens/self/rotate");
+    let call = crate::clients::token_call(&meter.setup, &bot.token, rotate_route, Some("{}"), now)
+        .await
+        .unwrap();
+    let (answer, usage) = meter
+        .measure(rotate_token::handle(&meter.measured.service, call, now))
+        .await;
+    assert_eq!(answer.status(), 201);
+    assert_eq!(
+        shape(&usage),
+        ops(&[("GetItem", 3), ("TransactWriteItems", 1), ("UpdateItem", 1)]),
+        "a rotation's requests: the rate limit is in the transaction's condition"
+    );
+    rows.push(row("self-rotation (POST /tokens/self/rotate)", &usage));
+    let credential = meter
+        .setup
+        .table
+        .directory()
+        .issue_credential(patgate::store::IntegrationKind::Gitlab, "ops", now)
+        .await
+        .unwrap()
+        .credential;
+    let found = meter.setup.issue(&ada).await;
+    let body = json!([{"type": patgate::gitlab::TOKEN_TYPE, "token": found.token}]).to_string();
+    let path = "/integrations/gitlab/v1/revoke_tokens";
+    let mut event = proxy_event("POST", path, path, Some(&body), &Caller::Anonymous);
+    event["headers"]["Authorization"] = json!(credential);
+    let keys =
+        patgate::github::keys::GitHubKeys::new(None, patgate::github::keys::KEY_REFETCH_INTERVAL);
+    let (answer, usage) = meter
+        .measure(revoke_credentials::dispatch(
+            &meter.measured.service,
+            &keys,
+            request(&event),
+            now,
+        ))
+        .await;
+    assert_eq!(answer.status(), 204);
+    assert_eq!(
+        shape(&usage),
+        ops(&[
+            ("BatchGetItem", 1),
+            ("GetItem", 2),
+            ("TransactWriteItems", 1),
+            ("UpdateItem", 1)
+        ])
+    );
+    rows.push(row("GitLab revoke_tokens (1 live token)", &usage));
+
     println!("| operation | DynamoDB requests | read units | write units |");
     println!("|---|---|---|---|");
     for line in rows {

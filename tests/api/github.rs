@@ -139,6 +139,12 @@ async fn a_signed_alert_revokes_live_tokens_and_labels_by_format_alone() {
         .find(|t| t["id"] == json!(live.id))
         .expect("the live token is in the revoked list");
     assert_eq!(leaked["revokedReason"], "leaked");
+    let record = app
+        .table
+        .item("TOKENS#ivy", &format!("REVOKED#{}", live.id))
+        .await
+        .unwrap();
+    assert_eq!(crate::attr_s(&record, "revoked_by"), "github");
     assert_eq!(server.fetches(), 1, "keys fetched once");
 }
 

@@ -5,6 +5,7 @@
 mod agreement;
 mod authorizer;
 mod bad_input;
+mod clients;
 mod costs;
 mod directory;
 mod events;

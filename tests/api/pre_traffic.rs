@@ -260,7 +260,7 @@ async fn an_authorizer_version_without_its_store_fails_the_deployment() {
 async fn an_authorizer_version_with_another_prefix_fails_the_store_probe() {
     // Unauthorized by parsing alone (the forged token's prefix is not the version's):
     // the store was never asked, so the deployment may not go on.
-    let app = TestApp::with(&[("TOKEN_PREFIX", "acme")]).await;
+    let app = TestApp::with(&[("TOKEN_PREFIX", "acme_")]).await;
     let (report, answer, _) = deploy(app.authorizer()).await;
     assert_eq!(report["status"], "Failed", "{answer}");
     assert!(

@@ -37,7 +37,7 @@ pub struct Answer {
 }
 
 impl Answer {
-    fn of(response: Response<Body>) -> Self {
+    pub fn of(response: Response<Body>) -> Self {
         Answer {
             status: response.status().as_u16(),
             body: json_body(&response),

@@ -71,9 +71,12 @@ def test_a_scoped_token_from_the_permission_picker(open_page, site, stack, user,
     only = picker.get_by_role("radio", name="Only these:")
     read = picker.get_by_role("checkbox", name="catalog:read")
     edit = picker.get_by_role("checkbox", name="entity:edit")
-    # The caller's own permissions (role User), all of them by default.
+    # The caller's own permissions (role User), all of them by default, then the
+    # opt-in token:rotate-self, which "all of mine" never includes.
     expect(every).to_be_checked()
-    expect(picker.get_by_role("checkbox")).to_have_count(2)
+    expect(picker.get_by_role("checkbox")).to_have_count(3)
+    rotate_self = picker.get_by_role("checkbox", name=re.compile(r"^token:rotate-self"))
+    expect(rotate_self).to_have_accessible_name(re.compile("lets the token rotate its own secret"))
     expect(read).to_be_disabled()
 
     # "Only these" with none chosen is caught before sending.

@@ -15,7 +15,7 @@
 //! - a valid token: an IAM policy for principal = user id that allows the routes its
 //!   permissions (the user's now, narrowed to the token's own list) grant and denies
 //!   the other configured routes (403), for every route of the API since API Gateway
-//!   caches it per token; context carries `userId`, `tokenId` and `permissions`;
+//!   caches it per token; context carries the token's facts ([`AuthorizerContext`]);
 //! - DynamoDB unavailable or failing: an error that is not `Unauthorized`, which API
 //!   Gateway turns into a 500. Never an Allow.
 //!
@@ -100,14 +100,7 @@ pub struct AuthorizerResponse {
 }
 
 /// Handed to the backend as `requestContext.authorizer.*`, so it needs no second lookup.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AuthorizerContext {
-    pub user_id: String,
-    pub token_id: String,
-    /// What the token may do, comma-separated (context values must be strings).
-    pub permissions: String,
-}
+pub use patgate::token_context::TokenContext as AuthorizerContext;
 
 pub struct Authorizer {
     store: TokenStore,
@@ -238,11 +231,7 @@ impl Authorizer {
         Ok(AuthorizerResponse {
             principal_id: found.user_id.as_str().to_owned(),
             policy_document,
-            context: AuthorizerContext {
-                user_id: found.user_id.as_str().to_owned(),
-                token_id: found.token_id.as_str().to_owned(),
-                permissions: granted.into_iter().collect::<Vec<_>>().join(","),
-            },
+            context: AuthorizerContext::new(&found, &granted),
         })
     }
 

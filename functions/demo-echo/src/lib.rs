@@ -1,10 +1,14 @@
 //! The demo API's backend: answers any route with the caller as the patgate
 //! authorizer described them (`requestContext.authorizer`), so a person trying the
-//! service sees what a real backend would receive.
+//! service sees what a real backend would receive. Like a product backend should, it
+//! tells every token caller when its token expires (`Patgate-Token-Expiration`, from
+//! the authorizer's `expiresAt`: no read).
 #![forbid(unsafe_code)]
 
+use lambda_http::http::HeaderValue;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
+use patgate::token_context::{token_expiration, TOKEN_EXPIRATION_HEADER};
 use serde_json::{json, Value};
 
 pub fn handle(request: &Request) -> Response<Body> {
@@ -25,5 +29,10 @@ pub fn handle(request: &Request) -> Response<Body> {
         "content-type",
         lambda_http::http::HeaderValue::from_static("application/json"),
     );
+    if let Some(value) = token_expiration(request).and_then(|at| HeaderValue::from_str(&at).ok()) {
+        response
+            .headers_mut()
+            .insert(TOKEN_EXPIRATION_HEADER, value);
+    }
     response
 }

@@ -8,6 +8,9 @@
 //! - `POST /integrations/github/secret-scanning`: GitHub's signed secret scanning
 //!   alerts, revoked the same way; see [`patgate::github`] for the checks and why the
 //!   answer is no oracle.
+//! - `GET /integrations/gitlab/v1/revocable_token_types` and
+//!   `POST /integrations/gitlab/v1/revoke_tokens`: GitLab's token revocation API,
+//!   authenticated by the GitLab integration credential; see [`patgate::gitlab`].
 #![forbid(unsafe_code)]
 
 use chrono::{DateTime, Utc};
@@ -18,11 +21,15 @@ use patgate::api::{body_bytes, LeakedCredentialsReport};
 use patgate::error::ApiError;
 use patgate::github::keys::GitHubKeys;
 use patgate::github::{self, KEY_ID_HEADER, SIGNATURE_HEADER};
+use patgate::gitlab::{parse_revoke_tokens, RevocableTokenTypes};
 use patgate::service::TokenService;
 
 /// The API Gateway routes this function serves (template.yaml must say the same).
 pub const ROUTE: (&str, &str) = ("POST", "/credentials/revoke");
 pub const GITHUB_ROUTE: (&str, &str) = ("POST", "/integrations/github/secret-scanning");
+pub const GITLAB_TYPES_ROUTE: (&str, &str) =
+    ("GET", "/integrations/gitlab/v1/revocable_token_types");
+pub const GITLAB_REVOKE_ROUTE: (&str, &str) = ("POST", "/integrations/gitlab/v1/revoke_tokens");
 
 /// What the function keeps across invocations: the token service and GitHub's keys.
 pub struct LeakReports {
@@ -48,8 +55,8 @@ impl LeakReports {
     }
 }
 
-/// Either route, by the route template API Gateway matched (the request context's
-/// `resourcePath`); another route is 404.
+/// Any of its routes, by the route template API Gateway matched (the request
+/// context's `resourcePath`); another route is 404.
 pub async fn dispatch(
     service: &TokenService,
     github_keys: &GitHubKeys,
@@ -65,6 +72,12 @@ pub async fn dispatch(
             handle_github(service, github_keys, request, now).await
         }
         Some(path) if path == ROUTE.1 => handle(service, request, now).await,
+        Some(path) if path == GITLAB_TYPES_ROUTE.1 => {
+            handle_gitlab_types(service, request, now).await
+        }
+        Some(path) if path == GITLAB_REVOKE_ROUTE.1 => {
+            handle_gitlab_revoke(service, request, now).await
+        }
         _ => service
             .headers
             .respond_empty(StatusCode::NOT_FOUND, Err(ApiError::NotFound)),
@@ -112,4 +125,43 @@ pub async fn handle_github(
     )
     .await;
     service.headers.respond(StatusCode::OK, result)
+}
+
+fn authorization(request: &Request) -> Option<&str> {
+    request
+        .headers()
+        .get("authorization")
+        .and_then(|value| value.to_str().ok())
+}
+
+/// `GET /integrations/gitlab/v1/revocable_token_types`: 200 `{"types": […]}`.
+pub async fn handle_gitlab_types(
+    service: &TokenService,
+    request: Request,
+    now: DateTime<Utc>,
+) -> Response<Body> {
+    let result = service
+        .check_gitlab_caller(authorization(&request), now)
+        .await
+        .map(|()| RevocableTokenTypes::patgate());
+    service.headers.respond(StatusCode::OK, result)
+}
+
+/// `POST /integrations/gitlab/v1/revoke_tokens`: 204, whatever the tokens were.
+pub async fn handle_gitlab_revoke(
+    service: &TokenService,
+    request: Request,
+    now: DateTime<Utc>,
+) -> Response<Body> {
+    let result = async {
+        service
+            .check_gitlab_caller(authorization(&request), now)
+            .await?;
+        let tokens = parse_revoke_tokens(body_bytes(&request))?;
+        service.revoke_gitlab_findings(&tokens, now).await?;
+        Ok(())
+    };
+    service
+        .headers
+        .respond_empty(StatusCode::NO_CONTENT, result.await)
 }

@@ -235,6 +235,13 @@ mod tests {
                 user_id: "demo-viewer".into(),
                 token_id: "01J".into(),
                 permissions: "catalog:read".into(),
+                expires_at: "2027-01-01T22:59:59Z".into(),
+                token_name: "demo".into(),
+                hint: "pgt_…abcd".into(),
+                limited: "false".into(),
+                secret_version: "1".into(),
+                owner_kind: "user".into(),
+                secret_state: "current".into(),
             },
         }
     }
@@ -272,6 +279,9 @@ mod tests {
         assert_eq!(
             context,
             json!({"userId": "demo-viewer", "tokenId": "01J", "permissions": "catalog:read",
+                   "expiresAt": "2027-01-01T22:59:59Z", "tokenName": "demo", "hint": "pgt_…abcd",
+                   "limited": "false", "secretVersion": "1", "ownerKind": "user",
+                   "secretState": "current",
                    "principalId": "demo-viewer", "integrationLatency": 12})
         );
     }

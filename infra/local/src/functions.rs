@@ -24,6 +24,7 @@ pub enum ApiFunction {
     RotateToken,
     RevokeCredentials,
     DemoEcho,
+    Whoami,
     Admin,
     Scim,
 }
@@ -38,6 +39,7 @@ impl ApiFunction {
             "rotate-token" => ApiFunction::RotateToken,
             "revoke-credentials" => ApiFunction::RevokeCredentials,
             "demo-echo" => ApiFunction::DemoEcho,
+            "whoami" => ApiFunction::Whoami,
             "admin" => ApiFunction::Admin,
             "scim" => ApiFunction::Scim,
             _ => return None,
@@ -55,6 +57,8 @@ pub struct Functions {
     pub directory: Directory,
     /// GitHub's secret scanning keys, for the leak-report function's second route.
     pub github_keys: GitHubKeys,
+    /// The whoami function's headers (no CORS origin, as its main.rs).
+    pub whoami_headers: patgate::api::ResponseHeaders,
     pub authorizer: authorizer::Authorizer,
     /// The events function and the reminder job.
     pub lifecycle: Arc<Lifecycle>,
@@ -76,6 +80,7 @@ impl Functions {
             service,
             directory,
             github_keys,
+            whoami_headers: patgate::api::ResponseHeaders::new(None),
             authorizer,
             lifecycle,
         }
@@ -96,6 +101,7 @@ impl Functions {
                 revoke_credentials::dispatch(&self.service, &self.github_keys, request, now).await
             }
             ApiFunction::DemoEcho => demo_echo::handle(&request),
+            ApiFunction::Whoami => whoami::handle(&self.whoami_headers, &request),
             ApiFunction::Admin => admin::handle(&self.directory, request, now).await,
             ApiFunction::Scim => scim::handle(&self.directory, request, now).await,
         }

@@ -45,6 +45,8 @@ export interface Limits {
 
 export interface Caller {
   permissions?: string[];
+  /** Permissions no role grants that a token may name in its own list (`token:rotate-self`). */
+  optInPermissions?: string[];
   /** False when the account is not active (servers that say so; others give no permissions). */
   active?: boolean;
   timeZone?: string | null;

@@ -145,6 +145,11 @@ export function dateFields(s: FieldsState): TemplateResult {
     </p>`;
 }
 
+/** What an opt-in permission does (no role grants it: a token has it only when chosen here). */
+const OPT_IN_NOTES: Record<string, string> = {
+  "token:rotate-self": "opt-in: lets the token rotate its own secret",
+};
+
 export interface PermissionsState {
   offered: string[];
   some: boolean;
@@ -182,6 +187,7 @@ export function permissionsField(p: PermissionsState): TemplateResult {
             @change=${(e: Event) => p.choose(permission, (e.target as HTMLInputElement).checked)}
           />
           <code>${permission}</code>
+          ${OPT_IN_NOTES[permission] ? html`<span class="hint">(${OPT_IN_NOTES[permission]})</span>` : ""}
         </label>`,
       )}
     </div>

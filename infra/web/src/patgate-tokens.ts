@@ -17,7 +17,7 @@
  * places focus between them and speaks for them (one live region).
  */
 import { LitElement, html, nothing, type PropertyValues, type TemplateResult } from "lit";
-import { TokenApi, type CreatedToken, type SessionProvider, type Token } from "./api.js";
+import { TokenApi, type Caller, type CreatedToken, type SessionProvider, type Token } from "./api.js";
 import type { CreateDraft } from "./create-rules.js";
 import { ANNOUNCE, RELOAD_REQUEST } from "./events.js";
 import { INACTIVE_NOTICE, countLabel, describe, isSignedOut } from "./messages.js";
@@ -289,7 +289,7 @@ export class PatgateTokens extends LitElement {
           : html`<patgate-token-reveal .reveal=${this.reveal}></patgate-token-reveal>${this.renderList()}`}
         <patgate-token-form
           .limits=${list.limits}
-          .permissions=${list.caller?.permissions ?? []}
+          .permissions=${offeredPermissions(list.caller)}
           person-zone=${this.personZone}
           .now=${this.now}
           .submit=${(request: Parameters<TokenApi["create"]>[0]) => this.create(request)}
@@ -385,4 +385,10 @@ declare global {
   interface HTMLElementTagNameMap {
     "patgate-tokens": PatgateTokens;
   }
+}
+
+/** What the picker offers: the caller's permissions, then the opt-in ones (only if there are any of the first). */
+function offeredPermissions(caller: Caller | null | undefined): string[] {
+  const own = caller?.permissions ?? [];
+  return own.length > 0 ? [...own, ...(caller?.optInPermissions ?? [])] : [];
 }

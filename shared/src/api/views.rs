@@ -108,6 +108,9 @@ pub struct IssuedToken {
 #[serde(rename_all = "camelCase")]
 pub struct CallerView {
     pub permissions: Vec<String>,
+    /// Permissions no role grants that a token may still name in its own list
+    /// (`token:rotate-self`); empty when the caller can give a token nothing.
+    pub opt_in_permissions: Vec<String>,
     pub time_zone: Option<String>,
 }
 
@@ -151,7 +154,7 @@ impl ResponseHeaders {
         match result.and_then(|value| serde_json::to_string(&value).map_err(|_| ApiError::Internal))
         {
             Ok(text) => self.build(status, Body::Text(text)),
-            Err(err) => self.build(err.status(), Body::Text(err.body().to_string())),
+            Err(err) => self.error(&err),
         }
     }
 
@@ -163,8 +166,21 @@ impl ResponseHeaders {
     ) -> Response<Body> {
         match result {
             Ok(()) => self.build(status, Body::Empty),
-            Err(err) => self.build(err.status(), Body::Text(err.body().to_string())),
+            Err(err) => self.error(&err),
         }
+    }
+
+    fn error(&self, err: &ApiError) -> Response<Body> {
+        let mut response = self.build(err.status(), Body::Text(err.body().to_string()));
+        if let ApiError::RateLimited {
+            retry_after_seconds,
+        } = err
+        {
+            response
+                .headers_mut()
+                .insert("Retry-After", (*retry_after_seconds).into());
+        }
+        response
     }
 
     fn build(&self, status: StatusCode, body: Body) -> Response<Body> {

@@ -26,19 +26,18 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{
-    HashRecord, LastUse, Reminder, ReminderKey, RevokeReason, RevokedToken, StoreError, StoredUser,
-    TokenRecord,
-};
+use super::{LastUse, Reminder, ReminderKey, RevokeReason, RevokedToken, StoreError, TokenRecord};
 use crate::expiry::{parse_time_zone, Expiry};
 use crate::token::{TokenHash, TokenId};
 use crate::user::{PrincipalKind, UserId};
 
 mod credential;
+mod hash;
 mod inventory;
 mod principal;
 
 pub use credential::*;
+pub use hash::*;
 pub use inventory::*;
 pub use principal::*;
 
@@ -178,11 +177,11 @@ pub(crate) fn parse_optional_time(
     raw.map(|t| parse_time(t, what)).transpose()
 }
 
-fn first_secret_version() -> u64 {
+pub(crate) fn first_secret_version() -> u64 {
     1
 }
 
-fn epoch(raw: i64, what: &str) -> Result<DateTime<Utc>, StoreError> {
+pub(crate) fn epoch(raw: i64, what: &str) -> Result<DateTime<Utc>, StoreError> {
     DateTime::from_timestamp(raw, 0).ok_or_else(|| corrupt(what))
 }
 
@@ -407,71 +406,6 @@ pub fn token_liveness_from_item(item: &Item, now: DateTime<Utc>) -> Option<(Stri
     Some((id, live))
 }
 
-// ---------------------------------------------------------------- hash lookups
-
-#[derive(Debug, Serialize, Deserialize)]
-struct HashItem {
-    pk: String,
-    sk: String,
-    token_id: String,
-    user_id: String,
-    /// The owner's roles, active flag and their version, kept in step by user writes.
-    roles: Vec<String>,
-    active: bool,
-    access_version: u64,
-    /// Epoch seconds after which this secret authenticates nothing: the token's expiry,
-    /// or the end of the grace period of a secret replaced by a rotation.
-    valid_until: i64,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    rotated_out: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    permissions: Option<BTreeSet<String>>,
-    delete_after: i64,
-    /// The token's `secret_version` when this secret was issued.
-    #[serde(default = "first_secret_version")]
-    secret_version: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    owner_kind: Option<String>,
-}
-
-/// The hash item of a token's current secret, with its owner's access as `owner`
-/// says. It is kept until the token's expiry.
-pub fn hash_to_item(record: &TokenRecord, owner: &StoredUser) -> Result<Item, StoreError> {
-    to_item(&HashItem {
-        pk: hash_pk(&record.hash),
-        sk: HASH_SK.to_owned(),
-        token_id: record.id.as_str().to_owned(),
-        user_id: record.user_id.as_str().to_owned(),
-        roles: owner.user.roles.clone(),
-        active: owner.user.active,
-        access_version: owner.access_version,
-        valid_until: record.expiry.expires_at.timestamp(),
-        rotated_out: false,
-        permissions: record.permissions.clone(),
-        delete_after: record.expiry.expires_at.timestamp(),
-        secret_version: record.secret_version,
-        owner_kind: Some(record.owner_kind.as_str().to_owned()),
-    })
-}
-
-pub fn hash_from_item(item: Item) -> Result<HashRecord, StoreError> {
-    let raw: HashItem = serde_dynamo::from_item(item).map_err(|_| corrupt("hash"))?;
-    Ok(HashRecord {
-        user_id: UserId::parse(&raw.user_id).ok_or_else(|| corrupt("hash"))?,
-        token_id: TokenId::parse(&raw.token_id).ok_or_else(|| corrupt("hash"))?,
-        valid_until: epoch(raw.valid_until, "hash")?,
-        rotated_out: raw.rotated_out,
-        permissions: raw.permissions,
-        roles: raw.roles,
-        active: raw.active,
-        owner_kind: raw
-            .owner_kind
-            .as_deref()
-            .and_then(PrincipalKind::parse)
-            .unwrap_or_default(),
-    })
-}
-
 // ---------------------------------------------------------------- reminders
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -556,12 +490,13 @@ impl ReminderKey {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use crate::store::StoredUser;
     use crate::token::{TokenPrefix, TokenSecret};
     use chrono::Duration;
 
-    fn owner() -> StoredUser {
+    pub(crate) fn owner() -> StoredUser {
         StoredUser {
             user: crate::user::User {
                 id: UserId::parse("alice").unwrap(),
@@ -574,7 +509,7 @@ mod tests {
         }
     }
 
-    fn record() -> TokenRecord {
+    pub(crate) fn record() -> TokenRecord {
         let secret = TokenSecret::generate(&TokenPrefix::default()).unwrap();
         let created_at = DateTime::parse_from_rfc3339("2026-11-25T10:00:00Z")
             .unwrap()

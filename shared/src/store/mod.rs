@@ -191,6 +191,14 @@ pub struct HashRecord {
     pub roles: Vec<String>,
     pub active: bool,
     pub owner_kind: PrincipalKind,
+    /// The token's name and this secret's hint (empty on items written before they
+    /// were kept here).
+    pub name: String,
+    pub hint: String,
+    /// The token's expiry (not this secret's grace: that is `valid_until`).
+    pub expires_at: DateTime<Utc>,
+    /// Which secret of the token this is: 1 at creation, +1 per rotation.
+    pub secret_version: u64,
 }
 
 /// A creation's idempotency key, kept a day with the token it created: a retry with

@@ -8,7 +8,7 @@
 //! given (the outcome stayed unknown) or the cut fails, the replaced secret still
 //! works for the handover, in which the owner can rotate again.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use aws_sdk_dynamodb::operation::transact_write_items::builders::TransactWriteItemsFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
@@ -66,9 +66,14 @@ impl TokenStore {
                     return Ok(RotateOutcome::Rotated(Box::new(rotated)));
                 }
                 Settled::Cancelled(refusal) if refusal.condition_failed_at(0) => {
-                    return Ok(match self.get_token(&current.user_id, &current.id).await? {
-                        Some(_) => RotateOutcome::Conflict,
-                        None => RotateOutcome::NotFound,
+                    let now = self.get_token(&current.user_id, &current.id).await?;
+                    return Ok(match (now, rotation.not_rotated_since) {
+                        (None, _) => RotateOutcome::NotFound,
+                        (Some(token), Some(since)) => match token.rotated_at {
+                            Some(at) if at >= since => RotateOutcome::TooSoon(at),
+                            _ => RotateOutcome::Conflict,
+                        },
+                        (Some(_), None) => RotateOutcome::Conflict,
                     });
                 }
                 Settled::Cancelled(refusal) if refusal.transient() => backoff(attempt + 1).await,
@@ -128,7 +133,15 @@ impl TokenStore {
                  expires_on = :expires_on, time_zone = :time_zone, expires_at = :expires_at, \
                  delete_after = :delete_after, reminders = :reminders, secret_version = :version, inv_expiry = :inv_expiry",
             )
-            .condition_expression("token_hash = :seen")
+            .condition_expression(match rotation.not_rotated_since {
+                Some(_) => {
+                    "token_hash = :seen AND (attribute_not_exists(rotated_at) OR rotated_at < :since)"
+                }
+                None => "token_hash = :seen",
+            })
+            .set_expression_attribute_values(rotation.not_rotated_since.map(|since| {
+                HashMap::from([(":since".to_owned(), string(items::timestamp(since)))])
+            }))
             .expression_attribute_values(":new", string(rotated.hash.as_str()))
             .expression_attribute_values(":hint", string(&rotated.hint))
             .expression_attribute_values(":at", string(items::timestamp(rotation.at)))

@@ -71,6 +71,9 @@ pub struct Rotation {
     pub grace_until: DateTime<Utc>,
     pub reminders: Vec<Reminder>,
     pub at: DateTime<Utc>,
+    /// A self-rotation's rate limit: only if the token was not rotated at or after
+    /// this instant (checked by the write's condition, so racing calls cannot pass).
+    pub not_rotated_since: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,6 +82,8 @@ pub enum RotateOutcome {
     /// Another rotation (or another change) of the same token won the race.
     Conflict,
     NotFound,
+    /// [`Rotation::not_rotated_since`] refused it: the token was rotated at this time.
+    TooSoon(DateTime<Utc>),
 }
 
 /// Why a token is revoked, and by whom when not by its owner.

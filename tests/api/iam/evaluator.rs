@@ -182,9 +182,12 @@ pub(super) fn statements_of(function: &str, policies: &Value) -> Vec<Statement> 
                     Value::Array(list) => list.clone(),
                     single => vec![single.clone()],
                 };
+                // Unconditional statements of any service evaluate as they are (the
+                // pre-traffic hook's lambda:InvokeFunction); conditional ones of other
+                // services are left to them.
                 statements.extend(
                     raw.iter()
-                        .filter(|s| may_act_on_dynamodb(s))
+                        .filter(|s| may_act_on_dynamodb(s) || s.get("Condition").is_none())
                         .map(|s| parse_statement(function, s)),
                 );
             }

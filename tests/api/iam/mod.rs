@@ -36,6 +36,7 @@ const TABLE_ARN: &str = "local:TokensTable.Arn";
 /// template fails the test, since it might).
 const NON_DYNAMODB_TEMPLATES: [&str; 2] = ["EventBridgePutEventsPolicy", "SQSSendMessagePolicy"];
 
+mod clients;
 mod directory;
 mod evaluator;
 mod invokers;
@@ -493,6 +494,10 @@ async fn every_request_each_function_makes_is_allowed_by_its_own_policy() {
     let mut all: BTreeMap<&str, Seen> = BTreeMap::new();
     all.insert("create-token", create_token_flows(&rig).await);
     all.extend(token_management_flows(&rig).await);
+    for (function, flows) in clients::client_flows(&rig).await {
+        let entry = all.entry(function).or_default();
+        entry.requests.extend(flows.requests);
+    }
     all.insert("authorizer", authorizer_flows(&rig).await);
     all.insert("reminders", reminder_flows(&rig).await);
     println!("DynamoDB requests per function (action, partition prefix):");

@@ -60,8 +60,8 @@ fn the_real_template_yields_every_route_with_its_binary_and_authorizer() {
     assert_eq!(demo.authorizer.as_deref(), Some("PatgateAuthorizer"));
     assert_eq!(
         api.routes.len(),
-        6 + 9 + 21 + 11,
-        "token, demo, admin and SCIM routes"
+        10 + 9 + 21 + 11,
+        "token and leak-report, demo, admin and SCIM routes"
     );
     match &api.authorizers["PatgateAuthorizer"] {
         AuthorizerDef::Lambda {
@@ -91,7 +91,7 @@ fn the_demo_api_follows_its_condition() {
     overrides.insert("EnableDemoApi".into(), "false".into());
     let api = parse(&repo_template(), &overrides, &LocalContext::default()).unwrap();
     assert!(api.routes.iter().all(|r| r.binary != "demo-echo"));
-    assert_eq!(api.routes.len(), 6 + 21 + 11);
+    assert_eq!(api.routes.len(), 10 + 21 + 11);
 }
 
 #[test]
