@@ -364,7 +364,11 @@ def test_a_scoped_token_may_do_only_what_it_lists(stack: Stack, conforms):
 
     page = conforms(stack.list_tokens(session), "/tokens", "GET").json()
     assert [t["permissions"] for t in page["tokens"] if t["id"] == token["id"]] == [["catalog:read"]]
-    assert page["caller"] == {"permissions": ["catalog:read", "entity:edit"], "timeZone": "Europe/Paris"}
+    assert page["caller"] == {
+        "permissions": ["catalog:read", "entity:edit"],
+        "optInPermissions": ["token:rotate-self"],
+        "timeZone": "Europe/Paris",
+    }
 
 
 def test_a_reported_leak_revokes_the_token(stack: Stack, conforms):
@@ -462,7 +466,11 @@ def test_pages_hold_every_token_once_newest_first(stack: Stack, conforms):
         assert pages < 10, "pagination does not end"
     assert seen == list(reversed(created))
     assert pages == 3
-    assert page["caller"] == {"permissions": ["catalog:read"], "timeZone": "Asia/Kathmandu"}
+    assert page["caller"] == {
+        "permissions": ["catalog:read"],
+        "optInPermissions": ["token:rotate-self"],
+        "timeZone": "Asia/Kathmandu",
+    }
     assert page["limits"] == {"maxTokenLifetimeDays": 366, "maxTokensPerUser": 50, "maxGraceSeconds": 86_400}
     # One page of everything is the same list.
     everything = stack.list_tokens(session).json()
