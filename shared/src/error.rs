@@ -23,6 +23,16 @@ pub enum ApiError {
     AccountInactive,
     #[error("no such token")]
     NotFound,
+    #[error("no such {0}")]
+    NoSuch(&'static str),
+    #[error("this needs the patgate:admin permission")]
+    Forbidden,
+    #[error("{0} already exists")]
+    AlreadyExists(&'static str),
+    #[error("{field} cannot be changed")]
+    Immutable { field: &'static str },
+    #[error("the record changed since it was read (ETag); read it again")]
+    PreconditionFailed,
     #[error("you already have {limit} live tokens, the most allowed; revoke one first")]
     TokenLimitReached { limit: u32 },
     #[error("the token was changed at the same time (rotated elsewhere?); reload and try again")]
@@ -48,7 +58,11 @@ impl ApiError {
             ApiError::InvalidJson(_) | ApiError::InvalidField { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
             ApiError::SessionRequired | ApiError::AccountInactive => StatusCode::FORBIDDEN,
-            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::NotFound | ApiError::NoSuch(_) => StatusCode::NOT_FOUND,
+            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::AlreadyExists(_) => StatusCode::CONFLICT,
+            ApiError::Immutable { .. } => StatusCode::BAD_REQUEST,
+            ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ApiError::TokenLimitReached { .. } | ApiError::Conflict => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -63,7 +77,11 @@ impl ApiError {
             ApiError::Unauthenticated => "unauthenticated",
             ApiError::SessionRequired => "session_required",
             ApiError::AccountInactive => "forbidden",
-            ApiError::NotFound => "not_found",
+            ApiError::NotFound | ApiError::NoSuch(_) => "not_found",
+            ApiError::Forbidden => "forbidden",
+            ApiError::AlreadyExists(_) => "already_exists",
+            ApiError::Immutable { .. } => "immutable",
+            ApiError::PreconditionFailed => "precondition_failed",
             ApiError::TokenLimitReached { .. } => "token_limit_reached",
             ApiError::Conflict => "conflict",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
@@ -75,7 +93,7 @@ impl ApiError {
     /// `{"error":{"code","message"}}`, plus `field` for field errors.
     pub fn body(&self) -> serde_json::Value {
         let mut error = json!({ "code": self.code(), "message": self.to_string() });
-        if let ApiError::InvalidField { field, .. } = self {
+        if let ApiError::InvalidField { field, .. } | ApiError::Immutable { field } = self {
             error["field"] = json!(field);
         }
         json!({ "error": error })
@@ -123,6 +141,11 @@ mod tests {
             (ApiError::SessionRequired, 403, "session_required"),
             (ApiError::AccountInactive, 403, "forbidden"),
             (ApiError::NotFound, 404, "not_found"),
+            (ApiError::NoSuch("user"), 404, "not_found"),
+            (ApiError::Forbidden, 403, "forbidden"),
+            (ApiError::AlreadyExists("user"), 409, "already_exists"),
+            (ApiError::Immutable { field: "userName" }, 400, "immutable"),
+            (ApiError::PreconditionFailed, 412, "precondition_failed"),
             (
                 ApiError::TokenLimitReached { limit: 50 },
                 409,

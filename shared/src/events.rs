@@ -228,6 +228,9 @@ mod tests {
             reminders: vec![],
             last_use: None,
             secret_reused_at: None,
+            owner_kind: Default::default(),
+            permissions_lost: Default::default(),
+            created_by: None,
         }
     }
 
@@ -336,6 +339,8 @@ mod tests {
             token: token(),
             revoked_at: token().created_at,
             reason: RevokeReason::Leaked,
+            revoked_by: None,
+            note: None,
         };
         let item = items::revoked_to_item(&revoked).unwrap();
         let event =
@@ -362,6 +367,7 @@ mod tests {
                 active: true,
             },
             access_version: 1,
+            profile: Default::default(),
         };
         let hash = items::hash_to_item(&token(), &owner).unwrap();
         assert_eq!(

@@ -22,7 +22,7 @@ use crate::store::{
     Rotation, StoreError, StoredUser, TokenRecord, TokenStore,
 };
 use crate::token::{TokenHash, TokenId, TokenSecret};
-use crate::user::UserId;
+use crate::user::{PrincipalKind, UserId};
 
 /// What every token API function builds once at cold start.
 #[derive(Debug, Clone)]
@@ -70,6 +70,18 @@ impl TokenService {
         request: CreateTokenRequest,
         now: DateTime<Utc>,
     ) -> Result<IssuedToken, ApiError> {
+        self.create_token_as(caller, request, None, now).await
+    }
+
+    /// `POST /tokens` for `caller`, or, with `created_by` (an administrator), a token of
+    /// the service account `caller`: the same token in every other way.
+    pub async fn create_token_as(
+        &self,
+        caller: &UserId,
+        request: CreateTokenRequest,
+        created_by: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<IssuedToken, ApiError> {
         self.check_scope(request.permissions.as_ref())?;
         // With the zone in the body, a bad date is refused before any DynamoDB call.
         let early = request
@@ -77,6 +89,10 @@ impl TokenService {
             .map(|zone| self.resolve_expiry(request.expires_on, zone, now))
             .transpose()?;
         let owner = self.active_user(caller, now).await?;
+        // A service account's tokens are created by administrators only.
+        if (owner.profile.kind == PrincipalKind::Service) != created_by.is_some() {
+            return Err(ApiError::AccountInactive);
+        }
         let expiry = match early {
             Some(expiry) => expiry,
             None => self.resolve_expiry(
@@ -104,6 +120,9 @@ impl TokenService {
             reminders: Vec::new(),
             last_use: None,
             secret_reused_at: None,
+            owner_kind: owner.profile.kind,
+            permissions_lost: Default::default(),
+            created_by,
         };
         let reminders = self.reminders_for(&record, now);
         record.reminders = reminders.iter().map(|r| r.key.clone()).collect();

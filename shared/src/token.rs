@@ -235,7 +235,7 @@ fn unbiased(byte: u8) -> bool {
 
 /// `len` characters, each uniform over base62: bytes ≥ 248 are rejected so that
 /// `byte % 62` carries no bias.
-fn random_base62(len: usize) -> Result<String, RandomnessError> {
+pub(crate) fn random_base62(len: usize) -> Result<String, RandomnessError> {
     let mut out = String::with_capacity(len);
     let mut buf = [0u8; 64];
     while out.len() < len {
@@ -252,7 +252,7 @@ fn random_base62(len: usize) -> Result<String, RandomnessError> {
     Ok(out)
 }
 
-fn checksum(signed: &str) -> String {
+pub(crate) fn checksum(signed: &str) -> String {
     let mut value = crc32fast::hash(signed.as_bytes());
     let mut digits = [b'0'; CHECKSUM_LEN];
     for slot in digits.iter_mut().rev() {

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use patgate::config::Settings;
 use patgate::permissions::PermissionConfig;
-use patgate::store::items::{PK, SK, TTL_ATTRIBUTE};
+use patgate::store::items::{self, PK, SK, TTL_ATTRIBUTE};
 use patgate_local::sam::{AuthorizerDef, PayloadType};
 use patgate_tests::{repo_root, template};
 
@@ -85,12 +85,41 @@ fn demo_routes_are_exactly_the_permission_routes_behind_the_patgate_authorizer()
         .filter(|(_, (_, a))| a == "NONE")
         .map(|(key, (binary, _))| (key.0.as_str(), key.1.as_str(), binary.as_str()))
         .collect();
+    // The leaked-credential report and SCIM (whose function checks its own bearer
+    // credential) are the only routes without an API Gateway authorizer.
     let report = revoke_credentials::ROUTE;
-    assert_eq!(
-        unprotected,
-        [(report.0, report.1, "revoke-credentials")],
-        "the leaked-credential report is the only route without an authorizer"
-    );
+    let mut expected: Vec<(&str, &str, &str)> = scim::ROUTES
+        .iter()
+        .map(|(method, path)| (*method, *path, "scim"))
+        .chain([(report.0, report.1, "revoke-credentials")])
+        .collect();
+    expected.sort();
+    let mut unprotected = unprotected;
+    unprotected.sort();
+    assert_eq!(unprotected, expected);
+}
+
+#[test]
+fn admin_routes_sit_behind_iam_and_org_routes_behind_the_web_session() {
+    let routes = template_routes();
+    let admin: BTreeSet<(String, String)> = routes
+        .iter()
+        .filter(|(_, (binary, _))| binary == "admin")
+        .map(|(key, (_, authorizer))| {
+            let expected = if key.1.starts_with("/admin/") {
+                "AWS_IAM"
+            } else {
+                "WebSessionAuthorizer"
+            };
+            assert_eq!(authorizer, expected, "{key:?}");
+            key.clone()
+        })
+        .collect();
+    let declared: BTreeSet<(String, String)> = admin::ROUTES
+        .iter()
+        .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
+        .collect();
+    assert_eq!(admin, declared);
 }
 
 #[test]
@@ -136,9 +165,30 @@ fn the_table_has_the_key_layout_and_ttl_attribute_the_store_uses() {
         .expect("TimeToLiveSpecification");
     assert_eq!(ttl.attribute_name, TTL_ATTRIBUTE);
     assert!(ttl.enabled);
-    assert!(
-        table.global_secondary_indexes.is_empty(),
-        "every lookup is by primary key"
+    // The directory and the inventory are read by index key, never scanned.
+    let indexes: Vec<(&str, Vec<&str>)> = table
+        .global_secondary_indexes
+        .iter()
+        .map(|i| {
+            (
+                i.name.as_str(),
+                i.key_schema.iter().map(|(n, _)| n.as_str()).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        indexes,
+        [
+            (items::DIRECTORY_INDEX, vec!["dir_pk", "dir_sk"]),
+            (
+                items::INVENTORY_BY_EXPIRY,
+                vec![items::INVENTORY_PK, items::INVENTORY_EXPIRY]
+            ),
+            (
+                items::INVENTORY_BY_IDLE,
+                vec![items::INVENTORY_PK, items::INVENTORY_IDLE]
+            ),
+        ]
     );
     assert_eq!(
         table.stream_view_type.as_deref(),

@@ -247,9 +247,9 @@ async fn what_each_operation_costs() {
             ("GetItem", 1),
             ("PutItem", 1),
             ("Query", 1),
-            ("UpdateItem", u32::try_from(live).unwrap())
+            ("UpdateItem", u32::try_from(live).unwrap() + 1)
         ]),
-        "one UpdateItem per hash item of the {live} live tokens"
+        "one UpdateItem per hash item of the {live} live tokens, then the record marked synced"
     );
     rows.push(row(&format!("user role change ({live} tokens)"), &usage));
     let (stored, usage) = meter

@@ -177,7 +177,7 @@ async fn a_malformed_token_image_fails_its_record_instead_of_vanishing() {
 #[tokio::test]
 async fn a_token_deleted_by_ttl_becomes_an_expired_event() {
     let dynamodb = private_dynamodb().await;
-    let table = TestTable::at(&dynamodb.endpoint()).await;
+    let table = TestTable::without_indexes(&dynamodb.endpoint()).await;
     let id = table.add_user("max", &["User"], None).await;
     let owner = table.store.get_user(&id).await.unwrap().unwrap();
     let secret = TokenSecret::generate(&TokenPrefix::default()).unwrap();
@@ -202,6 +202,9 @@ async fn a_token_deleted_by_ttl_becomes_an_expired_event() {
         reminders: Vec::new(),
         last_use: None,
         secret_reused_at: None,
+        owner_kind: Default::default(),
+        permissions_lost: Default::default(),
+        created_by: None,
     };
     table
         .store

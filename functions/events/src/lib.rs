@@ -83,3 +83,48 @@ pub async fn handle<S: EventSink>(
         .collect();
     response
 }
+
+/// The inventory's counters for one stream batch: each token item's change moves
+/// its counters (`TokenStore::count_inventory_change`, idempotent per record), then
+/// the batch's events are published ([`handle`]). A record whose counters could not
+/// move fails like one whose event could not be published.
+pub async fn handle_with_inventory<S: EventSink>(
+    store: &patgate::store::TokenStore,
+    sink: &S,
+    metrics: &Metrics,
+    batch: Event,
+    now: DateTime<Utc>,
+) -> DynamoDbEventResponse {
+    use patgate::store::items::{self, Item};
+    let mut failed: Vec<String> = Vec::new();
+    for record in &batch.records {
+        let keys: Item = record.change.keys.clone().into();
+        let is_token = keys
+            .get(items::SK)
+            .and_then(|v| v.as_s().ok())
+            .is_some_and(|sk| sk.starts_with(items::TOKEN_SK_PREFIX));
+        if !is_token {
+            continue;
+        }
+        let old: Item = record.change.old_image.clone().into();
+        let new: Item = record.change.new_image.clone().into();
+        let images = (
+            (!old.is_empty()).then_some(&old),
+            (!new.is_empty()).then_some(&new),
+        );
+        if let Err(err) = store
+            .count_inventory_change(&record.event_id, images.0, images.1)
+            .await
+        {
+            tracing::error!(event_id = %record.event_id, error = %err, "inventory counters not moved");
+            failed.push(record.change.sequence_number.clone().unwrap_or_default());
+        }
+    }
+    let mut response = handle(sink, metrics, batch, now).await;
+    for sequence in failed {
+        let mut failure = DynamoDbBatchItemFailure::default();
+        failure.item_identifier = Some(sequence);
+        response.batch_item_failures.push(failure);
+    }
+    response
+}

@@ -12,8 +12,21 @@ async fn main() -> Result<(), Error> {
     let settings = Settings::from_env()?;
     let sink = EventBridgeSink::from_env(settings.event_bus_name.clone()).await;
     let metrics = Metrics::Stdout;
+    let store = patgate::store::TokenStore::new(
+        patgate::store::connect().await,
+        settings.table_name.clone(),
+    );
     run(service_fn(|event: LambdaEvent<Event>| async {
-        Ok::<_, Error>(events::handle(&sink, &metrics, event.payload, chrono::Utc::now()).await)
+        Ok::<_, Error>(
+            events::handle_with_inventory(
+                &store,
+                &sink,
+                &metrics,
+                event.payload,
+                chrono::Utc::now(),
+            )
+            .await,
+        )
     }))
     .await
 }

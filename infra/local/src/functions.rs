@@ -4,6 +4,7 @@
 use authorizer::{AuthorizerResponse, Diagnostic};
 use chrono::{DateTime, Utc};
 use lambda_http::{Body, Request, Response};
+use patgate::directory::Directory;
 use patgate::service::TokenService;
 
 use crate::lifecycle::Lifecycle;
@@ -22,6 +23,8 @@ pub enum ApiFunction {
     RotateToken,
     RevokeCredentials,
     DemoEcho,
+    Admin,
+    Scim,
 }
 
 impl ApiFunction {
@@ -34,6 +37,8 @@ impl ApiFunction {
             "rotate-token" => ApiFunction::RotateToken,
             "revoke-credentials" => ApiFunction::RevokeCredentials,
             "demo-echo" => ApiFunction::DemoEcho,
+            "admin" => ApiFunction::Admin,
+            "scim" => ApiFunction::Scim,
             _ => return None,
         })
     }
@@ -45,6 +50,8 @@ pub const AUTHORIZER_BINARY: &str = "authorizer";
 /// Everything the functions build at cold start, built once.
 pub struct Functions {
     pub service: TokenService,
+    /// The admin API's and SCIM's use cases (over the same token service).
+    pub directory: Directory,
     pub authorizer: authorizer::Authorizer,
     /// The events function and the reminder job.
     pub lifecycle: Arc<Lifecycle>,
@@ -66,6 +73,8 @@ impl Functions {
                 revoke_credentials::handle(&self.service, request, now).await
             }
             ApiFunction::DemoEcho => demo_echo::handle(&request),
+            ApiFunction::Admin => admin::handle(&self.directory, request, now).await,
+            ApiFunction::Scim => scim::handle(&self.directory, request, now).await,
         }
     }
 

@@ -13,6 +13,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use patgate::config::Settings;
+use patgate::directory::Directory;
 use patgate::permissions::PermissionConfig;
 use patgate::service::TokenService;
 use patgate::store::TokenStore;
@@ -248,7 +249,6 @@ async fn prepare(
         }
     };
     let store = TokenStore::new(client, table_name.clone());
-    demo::seed_users(&store, &demo::demo_users()).await?;
     let events_file = repo_root().join("infra/.local/events.jsonl");
     if let Some(dir) = events_file.parent() {
         std::fs::create_dir_all(dir)?;
@@ -257,17 +257,31 @@ async fn prepare(
         store.clone(),
         LoggedSink::new(events_file, options.quiet),
     ));
-    tokio::spawn(
-        lifecycle
-            .clone()
-            .follow_stream(endpoint.clone(), table_name),
-    );
 
     let settings = Settings::from_lookup(|name| api.environment.get(name).cloned())?;
     let permissions = PermissionConfig::bundled()?;
     let authorizer = authorizer::Authorizer::new(&settings, store.clone(), permissions.clone());
+    let service = TokenService::new(settings, store, permissions);
+    let directory = Directory::new(service.clone());
+    demo::seed_users(&directory, &demo::demo_users()).await?;
+    let ttl = Arc::new(crate::ttl::TtlSweeper::new(
+        directory.store().client().clone(),
+        table_name.clone(),
+        api.table
+            .ttl_attribute()
+            .unwrap_or("delete_after")
+            .to_owned(),
+    ));
+    tokio::spawn(ttl.clone().run());
+    tokio::spawn(lifecycle.clone().follow_stream(
+        endpoint.clone(),
+        table_name,
+        directory.clone(),
+        ttl,
+    ));
     let functions = Functions {
-        service: TokenService::new(settings, store, permissions),
+        service,
+        directory,
         authorizer,
         lifecycle,
     };

@@ -1,3 +1,7 @@
+use patgate::config::Settings;
+use patgate::directory::Directory;
+use patgate::permissions::PermissionConfig;
+use patgate::service::TokenService;
 use patgate::store::{connect, TokenStore};
 
 #[tokio::main]
@@ -14,8 +18,20 @@ async fn main() -> std::process::ExitCode {
         eprintln!("set TABLE_NAME to the patgate table (the stack's TokensTableName output)");
         return std::process::ExitCode::from(2);
     };
+    let (settings, permissions) = match (Settings::from_env(), PermissionConfig::bundled()) {
+        (Ok(settings), Ok(permissions)) => (settings, permissions),
+        (Err(err), _) => {
+            eprintln!("{err}");
+            return std::process::ExitCode::from(2);
+        }
+        (_, Err(err)) => {
+            eprintln!("{err}");
+            return std::process::ExitCode::from(2);
+        }
+    };
     let store = TokenStore::new(connect().await, table);
-    match patgate_users::execute(&store, command).await {
+    let directory = Directory::new(TokenService::new(settings, store, permissions));
+    match patgate_users::execute(&directory, command).await {
         Ok(message) => {
             println!("{message}");
             std::process::ExitCode::SUCCESS

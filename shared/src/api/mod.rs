@@ -1,6 +1,7 @@
 //! The token API's wire format: who the caller is, request reading, the views it
 //! answers with ([`views`]), and the one place a handler's result becomes an HTTP response.
 
+pub mod admin;
 mod views;
 
 pub use views::*;

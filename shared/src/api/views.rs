@@ -31,6 +31,16 @@ pub struct TokenView {
     pub status: &'static str,
     pub revoked_at: Option<String>,
     pub revoked_reason: Option<&'static str>,
+    /// Permissions the token relied on that its owner's roles no longer grant.
+    pub permissions_lost: Vec<LostPermission>,
+}
+
+/// One permission a token lost to a role change, and when.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct LostPermission {
+    pub permission: String,
+    pub lost_at: String,
 }
 
 impl From<&TokenRecord> for TokenView {
@@ -57,6 +67,14 @@ impl From<&TokenRecord> for TokenView {
             status: "active",
             revoked_at: None,
             revoked_reason: None,
+            permissions_lost: record
+                .permissions_lost
+                .iter()
+                .map(|(permission, at)| LostPermission {
+                    permission: permission.clone(),
+                    lost_at: wire_time(*at),
+                })
+                .collect(),
         }
     }
 }

@@ -3,29 +3,39 @@
 //! Each concern has its own file: user records, and keeping their roles on their
 //! tokens' hash items ([`users`]),
 //! token creation, listing, revocation and rotation ([`tokens`]), the authorizer's
-//! lookups and last-use writes ([`lookups`]), the reminder queue ([`reminder_queue`]).
+//! lookups and last-use writes ([`lookups`]), the reminder queue ([`reminder_queue`]),
+//! principals beyond their access (SCIM attributes, service accounts, the userName
+//! index and the directory index: [`principals`]), the organisation's inventory
+//! ([`inventory`]) and integration credentials ([`credentials`]).
 //! Marshalling lives in [`items`] only; the client and error sorting in [`client`].
 
 pub mod client;
+mod credentials;
+pub mod inventory;
 pub mod items;
 mod lookups;
+mod principals;
 mod reminder_queue;
 mod rotation;
 mod tokens;
 mod users;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Utc};
 
 use crate::expiry::Expiry;
 use crate::token::{TokenHash, TokenId};
-use crate::user::{User, UserId};
+use crate::user::{PrincipalKind, User, UserId};
 
 pub use client::{classify, connect, connect_local, local_config, StoreError};
+pub use credentials::{CredentialRecord, IntegrationKind};
+pub use inventory::{InventoryFilter, InventoryPage, InventoryRow, InventorySummary};
 pub use lookups::LastUseWrite;
-pub use tokens::{CreateTokenError, Page, RevokeOutcome, RotateOutcome, Rotation};
+pub use principals::PrincipalWrite;
+pub use principals::{Email, Profile, ScimAttributes, ServiceAccount, TokenAccess};
+pub use tokens::{CreateTokenError, Page, RevokeOutcome, Revoker, RotateOutcome, Rotation};
 
 #[derive(Debug, Clone)]
 pub struct TokenStore {
@@ -44,6 +54,11 @@ impl TokenStore {
     pub fn table(&self) -> &str {
         &self.table
     }
+
+    /// The DynamoDB client (the local stack's TTL sweeper reuses it).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
 }
 
 /// A user record as stored: the user, and the version of their roles and active
@@ -53,6 +68,9 @@ impl TokenStore {
 pub struct StoredUser {
     pub user: User,
     pub access_version: u64,
+    /// Everything else of the record (kind, fan-out progress, SCIM attributes, a
+    /// service account's details).
+    pub profile: Profile,
 }
 
 /// A token's metadata, as stored. The plaintext is never part of it.
@@ -77,6 +95,13 @@ pub struct TokenRecord {
     pub last_use: Option<LastUse>,
     /// When a secret this token had before a rotation was last presented after its grace.
     pub secret_reused_at: Option<DateTime<Utc>>,
+    /// A person's token or a service account's.
+    pub owner_kind: PrincipalKind,
+    /// Permissions the token relied on that its owner's roles no longer grant, with
+    /// when they were lost (drift), kept by the fan-out of each role change.
+    pub permissions_lost: BTreeMap<String, DateTime<Utc>>,
+    /// Who created a service account's token (an administrator).
+    pub created_by: Option<String>,
 }
 
 impl TokenRecord {
@@ -104,6 +129,8 @@ pub enum RevokeReason {
     Leaked,
     /// Its owner left: all their tokens were revoked at once.
     Offboarded,
+    /// An administrator revoked it (`revoked_by` says who).
+    Admin,
 }
 
 impl RevokeReason {
@@ -112,6 +139,7 @@ impl RevokeReason {
             RevokeReason::User => "user",
             RevokeReason::Leaked => "leaked",
             RevokeReason::Offboarded => "offboarded",
+            RevokeReason::Admin => "admin",
         }
     }
 
@@ -120,6 +148,7 @@ impl RevokeReason {
             RevokeReason::User,
             RevokeReason::Leaked,
             RevokeReason::Offboarded,
+            RevokeReason::Admin,
         ]
         .into_iter()
         .find(|r| r.as_str() == raw)
@@ -132,6 +161,10 @@ pub struct RevokedToken {
     pub token: TokenRecord,
     pub revoked_at: DateTime<Utc>,
     pub reason: RevokeReason,
+    /// Who revoked it, when not its owner: an administrator's user id or IAM ARN.
+    pub revoked_by: Option<String>,
+    /// The administrator's reason, as they wrote it.
+    pub note: Option<String>,
 }
 
 /// What the authorizer learns from a secret's hash, in one read: the token, and its
@@ -148,6 +181,7 @@ pub struct HashRecord {
     pub permissions: Option<BTreeSet<String>>,
     pub roles: Vec<String>,
     pub active: bool,
+    pub owner_kind: PrincipalKind,
 }
 
 /// Where a reminder item lives: the UTC hour it falls due in, its token, and how many

@@ -70,7 +70,7 @@ impl TokenStore {
             .update_expression(
                 "SET token_hash = :new, hint = :hint, rotated_at = :at, previous_hash = :seen, \
                  expires_on = :expires_on, time_zone = :time_zone, expires_at = :expires_at, \
-                 delete_after = :delete_after, reminders = :reminders",
+                 delete_after = :delete_after, reminders = :reminders, inv_expiry = :inv_expiry",
             )
             .condition_expression("token_hash = :seen")
             .expression_attribute_values(":new", string(rotated.hash.as_str()))
@@ -90,6 +90,7 @@ impl TokenStore {
                 ":delete_after",
                 number(rotated.expiry.expires_at.timestamp()),
             )
+            .expression_attribute_values(":inv_expiry", string(items::inventory_expiry(rotated)))
             .expression_attribute_values(
                 ":reminders",
                 AttributeValue::L(reminder_keys.into_iter().map(AttributeValue::S).collect()),

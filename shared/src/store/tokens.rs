@@ -78,6 +78,24 @@ pub enum RotateOutcome {
     NotFound,
 }
 
+/// Why a token is revoked, and by whom when not by its owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revoker {
+    pub reason: RevokeReason,
+    pub by: Option<String>,
+    pub note: Option<String>,
+}
+
+impl Revoker {
+    pub fn new(reason: RevokeReason) -> Self {
+        Revoker {
+            reason,
+            by: None,
+            note: None,
+        }
+    }
+}
+
 /// Which token list to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Listing {
@@ -408,15 +426,6 @@ impl TokenStore {
         Ok((output.items.unwrap_or_default(), next))
     }
 
-    /// Every live or expired token item of `user`, projected to `projection`.
-    pub(crate) async fn token_items(
-        &self,
-        user: &UserId,
-        projection: Option<&str>,
-    ) -> Result<Vec<Item>, StoreError> {
-        self.query_all(user, Listing::Live, projection).await
-    }
-
     /// Every item of one listing (for recounts and offboarding), page by page.
     async fn query_all(
         &self,
@@ -458,6 +467,20 @@ impl TokenStore {
         reason: RevokeReason,
         now: DateTime<Utc>,
     ) -> Result<RevokeOutcome, StoreError> {
+        self.revoke_token_by(user, id, Revoker::new(reason), now)
+            .await
+    }
+
+    /// Like [`TokenStore::revoke_token`], recording who revoked it and why (an
+    /// administrator's revoke).
+    pub async fn revoke_token_by(
+        &self,
+        user: &UserId,
+        id: &TokenId,
+        revoker: Revoker,
+        now: DateTime<Utc>,
+    ) -> Result<RevokeOutcome, StoreError> {
+        let Revoker { reason, by, note } = revoker;
         for attempt in 0..WRITE_ATTEMPTS {
             let Some(record) = self.get_token(user, id).await? else {
                 let revoked = self.get(items::revoked_key(user, id)).await?;
@@ -470,6 +493,8 @@ impl TokenStore {
                 token: record,
                 revoked_at: now,
                 reason,
+                revoked_by: by.clone(),
+                note: note.clone(),
             };
             match self.write_revocation(&revoked).await {
                 Ok(()) => {

@@ -36,6 +36,7 @@ const TABLE_ARN: &str = "local:TokensTable.Arn";
 /// template fails the test, since it might).
 const NON_DYNAMODB_TEMPLATES: [&str; 2] = ["EventBridgePutEventsPolicy", "SQSSendMessagePolicy"];
 
+mod directory;
 mod evaluator;
 mod refusals;
 mod requests;

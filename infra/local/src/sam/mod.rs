@@ -24,6 +24,9 @@ mod table;
 use table::table_def;
 pub use table::{IndexDef, TableDef, TimeToLiveDef};
 
+/// The route authorizer that means IAM authorization (SigV4-signed requests).
+pub const AWS_IAM: &str = "AWS_IAM";
+
 /// Local values for the template parameters that have no default, or whose default
 /// does not suit a developer machine. `--param` and the dedicated flags override them.
 pub const LOCAL_PARAMETERS: [(&str, &str); 3] = [
@@ -415,6 +418,10 @@ fn apply_default_authorizer(
             route.authorizer = None;
         }
         if let Some(name) = &route.authorizer {
+            // API Gateway's own IAM authorization (SigV4), not a declared authorizer.
+            if name == AWS_IAM {
+                continue;
+            }
             if !authorizers.contains_key(name) {
                 return err(format!(
                     "{}.{}: unknown authorizer {name}",
@@ -546,7 +553,11 @@ mod tests {
         let demo = find("PUT", "/catalog/{entityId}").unwrap();
         assert_eq!(demo.binary, "demo-echo");
         assert_eq!(demo.authorizer.as_deref(), Some("PatgateAuthorizer"));
-        assert_eq!(api.routes.len(), 5 + 9);
+        assert_eq!(
+            api.routes.len(),
+            5 + 9 + 21 + 11,
+            "token, demo, admin and SCIM routes"
+        );
         match &api.authorizers["PatgateAuthorizer"] {
             AuthorizerDef::Lambda {
                 binary,
@@ -575,7 +586,7 @@ mod tests {
         overrides.insert("EnableDemoApi".into(), "false".into());
         let api = parse(&repo_template(), &overrides, &LocalContext::default()).unwrap();
         assert!(api.routes.iter().all(|r| r.binary != "demo-echo"));
-        assert_eq!(api.routes.len(), 5);
+        assert_eq!(api.routes.len(), 5 + 21 + 11);
     }
 
     #[test]
@@ -586,9 +597,18 @@ mod tests {
             api.table.key_schema,
             vec![("pk".into(), "HASH".into()), ("sk".into(), "RANGE".into())]
         );
+        let attributes: Vec<String> = api.table.attributes.iter().map(|a| a.0.clone()).collect();
+        let expected = "pk sk dir_pk dir_sk inv_pk inv_expiry inv_idle";
+        assert_eq!(attributes.join(" "), expected);
+        let indexes: Vec<String> = api
+            .table
+            .global_secondary_indexes
+            .iter()
+            .map(|i| i.name.clone())
+            .collect();
         assert_eq!(
-            api.table.attributes,
-            vec![("pk".into(), "S".into()), ("sk".into(), "S".into())]
+            indexes.join(" "),
+            "directory inventory-by-expiry inventory-by-idle"
         );
         assert_eq!(api.table.ttl_attribute(), Some("delete_after"));
         assert_eq!(api.table.billing_mode, "PAY_PER_REQUEST");
