@@ -1,6 +1,7 @@
 /**
- * The standalone "My access tokens" page: reads config.json next to it, signs the
- * person in, and hosts <patgate-tokens>.
+ * The standalone pages ("My access tokens", page.ts; the organisation's tokens,
+ * admin-page.ts): reads config.json next to the page, signs the person in, and hosts
+ * the page's element, which `start(view)` is given.
  *
  * - mode "local": a picker of the local stack's demo users; the session comes from
  *   `POST {apiBase}/local/session` (development only). `?user=ID` signs in as any
@@ -17,7 +18,6 @@
  */
 import { html, nothing, render, type TemplateResult } from "lit";
 import type { CreateDraft } from "./create-rules.js";
-import "./patgate-tokens.js";
 import {
   OAuthError,
   authorizeUrl,
@@ -31,7 +31,7 @@ import {
   type CognitoSettings,
 } from "./oauth.js";
 
-interface PageConfig {
+export interface PageConfig {
   apiBase: string;
   mode: "local" | "cognito";
   raw: Record<string, unknown>;
@@ -44,6 +44,23 @@ const DEMO_USERS: Array<[string, string]> = [
   ["demo-admin", "Admin"],
 ];
 const PKCE_KEY = "patgate.signin";
+
+/** What a page hosts once signed in, and how it hands back the end of the session. */
+export interface SiteView {
+  /** The element, given the session and what to call when the API refuses it (with a draft to keep, if any). */
+  render(
+    config: PageConfig,
+    session: () => string | null,
+    ended: (draft: CreateDraft | null) => void,
+    draft: CreateDraft | null,
+  ): TemplateResult;
+  /** The demo user picked by default (local mode). */
+  defaultUser: string;
+  /** What signing in is for, in Cognito mode's sign-in card. */
+  purpose: string;
+}
+
+let view: SiteView;
 
 const app = document.getElementById("app") as HTMLElement;
 app.replaceChildren(); // drop the static "Loading…": Lit renders after existing children
@@ -73,19 +90,19 @@ function show(main: TemplateResult, header: TemplateResult | typeof nothing = no
   render(header, account);
 }
 
-function tokensView(config: PageConfig): TemplateResult {
+function hosted(config: PageConfig): TemplateResult {
   const draft = pendingDraft;
   pendingDraft = null;
-  return html`<patgate-tokens
-    api-base=${config.apiBase}
-    .draft=${draft}
-    .getSession=${() => session?.value ?? null}
-    @patgate-tokens:unauthenticated=${(event: CustomEvent<{ draft?: CreateDraft | null }>) => {
-      pendingDraft = event.detail?.draft ?? null;
-      const kept = pendingDraft ? " What you typed for the new token is kept." : "";
-      signedOut(config, `Your session has ended. Please sign in again.${kept}`);
-    }}
-  ></patgate-tokens>`;
+  return view.render(
+    config,
+    () => session?.value ?? null,
+    (kept) => {
+      pendingDraft = kept;
+      const note = pendingDraft ? " What you typed for the new token is kept." : "";
+      signedOut(config, `Your session has ended. Please sign in again.${note}`);
+    },
+    draft,
+  );
 }
 
 function accountBar(config: PageConfig): TemplateResult {
@@ -96,7 +113,7 @@ function accountBar(config: PageConfig): TemplateResult {
 function signedIn(config: PageConfig, value: string, label: string): void {
   session = { value, label };
   message = "";
-  show(tokensView(config), accountBar(config));
+  show(hosted(config), accountBar(config));
   document.getElementById("main")?.focus();
 }
 
@@ -137,8 +154,8 @@ function localSignIn(config: PageConfig): void {
         <fieldset>
           <legend>Demo user</legend>
           ${DEMO_USERS.map(
-            ([id, role], i) => html`<label class="choice">
-              <input type="radio" name="user" value=${id} ?checked=${i === 1} />
+            ([id, role]) => html`<label class="choice">
+              <input type="radio" name="user" value=${id} ?checked=${id === view.defaultUser} />
               <span><strong>${id}</strong> <span class="muted">(${role})</span></span>
             </label>`,
           )}
@@ -201,7 +218,7 @@ function cognitoSignIn(config: PageConfig): void {
   show(html`
     <section class="card signin" aria-labelledby="signin-heading">
       <h2 id="signin-heading" tabindex="-1">Sign in</h2>
-      <p>Sign in to see and manage your access tokens.</p>
+      <p>Sign in to ${view.purpose}.</p>
       ${messageBlock()}
       <button type="button" class="primary" @click=${start}>Sign in</button>
     </section>
@@ -274,4 +291,8 @@ async function main(): Promise<void> {
   if (!(await cognitoCallback(config))) cognitoSignIn(config);
 }
 
-void main();
+/** Starts the page with the element it hosts. */
+export function start(hostedView: SiteView): void {
+  view = hostedView;
+  void main();
+}
