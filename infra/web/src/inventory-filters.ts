@@ -33,6 +33,9 @@ export class PatgateInventoryFilters extends LitElement {
         display: block;
         container-type: inline-size;
       }
+      .owner {
+        grid-column: 1 / -1;
+      }
       @container (min-width: 36rem) {
         .owner {
           grid-column: span 2;

@@ -45,7 +45,7 @@ export function summaryFigures(summary: InventorySummary): Figure[] {
 export const summaryStyles = css`
   .figures {
     display: grid;
-    grid-template-columns: repeat(auto-fill, minmax(min(100%, 8.5rem), 1fr));
+    grid-template-columns: repeat(auto-fill, minmax(min(100%, 6.5rem), 1fr));
     gap: 0.5rem;
     margin: 0.75rem 0 0.5rem;
   }

@@ -45,8 +45,10 @@ export function columnsOf(showOwner: boolean): ReadonlyArray<{ key: ColumnKey; l
 
 type ColumnKey = (typeof COLUMNS)[number]["key"] | typeof OWNER_COLUMN.key;
 
+const LABELS: Record<string, string> = Object.fromEntries(columnsOf(true).map((c) => [c.key, c.label]));
+
 function cell(key: ColumnKey, content: unknown, extra = ""): TemplateResult {
-  const label = columnsOf(true).find((c) => c.key === key)?.label ?? key;
+  const label = LABELS[key] ?? key;
   return html`<td role="cell" class="${key} ${extra}" data-column=${key}>
     <span class="cell-label" aria-hidden="true">${label}</span>
     <div class="value">${content}</div>
