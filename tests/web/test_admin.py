@@ -136,6 +136,7 @@ def test_the_inventory_shows_an_owners_tokens_with_counts_and_real_drift(open_pa
 
 
 def test_a_combination_the_api_refuses_is_said_before_any_call(open_page, site, stack):
+    stack.create_token(stack.new_user(), "somebodys", in_days(10))
     page, watch = open_page()
     open_admin(page, site.url)
     before = len(watch.requests)
@@ -147,6 +148,15 @@ def test_a_combination_the_api_refuses_is_said_before_any_call(open_page, site, 
     expect(alert).to_be_focused()
     assert len(watch.requests) == before
     look(page, "admin-filter-refused", full_page=False)
+    # What only the API can judge: its own words, and no rows of other filters.
+    watch.allow_status(400)
+    page.get_by_role("button", name="Clear filters", exact=True).click()
+    expect(inventory(page)).to_be_visible()
+    page.get_by_label("Owner", exact=True).fill("not an id!")
+    page.get_by_role("button", name="Apply filters", exact=True).click()
+    expect(page.get_by_role("alert").filter(has_text="is not a user or service account id")).to_be_visible()
+    expect(inventory(page)).to_have_count(0)
+    expect(admin(page)).to_have_attribute("data-state", "error")
 
 
 def test_load_more_brings_the_next_page_of_the_inventory(open_page, other_site, other_stack):

@@ -73,7 +73,8 @@ export function inventoryQuery(filters: InventoryFilters, extra: Record<string, 
   if (filters.unusedForDays) query.set("unusedForDays", String(filters.unusedForDays));
   if (filters.neverUsed) query.set("neverUsed", "true");
   for (const [name, value] of Object.entries(extra)) query.set(name, value);
-  return query.toString();
+  // A space as %20, not "+": API Gateway hands "+" on as a plus sign (a literal "+" is %2B).
+  return query.toString().replace(/\+/g, "%20");
 }
 
 export class AdminApi {

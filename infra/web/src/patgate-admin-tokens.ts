@@ -241,6 +241,7 @@ export class PatgateAdminTokens extends LitElement {
     [FILTERS_CHANGED]: (e) => {
       this.filters = e.detail as InventoryFilters;
       this.rowErrors = {};
+      this.list.clear(); // the rows of other filters must not stand for these
       void this.load({ announce: true });
     },
     [SERVICE_TOKEN_REQUEST]: (e) => {

@@ -142,6 +142,18 @@ export class TokenListController implements ReactiveController {
     }
   }
 
+  /** Forgets the list, keeping the session (the next load starts afresh: new filters, say). */
+  clear(): void {
+    this.seq++;
+    this.status = "idle";
+    this.tokens = [];
+    this.nextToken = null;
+    this.loadError = "";
+    this.lastError = null;
+    this.refreshing = false;
+    this.host.requestUpdate();
+  }
+
   /** Forgets everything (signed out). */
   signOut(): void {
     this.seq++;

@@ -26,7 +26,7 @@ describe("inventory filters", () => {
       "owner=mia&ownerKind=service&scoped=true&expiringWithinDays=7",
     );
     assert.equal(inventoryQuery({ expiringWithinDays: 0 }), "expiringWithinDays=0");
-    assert.equal(inventoryQuery({ unusedForDays: 90, neverUsed: true }, { nextToken: "a b" }), "unusedForDays=90&neverUsed=true&nextToken=a+b");
+    assert.equal(inventoryQuery({ unusedForDays: 90, neverUsed: true }, { nextToken: "a b+c" }), "unusedForDays=90&neverUsed=true&nextToken=a%20b%2Bc");
   });
 
   it("refuse, as the API does, expiry with an idle filter unless for one owner", () => {
