@@ -51,6 +51,15 @@ def show_owner(page: Page, owner: str, count: int) -> None:
     expect(tokens_heading(page)).to_contain_text(f"({count})")
 
 
+def tab_until(page: Page, target, limit: int = 60, key: str = "Tab") -> None:
+    """Presses Tab (or `key`) until `target` (in whichever shadow root) has focus."""
+    for _ in range(limit):
+        if target.evaluate("el => el.getRootNode().activeElement === el"):
+            return
+        page.keyboard.press(key)
+    raise AssertionError(f"{target} not reached with Tab")
+
+
 def settled_summary(stack, admin_id: str = "demo-admin") -> dict:
     """The summary once the stream consumer's counters stop moving (they follow writes by a moment)."""
     last = None
@@ -212,10 +221,7 @@ def test_an_administrator_revokes_a_token_by_keyboard_and_the_api_refuses_it(ope
     expect(inventory(page).locator("tbody").get_by_role("row")).to_have_count(2)
     target = inventory_row(page, "ci-deploy")
     revoke = target.get_by_role("button", name="Revoke", exact=True)
-    for _ in range(40):
-        if revoke.evaluate("b => b.getRootNode().activeElement === b"):
-            break
-        page.keyboard.press("Tab")
+    tab_until(page, revoke)
     expect(revoke).to_be_focused()
 
     # Esc cancels, and focus comes back to the row's Revoke.
@@ -328,3 +334,50 @@ def test_an_administrator_creates_a_service_account_and_its_token(open_page, sit
     expect(cell(ci, "owner")).to_contain_text("Service account")
     expect(cell(ci, "owner")).to_contain_text("created by demo-admin")
     look(page, "admin-service-accounts")
+
+
+def test_service_accounts_by_keyboard_only(open_page, site, stack):
+    owner = stack.new_user()
+    name = f"kb-bot-{uuid.uuid4().hex[:6]}"
+    page, _ = open_page()
+    open_admin(page, site.url)
+    create = page.get_by_role("button", name="Create service account", exact=True)
+    tab_until(page, create)
+    page.keyboard.press("Enter")
+    dialog = page.get_by_role("dialog", name="Create a service account")
+    expect(dialog.get_by_label("Name", exact=True)).to_be_focused()
+    page.keyboard.type(name)
+    page.keyboard.press("Tab")  # Description
+    page.keyboard.press("Tab")
+    expect(dialog.get_by_label("Owners", exact=True)).to_be_focused()
+    page.keyboard.type(owner)
+    page.keyboard.press("Tab")
+    page.keyboard.type("Viewer")
+    page.keyboard.press("Enter")  # submits
+    expect(dialog).to_have_count(0)
+    create_token = page.get_by_role("table", name="Service accounts").get_by_role("row", name=name).get_by_role("button", name="Create token")
+    expect(create_token).to_be_focused()
+    page.keyboard.press("Enter")
+    form = page.get_by_role("dialog", name=f"Create a token for {name}")
+    expect(form.get_by_label("Name", exact=True)).to_be_focused()
+    page.keyboard.type("kb-token")
+    page.keyboard.press("Enter")
+    revealed = page.get_by_label("New token", exact=True)
+    expect(revealed).to_be_focused()
+    secret = revealed.input_value()
+    assert stack.call_api(secret).status_code == 200
+    done = page.get_by_role("button", name="Done", exact=True)
+    tab_until(page, done)
+    page.keyboard.press("Enter")
+    expect(revealed).to_have_count(0)
+    expect(create_token).to_be_focused()
+    # Esc leaves the account dialog without creating anything; focus goes back to its button.
+    tab_until(page, create, key="Shift+Tab")
+    page.keyboard.press("Enter")
+    expect(dialog).to_be_visible()
+    page.keyboard.type("never-created")
+    page.keyboard.press("Escape")
+    expect(dialog).to_have_count(0)
+    expect(create).to_be_focused()
+    response = stack.org("demo-admin", "GET", "/org/service-accounts")
+    assert "never-created" not in [a["name"] for a in response.json()["serviceAccounts"]]
