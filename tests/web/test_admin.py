@@ -5,6 +5,7 @@ the API then refuses, and service accounts with their tokens."""
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 
@@ -381,3 +382,27 @@ def test_service_accounts_by_keyboard_only(open_page, site, stack):
     expect(create).to_be_focused()
     response = stack.org("demo-admin", "GET", "/org/service-accounts")
     assert "never-created" not in [a["name"] for a in response.json()["serviceAccounts"]]
+
+
+def test_the_end_of_the_session_leads_back_to_sign_in(open_page, site, stack):
+    """A real short session: the sign-in call asks the stack for a 6-second one (its
+    `ttlSeconds`); the gateway's authorizer then refuses it (401)."""
+    page, watch = open_page()
+    watch.allow_status(401)
+
+    def short_session(route) -> None:
+        body = json.loads(route.request.post_data or "{}")
+        route.continue_(post_data=json.dumps({**body, "ttlSeconds": 6}))
+
+    page.route(f"{stack.base_url}/local/session", short_session)
+    started = time.monotonic()
+    open_admin(page, site.url)
+    page.unroute(f"{stack.base_url}/local/session", short_session)
+    time.sleep(max(0.0, started + 7 - time.monotonic()))
+    page.get_by_role("button", name="Refresh", exact=True).click()
+    expect(page.get_by_text("Your session has ended. Please sign in again.")).to_be_visible()
+    expect(admin(page)).to_have_count(0)
+    picker = page.get_by_role("group", name="Demo user")
+    expect(picker.get_by_role("radio", name="demo-admin (Admin)")).to_be_checked()
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(admin(page)).to_have_attribute("data-state", "ready")
