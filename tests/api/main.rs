@@ -9,13 +9,22 @@ mod costs;
 mod directory;
 mod events;
 mod faults;
+mod github;
 mod iam;
+mod idempotency;
 mod inventory_costs;
 mod lifecycle;
+mod operations;
+mod pre_traffic;
+mod prefix;
+mod redrive;
 mod reminders;
+mod request_tokens;
+mod scanners;
 mod sdk_config;
 mod store;
 mod token_api;
+mod write_faults;
 
 use std::collections::HashMap;
 

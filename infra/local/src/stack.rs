@@ -279,12 +279,7 @@ async fn prepare(
         directory.clone(),
         ttl,
     ));
-    let functions = Functions {
-        service,
-        directory,
-        authorizer,
-        lifecycle,
-    };
+    let functions = Functions::new(service, directory, authorizer, lifecycle);
     let local = LocalContext::default();
     let gateway_options = GatewayOptions {
         identity: ApiIdentity {
