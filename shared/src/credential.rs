@@ -21,7 +21,7 @@ impl fmt::Debug for IntegrationSecret {
 }
 
 fn lead(prefix: &TokenPrefix, kind: IntegrationKind) -> String {
-    format!("{}_{}_", prefix.as_str(), kind.as_str())
+    format!("{}{}_", prefix.as_str(), kind.as_str())
 }
 
 impl IntegrationSecret {
