@@ -18,7 +18,8 @@
 #    a single developer no better);
 # 5. execs target/debug/patgate-local with the arguments given (Ctrl-C stops it and
 #    the DynamoDB Local it started): the API on http://127.0.0.1:3000 and the page on
-#    http://127.0.0.1:3001, where you sign in as one of the demo users.
+#    http://127.0.0.1:3001, where you sign in as one of the demo users (the
+#    organisation's page, http://127.0.0.1:3001/admin.html, as demo-admin).
 # PATGATE_LOCAL_PROFILE=release builds and runs the release profile instead (about 5x
 # the requests/s on the authorizer path; for load tests).
 set -euo pipefail

@@ -1,6 +1,8 @@
 // Builds the web UI into dist/ (git-ignored):
 //   dist/patgate-tokens.js  the <patgate-tokens> element alone, for host pages
 //   dist/page.js            the standalone page (element included), with index.html, page.css
+//   dist/patgate-admin-tokens.js  the <patgate-admin-tokens> element alone, for host pages
+//   dist/admin-page.js      the organisation's page (element included), with admin.html
 //   dist/config.json        the page's settings, from the environment (below)
 // `node build.mjs --tests` bundles test/*.test.ts into dist-test/ for `node --test`.
 // `node build.mjs --sizes` prints, as JSON, what each element costs a page that loads it
@@ -58,7 +60,12 @@ async function buildSite() {
   await mkdir(out, { recursive: true });
   const result = await build({
     ...common,
-    entryPoints: { "patgate-tokens": join(src, "patgate-tokens.ts"), page: join(src, "page.ts") },
+    entryPoints: {
+      "patgate-tokens": join(src, "patgate-tokens.ts"),
+      page: join(src, "page.ts"),
+      "patgate-admin-tokens": join(src, "patgate-admin-tokens.ts"),
+      "admin-page": join(src, "admin-page.ts"),
+    },
     outdir: out,
     platform: "browser",
     minify: true,
@@ -66,6 +73,7 @@ async function buildSite() {
     metafile: true,
   });
   await copyFile(join(src, "index.html"), join(out, "index.html"));
+  await copyFile(join(src, "admin.html"), join(out, "admin.html"));
   await copyFile(join(src, "page.css"), join(out, "page.css"));
   await writeFile(join(out, "config.json"), `${JSON.stringify(pageConfig(process.env), null, 2)}\n`);
   for (const [file, info] of Object.entries(result.metafile.outputs)) {
@@ -81,6 +89,10 @@ const ELEMENTS = {
   "<patgate-token-reveal>": "token-reveal.ts",
   "<patgate-revoke-dialog>, <patgate-rotate-dialog>": "token-dialogs.ts",
   "<patgate-revoked-tokens>": "revoked-tokens.ts",
+  "<patgate-admin-tokens> (all its parts)": "patgate-admin-tokens.ts",
+  "<patgate-service-accounts>": "service-accounts.ts",
+  "<patgate-inventory-filters>": "inventory-filters.ts",
+  "<patgate-admin-revoke-dialog>": "admin-revoke-dialog.ts",
   "Lit alone": "lit",
 };
 

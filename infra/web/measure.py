@@ -11,6 +11,10 @@
   tokens of the local stack (one answer, route interception), time from its response
   to the `rendered` event (DOM committed) and to the next frame after it (style,
   layout, paint), median of N loads; then a re-sort and a search over the 200;
+- the organisation's page (admin.html) with 200 inventory rows: the first `GET
+  /org/tokens` answered with the same 200 tokens as the inventory shows them (every
+  page of the real inventory, as one answer), from its response to the
+  `patgate-admin-tokens:rendered` event and to the next frame, median of N loads;
 - axe-core findings in every state the browser tests walk, at 1280 and 360 px.
 
 Needs what tests/web/setup.sh prepares; reuses tests/web/harness.py and flows.py.
@@ -40,6 +44,8 @@ document.addEventListener('patgate-tokens:rendered', () => {
   requestAnimationFrame(() => setTimeout(() => { window.__paintedAt = performance.now(); }));
 }, { once: true });
 """
+
+ADMIN_RENDERED_AT = RENDERED_AT.replace("patgate-tokens:rendered", "patgate-admin-tokens:rendered")
 
 # Time for the table to show a change of its view, to the frame after it.
 TABLE_CHANGE = """async ([what, value]) => {
@@ -74,12 +80,13 @@ def kb(n: int) -> str:
 
 def bundle_sizes() -> None:
     print("Bundle (infra/web/dist, minified ES modules)")
-    for name, what in [("page.js", "page + element"), ("patgate-tokens.js", "element alone")]:
+    for name, what in [("page.js", "page + element"), ("patgate-tokens.js", "element alone"),
+                       ("admin-page.js", "admin page"), ("patgate-admin-tokens.js", "admin element")]:
         data = (harness.DIST / name).read_bytes()
-        print(f"  {name:<19} {what:<15} raw {kb(len(data)):>9}   gzip {kb(len(gzip.compress(data, 9))):>8}")
+        print(f"  {name:<24} {what:<15} raw {kb(len(data)):>9}   gzip {kb(len(gzip.compress(data, 9))):>8}")
     css = (harness.DIST / "page.css").read_bytes()
     html = (harness.DIST / "index.html").read_bytes()
-    print(f"  {'page.css + index.html':<35} raw {kb(len(css) + len(html)):>9}   gzip {kb(len(gzip.compress(css, 9)) + len(gzip.compress(html, 9))):>8}")
+    print(f"  {'page.css + index.html':<40} raw {kb(len(css) + len(html)):>9}   gzip {kb(len(gzip.compress(css, 9)) + len(gzip.compress(html, 9))):>8}")
 
 
 def element_sizes() -> None:
@@ -89,8 +96,8 @@ def element_sizes() -> None:
         print(f"  {row['element']:<52} raw {kb(row['raw']):>9}   gzip {kb(row['gzip']):>8}")
 
 
-def render_200(browser, site: str, stack, loads: int) -> None:
-    """The table with LIST_TOKENS real tokens in one answer."""
+def render_200(browser, site: str, stack, loads: int) -> str:
+    """The table with LIST_TOKENS real tokens in one answer; returns their owner."""
     user = stack.new_user()
     session = stack.session(user)
     for i in range(LIST_TOKENS):
@@ -137,6 +144,53 @@ def render_200(browser, site: str, stack, loads: int) -> None:
     for label, values in [("... rendered event (DOM committed)", committed), ("... the frame after (layout, paint)", painted),
                           ("re-sort (expiring soonest), to the frame after", resort),
                           ("search \"svc-1\", to the frame after", search)]:
+        print(f"  {label:<48} median {statistics.median(values):6.1f} ms   max {max(values):6.1f} ms")
+    return user
+
+
+def admin_render_200(browser, site: str, stack, owner: str, loads: int) -> None:
+    """The organisation's table with the LIST_TOKENS tokens of `owner`, as the inventory shows them, in one answer."""
+    everything: list[dict] = []
+    query = {"owner": owner, "limit": "100"}
+    while True:
+        response = stack.org("demo-admin", "GET", "/org/tokens", **query)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        everything += body["tokens"]
+        if not body.get("nextToken"):
+            break
+        query = {**query, "nextToken": body["nextToken"]}
+    assert len(everything) == LIST_TOKENS, len(everything)
+    answer = json.dumps({"tokens": everything, "nextToken": None})
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, timezone_id="Europe/Paris", locale="en-GB")
+    context.add_init_script(ADMIN_RENDERED_AT)
+
+    def one_answer(route) -> None:
+        if route.request.method != "GET":
+            route.fallback()
+            return
+        route.fulfill(status=200, body=answer, headers={
+            "Content-Type": "application/json", "Access-Control-Allow-Origin": site, "Cache-Control": "no-store"})
+
+    context.route(f"{stack.base_url}/org/tokens", one_answer)
+    page = context.new_page()
+    committed, painted = [], []
+    for i in range(loads + 2):
+        page.goto(f"{site}/admin.html?user=demo-admin")
+        page.wait_for_function("() => window.__paintedAt !== undefined")
+        listed = page.evaluate("""() => {
+            const list = performance.getEntriesByType('resource').filter((r) => r.name.endsWith('/org/tokens')).pop();
+            return [list.responseEnd, window.__renderedAt, window.__paintedAt];
+        }""")
+        rows = page.evaluate("() => document.querySelector('patgate-admin-tokens').shadowRoot.querySelector('patgate-token-table').visible.length")
+        assert rows == LIST_TOKENS, rows
+        if i < 2:
+            continue
+        committed.append(listed[1] - listed[0])
+        painted.append(listed[2] - listed[0])
+    context.close()
+    print(f"\nOrganisation page, {LIST_TOKENS} inventory rows (1280 px, {len(committed)} loads after 2 warm-up; /org/tokens response end to ...)")
+    for label, values in [("... rendered event (DOM committed)", committed), ("... the frame after (layout, paint)", painted)]:
         print(f"  {label:<48} median {statistics.median(values):6.1f} ms   max {max(values):6.1f} ms")
 
 
@@ -196,7 +250,8 @@ def main() -> None:
             # A stack with room for the 200-token list (the default cap is 50).
             big = harness.start_stack(Path(tempfile.mkdtemp()) / "patgate-local.log", {"MaxTokensPerUser": str(LIST_TOKENS)})
             try:
-                render_200(browser, big.web_url, big, min(args.loads, 10))
+                owner = render_200(browser, big.web_url, big, min(args.loads, 10))
+                admin_render_200(browser, big.web_url, big, owner, min(args.loads, 10))
             finally:
                 harness.stop_stack(big)
             findings = axe_per_state(browser, site, stack)

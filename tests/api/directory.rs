@@ -357,6 +357,39 @@ async fn a_downgrade_shows_as_permissions_lost_on_the_tokens_that_relied_on_them
 }
 
 #[tokio::test]
+async fn a_user_record_from_before_the_directory_shows_drift_on_its_first_role_change() {
+    use aws_sdk_dynamodb::types::AttributeValue as V;
+    let app = TestApp::new().await;
+    // The profile as the token functions wrote it before the directory: no
+    // synced_roles, synced_version or SCIM attributes.
+    app.table
+        .client
+        .put_item()
+        .table_name(app.table.name())
+        .item("pk", V::S("USER#leo".into()))
+        .item("sk", V::S("PROFILE".into()))
+        .item("user_id", V::S("leo".into()))
+        .item("roles", V::L(vec![V::S("Manager".into())]))
+        .item("active", V::Bool(true))
+        .item("token_version", V::N("0".into()))
+        .send()
+        .await
+        .unwrap();
+    let leo = Caller::Session("leo".into());
+    let unscoped = app.issue(&leo).await;
+    app.table.add_user("leo", &["Viewer"], None).await;
+    let listed = app.list(&leo).await.body["tokens"].clone();
+    let lost: Vec<&str> = listed[0]["permissionsLost"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["permission"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed[0]["id"], unscoped.id.as_str());
+    assert_eq!(lost, ["entity:edit", "scorecard:edit"]);
+}
+
+#[tokio::test]
 async fn scim_provisions_filters_patches_and_deprovisions_with_its_own_credential() {
     let app = TestApp::new().await;
     let directory = app.table.directory();

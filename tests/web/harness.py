@@ -11,6 +11,9 @@ with the headers the stack serves its page with (`serve_test_pages`).
 
 from __future__ import annotations
 
+import datetime
+import hashlib
+import hmac
 import json
 import mimetypes
 import os
@@ -35,6 +38,34 @@ BINARY = Path(os.environ.get("PATGATE_LOCAL_BIN", TARGET / "debug" / "patgate-lo
 READY = "patgate local stack ready on "
 READY_TIMEOUT_SECONDS = 90
 TABLE = "patgate-local"
+# The local stack's fixed development credentials for its AWS_IAM routes (/admin/*;
+# infra/local/src/sigv4.rs): development only.
+LOCAL_ACCESS_KEY_ID = "AKIAPATGATELOCAL0001"
+LOCAL_SECRET_ACCESS_KEY = "patgate-local-development-secret-key"
+
+
+def sigv4_headers(method: str, url: str, body: bytes, now: datetime.datetime | None = None) -> dict[str, str]:
+    """Signature Version 4 headers (service `execute-api`, us-east-1) for a request
+    without a query string, signed with the local stack's development credentials, as
+    the product's backend signs its calls to /admin/* (AWS's documented algorithm)."""
+    parts = urllib.parse.urlsplit(url)
+    assert not parts.query, "sigv4_headers signs paths without a query string"
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    amz_date, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
+    scope = f"{day}/us-east-1/execute-api/aws4_request"
+    signed = "host;x-amz-date"
+    canonical = "\n".join(
+        [method, urllib.parse.quote(parts.path, safe="/-_.~"), "", f"host:{parts.netloc}", f"x-amz-date:{amz_date}", "", signed, hashlib.sha256(body).hexdigest()]
+    )
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
+    key = ("AWS4" + LOCAL_SECRET_ACCESS_KEY).encode()
+    for part in (day, "us-east-1", "execute-api", "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+    return {
+        "X-Amz-Date": amz_date,
+        "Authorization": f"AWS4-HMAC-SHA256 Credential={LOCAL_ACCESS_KEY_ID}/{scope}, SignedHeaders={signed}, Signature={signature}",
+    }
 
 
 def free_port() -> int:
@@ -126,6 +157,21 @@ class Stack:
             headers["User-Agent"] = user_agent
         body = "{}" if method in ("PUT", "POST") else None
         return requests.request(method, self.url(path), headers=headers, data=body, timeout=10)
+
+    def put_user(self, user_id: str, roles: list[str], time_zone: str = "Europe/Paris") -> dict:
+        """`PUT /admin/users/{id}` as the product's backend calls it (SigV4): the
+        directory's user write, whose fan-out marks what each token lost."""
+        url = self.url(f"/admin/users/{urllib.parse.quote(user_id, safe='')}")
+        body = json.dumps({"roles": roles, "timeZone": time_zone}).encode()
+        headers = {"Content-Type": "application/json", **sigv4_headers("PUT", url, body)}
+        response = requests.put(url, data=body, headers=headers, timeout=10)
+        assert response.status_code in (200, 201), response.text
+        return response.json()
+
+    def org(self, user_id: str, method: str, path: str, body: dict | None = None, **query: str) -> requests.Response:
+        """A call to `/org/*` with the user's web session (the admin page's routes)."""
+        headers = {"Authorization": self.session(user_id)}
+        return requests.request(method, self.url(path), params=query, json=body, headers=headers, timeout=10)
 
     def new_user(self, roles: tuple[str, ...] = ("User",), time_zone: str | None = "Europe/Paris") -> str:
         """A fresh active user record (written straight to DynamoDB Local), so each test starts empty."""

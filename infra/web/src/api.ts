@@ -25,6 +25,11 @@ export interface Token {
   revokedReason?: string | null;
   /** Permissions a role change took from the token (newer servers): which, and when. */
   permissionsLost?: PermissionLoss[] | null;
+  /** Inventory views only (an administrator's list): whose token it is. */
+  ownerId?: string;
+  ownerKind?: "user" | "service";
+  /** Inventory views only: the administrator who created a service account's token. */
+  createdBy?: string | null;
 }
 
 /** A permission the token relied on and its owner no longer has (`lostAt`: RFC 3339). */
@@ -76,7 +81,8 @@ export interface RotateRequest {
 /** Where a list of tokens comes from: `GET /tokens` here, an inventory route for an admin page. */
 export interface TokenSource {
   list(options?: { nextToken?: string; status?: "revoked" }): Promise<TokenList>;
-  revoke(id: string): Promise<void>;
+  /** Revokes `id`; `detail` carries the token itself and an administrator's note (sources that need them). */
+  revoke(id: string, detail?: { token: Token; note?: string }): Promise<void>;
 }
 
 export type SessionProvider = () => Promise<string | null | undefined> | string | null | undefined;
@@ -135,43 +141,57 @@ export class TokenApi implements TokenSource {
     return this.call("POST", `/tokens/${encodeURIComponent(id)}/rotate`, request) as Promise<CreatedToken>;
   }
 
-  private async call(method: string, path: string, body?: unknown): Promise<unknown> {
-    let session: string | null | undefined;
-    try {
-      // A session given synchronously is used at once: the request then leaves before
-      // the element's first render rather than after it.
-      const value = this.session();
-      session = value instanceof Promise ? await value : value;
-    } catch {
-      session = null;
-    }
-    if (!session) throw new ApiError(0, "signed_out", "You are not signed in.");
-    const headers: Record<string, string> = { Authorization: session };
-    if (body !== undefined) headers["Content-Type"] = "application/json";
-    let response: Response;
-    try {
-      response = await fetch(this.base + path, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        credentials: "omit",
-        cache: "no-store",
-        referrerPolicy: "no-referrer",
-        mode: "cors",
-      });
-    } catch {
-      throw new ApiError(0, "network", "The token service could not be reached.");
-    }
-    if (response.status === 204) return undefined;
-    let data: unknown = null;
-    try {
-      data = await response.json();
-    } catch {
-      data = null;
-    }
-    if (!response.ok) throw errorFrom(response.status, data);
-    return data;
+  private call(method: string, path: string, body?: unknown): Promise<unknown> {
+    return callApi(this.base, this.session, method, path, body);
   }
+}
+
+/**
+ * One call of the API: the session as `Authorization`, JSON in and out, no cookies;
+ * a refusal becomes an `ApiError`. Every client of the page (tokens, the admin's) goes through it.
+ */
+export async function callApi(
+  base: string,
+  sessionProvider: SessionProvider,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<unknown> {
+  let session: string | null | undefined;
+  try {
+    // A session given synchronously is used at once: the request then leaves before
+    // the element's first render rather than after it.
+    const value = sessionProvider();
+    session = value instanceof Promise ? await value : value;
+  } catch {
+    session = null;
+  }
+  if (!session) throw new ApiError(0, "signed_out", "You are not signed in.");
+  const headers: Record<string, string> = { Authorization: session };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  let response: Response;
+  try {
+    response = await fetch(base + path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: "omit",
+      cache: "no-store",
+      referrerPolicy: "no-referrer",
+      mode: "cors",
+    });
+  } catch {
+    throw new ApiError(0, "network", "The token service could not be reached.");
+  }
+  if (response.status === 204) return undefined;
+  let data: unknown = null;
+  try {
+    data = await response.json();
+  } catch {
+    data = null;
+  }
+  if (!response.ok) throw errorFrom(response.status, data);
+  return data;
 }
 
 /** Reads `{"error": {code, message, field?}}` (the API) or `{"message"}` (the gateway). */

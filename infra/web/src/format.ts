@@ -65,6 +65,7 @@ const REVOKE_REASONS: Record<string, string> = {
   user: "Revoked by you",
   leaked: "Reported as leaked",
   offboarded: "Account offboarded",
+  admin: "Revoked by an administrator",
 };
 
 /** Why a token was revoked, short enough for a badge. */

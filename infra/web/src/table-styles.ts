@@ -151,6 +151,14 @@ export const tableStyles = css`
   .cell-label {
     display: none;
   }
+  td.owner {
+    min-width: 9.5rem;
+    max-width: 12rem;
+  }
+  td.owner .owner-id {
+    display: block;
+    overflow-wrap: anywhere;
+  }
   .sub {
     display: block;
     color: var(--pg-muted);

@@ -37,6 +37,7 @@ export class PatgateTokenForm extends LitElement {
     personZone: { type: String, attribute: "person-zone" },
     now: { type: Number },
     submit: { attribute: false },
+    subject: { type: String },
     name: { state: true },
     description: { state: true },
     expiresOn: { state: true },
@@ -57,6 +58,8 @@ export class PatgateTokenForm extends LitElement {
   declare now: number;
   /** Sends the create; rejects with the API's error. */
   declare submit: ((request: CreateRequest) => Promise<CreatedToken>) | undefined;
+  /** Whose token it is, when not the person's own (the title then says "for …"). */
+  declare subject: string;
   declare name: string;
   declare description: string;
   declare expiresOn: string;
@@ -84,6 +87,7 @@ export class PatgateTokenForm extends LitElement {
     this.personZone = "UTC";
     this.now = Date.now();
     this.submit = undefined;
+    this.subject = "";
     this.fieldErrors = {};
     this.formError = "";
     this.notice = "";
@@ -273,7 +277,7 @@ export class PatgateTokenForm extends LitElement {
       set: (field: "name" | "description" | "expiresOn" | "timeZone", value: string) => this.set(field, value),
     };
     return html`<form class="body" novalidate @submit=${this.onSubmit}>
-      <h2 id="create-title">Create a token</h2>
+      <h2 id="create-title">Create a token${this.subject ? ` for ${this.subject}` : ""}</h2>
       ${this.notice ? html`<p class="notice" role="status">${this.notice}</p>` : nothing}
       ${nameFields(fields)} ${dateFields(fields)}
       ${this.permissions.length > 0

@@ -22,6 +22,8 @@ export class TokenListController implements ReactiveController {
   nextToken: string | null = null;
   limits: Limits | null = null;
   caller: Caller | null = null;
+  /** Why the last load failed (null after a successful one): a holder may tell a 403 apart. */
+  lastError: unknown = null;
 
   private seq = 0;
   private readonly revoking = new Set<string>();
@@ -34,6 +36,8 @@ export class TokenListController implements ReactiveController {
     private readonly host: ReactiveControllerHost,
     private readonly source: () => TokenSource | null,
     private readonly onSignedOut: () => void,
+    /** What the list is, for its failure messages ("Your tokens", "The inventory"). */
+    private readonly subject = "Your tokens",
   ) {
     host.addController(this);
   }
@@ -67,12 +71,14 @@ export class TokenListController implements ReactiveController {
       this.tokens = this.listed(list).sort(newestFirst);
       this.status = "ready";
       this.loadError = "";
+      this.lastError = null;
       return true;
     } catch (error) {
       if (seq !== this.seq) return false;
       if (this.signedOut(error)) return false;
       this.status = this.status === "ready" ? "ready" : "error";
-      this.loadError = `Your tokens could not be loaded. ${describe(error)}`;
+      this.lastError = error;
+      this.loadError = `${this.subject} could not be loaded. ${describe(error)}`;
       return false;
     } finally {
       if (seq === this.seq) this.refreshing = false;
@@ -111,9 +117,10 @@ export class TokenListController implements ReactiveController {
 
   /**
    * Revokes at once on screen, then through the API; a failure puts the token back.
-   * `neighbour` is told the token that takes the revoked one's place (for focus).
+   * `neighbour` is told the token that takes the revoked one's place (for focus);
+   * `note` goes to the source with the token (an administrator's reason).
    */
-  async revoke(token: Token, neighbour?: (next: Token | null) => void): Promise<RevokeOutcome> {
+  async revoke(token: Token, neighbour?: (next: Token | null) => void, note?: string): Promise<RevokeOutcome> {
     const source = this.source();
     if (!source || this.revoking.has(token.id)) return "gone";
     const index = this.tokens.findIndex((t) => t.id === token.id);
@@ -122,7 +129,7 @@ export class TokenListController implements ReactiveController {
     neighbour?.(this.tokens[index] ?? this.tokens[index - 1] ?? null);
     this.host.requestUpdate();
     try {
-      await source.revoke(token.id);
+      await source.revoke(token.id, { token, note });
       return "revoked";
     } catch (error) {
       if (error instanceof ApiError && error.status === 404) return "gone"; // already gone
@@ -133,6 +140,18 @@ export class TokenListController implements ReactiveController {
     } finally {
       this.revoking.delete(token.id);
     }
+  }
+
+  /** Forgets the list, keeping the session (the next load starts afresh: new filters, say). */
+  clear(): void {
+    this.seq++;
+    this.status = "idle";
+    this.tokens = [];
+    this.nextToken = null;
+    this.loadError = "";
+    this.lastError = null;
+    this.refreshing = false;
+    this.host.requestUpdate();
   }
 
   /** Forgets everything (signed out). */

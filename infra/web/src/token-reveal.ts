@@ -19,6 +19,8 @@ export interface Reveal {
   timeZone: string;
   rotated: boolean;
   permissions?: string[] | null;
+  /** Whose token it is when not the person's own (a service account's name). */
+  owner?: string;
 }
 
 export class PatgateTokenReveal extends LitElement {
@@ -72,7 +74,11 @@ export class PatgateTokenReveal extends LitElement {
     if (!reveal) return nothing;
     return html`
       <section class="card reveal" aria-labelledby="reveal-title">
-        <h2 id="reveal-title">Copy your ${reveal.rotated ? "rotated" : "new"} token “${reveal.name}”</h2>
+        <h2 id="reveal-title">
+          ${reveal.owner
+            ? `Copy the new token “${reveal.name}” of ${reveal.owner}`
+            : `Copy your ${reveal.rotated ? "rotated" : "new"} token “${reveal.name}”`}
+        </h2>
         <p class="warning" id="reveal-warning">
           This is the only time the token is shown. Copy it now and store it somewhere safe: once you close this
           panel, it cannot be shown again.
@@ -96,7 +102,9 @@ export class PatgateTokenReveal extends LitElement {
           Send it as <code>Authorization: Bearer &lt;token&gt;</code>.
           ${Array.isArray(reveal.permissions)
             ? `It may use ${reveal.permissions.join(", ")}`
-            : "It may do what you may do"},
+            : reveal.owner
+              ? `It may do what ${reveal.owner} may do`
+              : "It may do what you may do"},
           and stops working on ${time.expiryLabel(reveal.expiresOn, reveal.timeZone)}.
         </p>
         <div class="actions">

@@ -20,6 +20,8 @@ export interface RowContext {
   error?: string;
   onRotate?: (token: Token) => void;
   onRevoke?: (token: Token) => void;
+  /** An organisation's inventory: an Owner column, and "all of the owner's" for unscoped tokens. */
+  showOwner?: boolean;
 }
 
 /** The columns, in order: their header and the key the narrow layout and the tests use. */
@@ -33,10 +35,20 @@ export const COLUMNS = [
   { key: "actions", label: "Actions" },
 ] as const;
 
-type ColumnKey = (typeof COLUMNS)[number]["key"];
+/** The inventory's extra column, after the name: whose token it is. */
+export const OWNER_COLUMN = { key: "owner", label: "Owner" } as const;
+
+/** The columns of a table, with the Owner column when `showOwner`. */
+export function columnsOf(showOwner: boolean): ReadonlyArray<{ key: ColumnKey; label: string }> {
+  return showOwner ? [COLUMNS[0], OWNER_COLUMN, ...COLUMNS.slice(1)] : COLUMNS;
+}
+
+type ColumnKey = (typeof COLUMNS)[number]["key"] | typeof OWNER_COLUMN.key;
+
+const LABELS: Record<string, string> = Object.fromEntries(columnsOf(true).map((c) => [c.key, c.label]));
 
 function cell(key: ColumnKey, content: unknown, extra = ""): TemplateResult {
-  const label = COLUMNS.find((c) => c.key === key)?.label ?? key;
+  const label = LABELS[key] ?? key;
   return html`<td role="cell" class="${key} ${extra}" data-column=${key}>
     <span class="cell-label" aria-hidden="true">${label}</span>
     <div class="value">${content}</div>
@@ -57,7 +69,13 @@ function permissionsCell(token: Token, ctx: RowContext): TemplateResult {
   return cell(
     "permissions",
     html`${listed
-      ? html`<span class="perms">${Array.isArray(token.permissions) ? token.permissions.join(", ") : "all of yours"}</span>`
+      ? html`<span class="perms"
+          >${Array.isArray(token.permissions)
+            ? token.permissions.join(", ")
+            : ctx.showOwner
+              ? "all of the owner's"
+              : "all of yours"}</span
+        >`
       : html`<span class="muted">not shown</span>`}
     ${lost.length > 0
       ? html`<div class="lost">
@@ -142,6 +160,16 @@ function actionsCell(token: Token, ctx: RowContext): TemplateResult {
   );
 }
 
+function ownerCell(token: Token): TemplateResult {
+  const service = token.ownerKind === "service";
+  return cell(
+    "owner",
+    html`<span class="owner-id">${token.ownerId ?? "unknown"}</span>
+      ${service ? html`<span class="badge neutral">Service account</span>` : nothing}
+      ${token.createdBy ? html`<span class="sub">created by ${token.createdBy}</span>` : nothing}`,
+  );
+}
+
 /** The row of `token`: focusable (tabindex -1) so that focus can land on it after an action. */
 export function tokenRow(token: Token, ctx: RowContext): TemplateResult {
   const soon = time.isExpiringSoon(expiresAtOf(token), ctx.now);
@@ -157,7 +185,8 @@ export function tokenRow(token: Token, ctx: RowContext): TemplateResult {
       <span class="name" id="name-${token.id}">${token.name}</span>
       ${token.description ? html`<span class="desc">${token.description}</span>` : nothing}
     </th>
-    ${cell("hint", html`<code>${token.hint}</code>`)} ${permissionsCell(token, ctx)} ${createdCell(token, ctx)}
+    ${ctx.showOwner ? ownerCell(token) : nothing} ${cell("hint", html`<code>${token.hint}</code>`)}
+    ${permissionsCell(token, ctx)} ${createdCell(token, ctx)}
     ${expiresCell(token, ctx)} ${usedCell(token, ctx)} ${actionsCell(token, ctx)}
   </tr>`;
 }

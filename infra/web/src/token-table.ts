@@ -13,7 +13,7 @@ import { tell } from "./events.js";
 import { countLabel } from "./messages.js";
 import { base } from "./styles.js";
 import { tableStyles } from "./table-styles.js";
-import { COLUMNS, tokenRow } from "./token-row.js";
+import { columnsOf, tokenRow } from "./token-row.js";
 import { SORT_ORDERS, TOKEN_FILTERS, sortedColumn, tokensInView, type SortOrder, type TokenFilter } from "./token-view.js";
 
 export const ROTATE_REQUEST = "token-rotate";
@@ -30,9 +30,11 @@ export class PatgateTokenTable extends LitElement {
     canRotate: { type: Boolean, attribute: "can-rotate" },
     rowErrors: { attribute: false },
     filters: { attribute: false },
+    showOwner: { type: Boolean, attribute: "show-owner" },
+    searchLabel: { type: String, attribute: "search-label" },
+    order: { type: String },
     query: { state: true },
     chosen: { state: true },
-    order: { state: true },
   };
 
   declare tokens: Token[];
@@ -44,6 +46,10 @@ export class PatgateTokenTable extends LitElement {
   declare rowErrors: Record<string, string>;
   /** The filters offered (those of "My access tokens" unless set). */
   declare filters: TokenFilter[];
+  /** An Owner column (an organisation's inventory). */
+  declare showOwner: boolean;
+  /** The search field's label. */
+  declare searchLabel: string;
   declare query: string;
   declare chosen: Set<string>;
   declare order: SortOrder;
@@ -59,6 +65,8 @@ export class PatgateTokenTable extends LitElement {
     this.canRotate = false;
     this.rowErrors = {};
     this.filters = TOKEN_FILTERS;
+    this.showOwner = false;
+    this.searchLabel = "Search by name or description";
     this.query = "";
     this.chosen = new Set();
     this.order = "newest";
@@ -112,7 +120,7 @@ export class PatgateTokenTable extends LitElement {
     return html`
       <div class="toolbar">
         <div class="field search">
-          <label for="search">Search by name or description</label>
+          <label for="search">${this.searchLabel}</label>
           <input
             id="search"
             type="search"
@@ -128,7 +136,7 @@ export class PatgateTokenTable extends LitElement {
             ${SORT_ORDERS.map((o) => html`<option value=${o.id} ?selected=${o.id === this.order}>${o.label}</option>`)}
           </select>
         </div>
-        <fieldset class="filters">
+        ${offered.length === 0 ? nothing : html`<fieldset class="filters">
           <legend>Show only</legend>
           ${offered.map(
             (f) => html`<label class="chip">
@@ -140,7 +148,7 @@ export class PatgateTokenTable extends LitElement {
               ${f.label}
             </label>`,
           )}
-        </fieldset>
+        </fieldset>`}
       </div>
       <p class="result-count" role="status">
         ${this.narrowed ? `Showing ${this.shown.length} of ${countLabel(this.tokens.length)}.` : ""}
@@ -164,13 +172,14 @@ export class PatgateTokenTable extends LitElement {
       now: this.now,
       zone: this.zone,
       canRotate: this.canRotate,
+      showOwner: this.showOwner,
       onRotate: (token: Token) => tell(this, ROTATE_REQUEST, token),
       onRevoke: (token: Token) => tell(this, REVOKE_REQUEST, token),
     };
     return html`<table role="table" aria-label=${this.label}>
       <thead>
         <tr role="row">
-          ${COLUMNS.map(
+          ${columnsOf(this.showOwner).map(
             (c) => html`<th role="columnheader" scope="col" class=${c.key} aria-sort=${sortOf(c.key)}>
               ${c.key === "actions" ? html`<span class="visually-hidden">${c.label}</span>` : c.label}
             </th>`,

@@ -111,11 +111,11 @@ function folded(text: string): string {
   return text.normalize("NFKD").replace(/\p{M}/gu, "").toLowerCase();
 }
 
-/** True when every word of `query` is in the token's name or description. */
+/** True when every word of `query` is in the token's name or description (or its owner's id, in an inventory). */
 export function searchMatches(token: Token, query: string): boolean {
   const words = folded(query).split(/\s+/).filter(Boolean);
   if (words.length === 0) return true;
-  const text = folded(`${token.name} ${token.description ?? ""}`);
+  const text = folded(`${token.name} ${token.description ?? ""} ${token.ownerId ?? ""}`);
   return words.every((word) => text.includes(word));
 }
 

@@ -5,7 +5,7 @@ import { describe, it } from "node:test";
 import { render } from "@lit-labs/ssr";
 import { collectResult } from "@lit-labs/ssr/lib/render-result.js";
 import type { Token } from "../src/api.js";
-import { lostLines, tokenRow, type RowContext } from "../src/token-row.js";
+import { columnsOf, lostLines, tokenRow, type RowContext } from "../src/token-row.js";
 
 const NOW = Date.parse("2026-12-05T12:00:00Z");
 const ctx: RowContext = { now: NOW, zone: "Europe/Paris", canRotate: true };
@@ -84,5 +84,22 @@ describe("token row", () => {
     assert.match(text, /Last used never Its previous secret, replaced by a rotation, was tried 1 hour ago and refused\./);
     assert.match(html, /<p class="message error" role="alert">“ci-deploy” could not be revoked\.<\/p>/);
     assert.doesNotMatch(text, /Rotate/, "no Rotate on servers without it");
+  });
+
+  it("in an inventory, says whose token it is, after the name", async () => {
+    const inventory = { ...ctx, canRotate: false, showOwner: true };
+    const service: Token = { ...base, permissions: null, ownerId: "svc_01JF", ownerKind: "service", createdBy: "demo-admin" };
+    const { html, text } = await rendered(service, inventory);
+    assert.match(text, /^ci-deploy deploys the catalog Owner svc_01JF Service account created by demo-admin Token/);
+    assert.match(text, /Permissions all of the owner(&#39;|')s/);
+    assert.doesNotMatch(html, /Rotate/);
+    const person = await rendered({ ...base, ownerId: "mia", ownerKind: "user" }, inventory);
+    assert.match(person.text, /Owner mia Token/);
+    assert.doesNotMatch(person.text, /Service account|created by/);
+    assert.deepEqual(
+      columnsOf(true).map((c) => c.key),
+      ["name", "owner", "hint", "permissions", "created", "expires", "used", "actions"],
+    );
+    assert.equal((await rendered(base)).html.includes('data-column="owner"'), false);
   });
 });

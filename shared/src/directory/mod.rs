@@ -144,6 +144,12 @@ impl Directory {
     ) -> Result<StoredUser, ApiError> {
         let changed = old.user.roles != write.roles || old.user.active != write.active;
         let mut profile = old.profile.clone();
+        if profile.synced_roles.is_empty() && profile.synced_version >= old.access_version {
+            // A record written before the directory keeps no `synced_roles`; in step,
+            // its tokens relied on the roles it holds (else the first role change of
+            // such a user would see no drift on unscoped tokens).
+            profile.synced_roles = old.user.roles.clone();
+        }
         if let Some(scim) = &write.scim {
             let stored_name = profile.scim.user_name.as_deref();
             if scim.user_name.as_deref() != stored_name && stored_name.is_some() {
