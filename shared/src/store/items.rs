@@ -33,10 +33,12 @@ use crate::expiry::{parse_time_zone, Expiry};
 use crate::token::{TokenHash, TokenId};
 use crate::user::{PrincipalKind, UserId};
 
+mod access_change;
 mod credential;
 mod inventory;
 mod principal;
 
+pub use access_change::*;
 pub use credential::*;
 pub use inventory::*;
 pub use principal::*;
