@@ -2,7 +2,7 @@
 //! a REST API's stage, `ResetAuthorizersCache` for an HTTP API's, every registered
 //! stage at once; and later flushes as delayed messages on a queue.
 
-use aws_config::SdkConfig;
+pub use aws_config::SdkConfig;
 use chrono::{DateTime, Utc};
 use futures::future::join_all;
 use patgate::metrics::Metrics;

@@ -229,7 +229,10 @@ pub async fn handle_due<F: CacheFlush>(
     }
     if !due.is_empty() {
         match flusher.flush().await {
-            Ok(()) => tracing::info!(messages = due.len(), "authorizer caches flushed (grace over)"),
+            Ok(()) => tracing::info!(
+                messages = due.len(),
+                "authorizer caches flushed (grace over)"
+            ),
             Err(err) => {
                 tracing::error!(error = %err, "authorizer cache flush failed; the messages are retried");
                 failed.append(&mut due);

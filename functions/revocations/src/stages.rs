@@ -190,7 +190,8 @@ mod tests {
                 _ => None,
             }
         };
-        let stages = stages_from_lookup(env("rest:own1/v1", "http:c1/$default,rest:own1/v1")).unwrap();
+        let stages =
+            stages_from_lookup(env("rest:own1/v1", "http:c1/$default,rest:own1/v1")).unwrap();
         let names: Vec<String> = stages.iter().map(Stage::to_string).collect();
         assert_eq!(names, ["rest:own1/v1", "http:c1/$default"]);
         assert!(stages_from_lookup(env("", "rest:c1/v1"))

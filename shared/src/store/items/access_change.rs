@@ -55,7 +55,12 @@ fn epoch(item: &Item, name: &str) -> Option<DateTime<Utc>> {
 
 /// The change a stream record (`event_name`: `INSERT`, `MODIFY` or `REMOVE`; its keys
 /// and images, empty when absent) carries, if any.
-pub fn access_change(event_name: &str, keys: &Item, old: &Item, new: &Item) -> Option<AccessChange> {
+pub fn access_change(
+    event_name: &str,
+    keys: &Item,
+    old: &Item,
+    new: &Item,
+) -> Option<AccessChange> {
     let sk = string(keys, SK)?;
     let pk = string(keys, PK)?;
     if sk.starts_with(REVOKED_SK_PREFIX) && pk.starts_with("TOKENS#") {
@@ -77,8 +82,8 @@ pub fn access_change(event_name: &str, keys: &Item, old: &Item, new: &Item) -> O
     if sk == PROFILE_SK {
         let id = pk.strip_prefix("USER#").and_then(UserId::parse)?;
         let version = |item: &Item, name: &str| whole(item, name).unwrap_or(0);
-        let behind = !new.is_empty()
-            && version(new, "synced_version") < version(new, "access_version");
+        let behind =
+            !new.is_empty() && version(new, "synced_version") < version(new, "access_version");
         let access_raised = version(new, "access_version") > version(old, "access_version");
         return Some(AccessChange::Principal {
             id,
