@@ -13,6 +13,7 @@ mod iam;
 mod inventory_costs;
 mod lifecycle;
 mod reminders;
+mod revocation;
 mod sdk_config;
 mod store;
 mod token_api;

@@ -135,7 +135,6 @@ fn plan(batch: &Event, now: DateTime<Utc>) -> Plan {
             }) => {
                 plan.flush |= access_raised;
                 if behind {
-                    plan.flush = true;
                     plan.behind.entry(id).or_insert_with(|| sequence(record));
                 }
             }
@@ -165,11 +164,14 @@ pub async fn handle<F: CacheFlush>(
     batch: Event,
     now: DateTime<Utc>,
 ) -> DynamoDbEventResponse {
-    let plan = plan(&batch, now);
+    let mut plan = plan(&batch, now);
     let mut failed: BTreeSet<String> = BTreeSet::new();
     for (id, sequence) in &plan.behind {
         match directory.repair(id, now).await {
-            Ok(true) => tracing::warn!(user_id = %id, "completed a user write nobody finished"),
+            Ok(true) => {
+                tracing::warn!(user_id = %id, "completed a user write nobody finished");
+                plan.flush = true;
+            }
             Ok(false) => {}
             Err(err) => {
                 tracing::error!(user_id = %id, error = %err, "user write repair failed");

@@ -24,7 +24,8 @@ pub enum AccessChange {
     /// A retired secret's hash item was deleted (a later rotation) while it was
     /// valid until `valid_until`.
     RetiredSecretRemoved { valid_until: DateTime<Utc> },
-    /// A principal record: whether its `access_version` went up, and whether its
+    /// A principal record: whether its `access_version` went up (a change, not a
+    /// new principal), and whether its
     /// last access change has not reached all its tokens yet
     /// (`synced_version < access_version`).
     Principal {
@@ -84,7 +85,9 @@ pub fn access_change(
         let version = |item: &Item, name: &str| whole(item, name).unwrap_or(0);
         let behind =
             !new.is_empty() && version(new, "synced_version") < version(new, "access_version");
-        let access_raised = version(new, "access_version") > version(old, "access_version");
+        // A new principal has no cached answers: only a change raises access.
+        let access_raised =
+            !old.is_empty() && version(new, "access_version") > version(old, "access_version");
         return Some(AccessChange::Principal {
             id,
             access_raised,
@@ -166,6 +169,14 @@ mod tests {
                 id: UserId::parse("ann").unwrap(),
                 access_raised: false,
                 behind: false
+            })
+        );
+        assert_eq!(
+            access_change("INSERT", &profile, &none, &v2),
+            Some(AccessChange::Principal {
+                id: UserId::parse("ann").unwrap(),
+                access_raised: false,
+                behind: true
             })
         );
         let token = item(&[("pk", s("TOKENS#ann")), ("sk", s("TOKEN#01J"))]);
