@@ -38,6 +38,7 @@ const NON_DYNAMODB_TEMPLATES: [&str; 2] = ["EventBridgePutEventsPolicy", "SQSSen
 
 mod directory;
 mod evaluator;
+mod flush;
 mod refusals;
 mod requests;
 
@@ -48,9 +49,19 @@ use requests::*;
 
 /// Every function's statements, by binary name.
 fn function_policies() -> BTreeMap<String, Vec<Statement>> {
+    function_policies_with(&[])
+}
+
+/// Every function's statements with template parameters `overrides` set.
+fn function_policies_with(overrides: &[(&str, &str)]) -> BTreeMap<String, Vec<Statement>> {
     let text = std::fs::read_to_string(repo_root().join("template.yaml")).expect("template.yaml");
-    let overrides = BTreeMap::from([("WebOrigin".to_owned(), WEB_ORIGIN.to_owned())]);
-    let parameters = sam::local_parameters(&overrides);
+    let mut parameters = BTreeMap::from([("WebOrigin".to_owned(), WEB_ORIGIN.to_owned())]);
+    parameters.extend(
+        overrides
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
+    let parameters = sam::local_parameters(&parameters);
     let template =
         Template::parse(&text, &parameters, &LocalContext::default()).expect("template reads");
     template
