@@ -11,6 +11,7 @@ session asserts that it exited 0 and left no DynamoDB Local (java) process behin
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import secrets
@@ -147,12 +148,14 @@ def in_days(days: int, zone: dt.tzinfo = dt.timezone.utc) -> str:
     return (dt.datetime.now(zone) + dt.timedelta(days=days)).date().isoformat()
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory) -> Stack:
+@contextlib.contextmanager
+def running_stack(log_dir: Path, cache_ttl_seconds: int):
+    """A local stack (in memory, free ports) for the duration of the block; stopped with
+    SIGINT after it, asserting a clean exit and no DynamoDB Local left behind."""
     if not BINARY.is_file():
         pytest.fail(f"{BINARY} not found: build it first with `cargo build -p patgate-local`")
     port, dynamodb_port, web_port = free_port(), free_port(), free_port()
-    log_path = tmp_path_factory.mktemp("stack") / "patgate-local.log"
+    log_path = log_dir / "patgate-local.log"
     log = open(log_path, "wb")
     process = subprocess.Popen(
         [
@@ -162,7 +165,7 @@ def stack(tmp_path_factory) -> Stack:
             "--dynamodb-port", str(dynamodb_port),
             "--web-port", str(web_port),
             "--web-origin", "http://localhost:3000",
-            "--authorizer-cache-ttl", str(CACHE_TTL_SECONDS),
+            "--authorizer-cache-ttl", str(cache_ttl_seconds),
             "--dev-clock-control",
         ],
         stdout=log,
@@ -199,6 +202,12 @@ def stack(tmp_path_factory) -> Stack:
     assert code == 0, f"patgate-local exited {code}:\n{stack.log()[-3000:]}"
     assert not leftover, f"DynamoDB Local still running after patgate-local stopped: {leftover}"
     assert "DynamoDB Local stopped" in stack.log()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory) -> Stack:
+    with running_stack(tmp_path_factory.mktemp("stack"), CACHE_TTL_SECONDS) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")
