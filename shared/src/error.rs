@@ -37,8 +37,15 @@ pub enum ApiError {
     TokenLimitReached { limit: u32 },
     #[error("the token was changed at the same time (rotated elsewhere?); reload and try again")]
     Conflict,
+    /// `Idempotency-Key` names an earlier creation this request cannot replay.
+    #[error("this Idempotency-Key {reason}; send a new key for a new token")]
+    IdempotencyKeyReused { reason: &'static str },
     #[error("request body is larger than {max_bytes} bytes")]
     PayloadTooLarge { max_bytes: usize },
+    #[error("GitHub alert refused: {0}")]
+    InvalidSignature(&'static str),
+    #[error("this signed message was received before")]
+    Replayed,
     #[error("the token store is unavailable; try again shortly")]
     Unavailable,
     #[error("internal error")]
@@ -56,14 +63,17 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::InvalidJson(_) | ApiError::InvalidField { .. } => StatusCode::BAD_REQUEST,
-            ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthenticated | ApiError::InvalidSignature(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Replayed => StatusCode::CONFLICT,
             ApiError::SessionRequired | ApiError::AccountInactive => StatusCode::FORBIDDEN,
             ApiError::NotFound | ApiError::NoSuch(_) => StatusCode::NOT_FOUND,
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::AlreadyExists(_) => StatusCode::CONFLICT,
             ApiError::Immutable { .. } => StatusCode::BAD_REQUEST,
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
-            ApiError::TokenLimitReached { .. } | ApiError::Conflict => StatusCode::CONFLICT,
+            ApiError::TokenLimitReached { .. }
+            | ApiError::Conflict
+            | ApiError::IdempotencyKeyReused { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -75,6 +85,8 @@ impl ApiError {
             ApiError::InvalidJson(_) => "invalid_json",
             ApiError::InvalidField { .. } => "invalid_field",
             ApiError::Unauthenticated => "unauthenticated",
+            ApiError::InvalidSignature(_) => "invalid_signature",
+            ApiError::Replayed => "replayed",
             ApiError::SessionRequired => "session_required",
             ApiError::AccountInactive => "forbidden",
             ApiError::NotFound | ApiError::NoSuch(_) => "not_found",
@@ -84,6 +96,7 @@ impl ApiError {
             ApiError::PreconditionFailed => "precondition_failed",
             ApiError::TokenLimitReached { .. } => "token_limit_reached",
             ApiError::Conflict => "conflict",
+            ApiError::IdempotencyKeyReused { .. } => "idempotency_key_reused",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::Unavailable => "service_unavailable",
             ApiError::Internal => "internal_error",
@@ -93,8 +106,14 @@ impl ApiError {
     /// `{"error":{"code","message"}}`, plus `field` for field errors.
     pub fn body(&self) -> serde_json::Value {
         let mut error = json!({ "code": self.code(), "message": self.to_string() });
-        if let ApiError::InvalidField { field, .. } | ApiError::Immutable { field } = self {
-            error["field"] = json!(field);
+        match self {
+            ApiError::InvalidField { field, .. } | ApiError::Immutable { field } => {
+                error["field"] = json!(field)
+            }
+            ApiError::IdempotencyKeyReused { .. } => {
+                error["field"] = json!(crate::api::IDEMPOTENCY_KEY_HEADER)
+            }
+            _ => {}
         }
         json!({ "error": error })
     }
@@ -119,6 +138,7 @@ impl From<CreateTokenError> for ApiError {
     fn from(err: CreateTokenError) -> Self {
         match err {
             CreateTokenError::LimitReached(limit) => ApiError::TokenLimitReached { limit },
+            CreateTokenError::IdempotencyKeyUsed => ApiError::Conflict,
             CreateTokenError::Store(err) => err.into(),
         }
     }
@@ -153,6 +173,19 @@ mod tests {
             ),
             (ApiError::Conflict, 409, "conflict"),
             (
+                ApiError::IdempotencyKeyReused {
+                    reason: "was used with another request",
+                },
+                409,
+                "idempotency_key_reused",
+            ),
+            (
+                ApiError::InvalidSignature("unknown key identifier"),
+                401,
+                "invalid_signature",
+            ),
+            (ApiError::Replayed, 409, "replayed"),
+            (
                 ApiError::PayloadTooLarge { max_bytes: 16 },
                 413,
                 "payload_too_large",
@@ -171,5 +204,10 @@ mod tests {
         let field = ApiError::invalid("expiresOn", "must be YYYY-MM-DD").body();
         assert_eq!(field["error"]["field"], "expiresOn");
         assert_eq!(field["error"]["message"], "expiresOn: must be YYYY-MM-DD");
+        let reused = ApiError::IdempotencyKeyReused {
+            reason: "was used with another request",
+        }
+        .body();
+        assert_eq!(reused["error"]["field"], "Idempotency-Key");
     }
 }

@@ -9,6 +9,7 @@
 //!   [`json`]) and its one error type ([`error`]);
 //! - the user directory: users, service accounts, the inventory and integration
 //!   credentials ([`directory`], [`credential`]), and SCIM 2.0 ([`scim`]);
+//! - GitHub's signed secret scanning alerts ([`github`]);
 //! - lifecycle events ([`events`]) and operational metrics ([`metrics`]);
 //! - settings read at cold start ([`config`]) and the AWS SDK configuration
 //!   ([`sdk_config`]).
@@ -23,6 +24,7 @@ pub mod directory;
 pub mod error;
 pub mod events;
 pub mod expiry;
+pub mod github;
 pub mod json;
 pub mod logging;
 pub mod metrics;

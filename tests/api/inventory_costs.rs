@@ -62,6 +62,7 @@ fn token(i: usize, services: &[UserId], now: DateTime<Utc>) -> TokenRecord {
             user_agent: None,
         }),
         secret_reused_at: None,
+        secret_version: 1,
         owner_kind: if service {
             PrincipalKind::Service
         } else {

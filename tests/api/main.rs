@@ -9,14 +9,23 @@ mod costs;
 mod directory;
 mod events;
 mod faults;
+mod github;
 mod iam;
+mod idempotency;
 mod inventory_costs;
 mod lifecycle;
+mod operations;
+mod pre_traffic;
+mod prefix;
+mod redrive;
 mod reminders;
+mod request_tokens;
 mod revocation;
+mod scanners;
 mod sdk_config;
 mod store;
 mod token_api;
+mod write_faults;
 
 use std::collections::HashMap;
 

@@ -34,6 +34,7 @@ fn record(user: &UserId, expires_in: chrono::Duration) -> TokenRecord {
         reminders: Vec::new(),
         last_use: None,
         secret_reused_at: None,
+        secret_version: 1,
         owner_kind: Default::default(),
         permissions_lost: Default::default(),
         created_by: None,

@@ -27,6 +27,7 @@ use patgate_local::sam::{self, LocalApi, LocalContext};
 use serde_json::{json, Value};
 
 pub mod app;
+pub mod github;
 pub mod proxy;
 pub mod sink;
 

@@ -3,8 +3,9 @@
 //! (see `patgate::events`). Nothing on the request path publishes anything.
 //!
 //! Failures are reported per record (`ReportBatchItemFailures`): Lambda retries from
-//! the first failed record, bisecting the batch, and after its retries sends the
-//! records to the template's dead-letter queue. A record that cannot be read (a
+//! the first failed record, bisecting the batch, and after its retries writes the
+//! whole failed batch to the template's failed-events bucket, from which
+//! `patgate-redrive` hands it to this same handler again. A record that cannot be read (a
 //! malformed image) fails the same way rather than being skipped silently.
 #![forbid(unsafe_code)]
 
@@ -41,7 +42,8 @@ pub async fn handle<S: EventSink>(
         match outcome {
             Ok(()) => {
                 published += 1;
-                tracing::info!(event_id = %event.event_id, detail_type = event.detail_type, "event published");
+                // The event itself and the EventsPublished metric are the record.
+                tracing::debug!(event_id = %event.event_id, detail_type = event.detail_type, "event published");
             }
             Err(err) => {
                 tracing::error!(event_id = %event.event_id, error = %err, "event not published");
@@ -52,7 +54,7 @@ pub async fn handle<S: EventSink>(
     let now = now.timestamp_millis();
     if published > 0 {
         metrics.emit(
-            &[("Service", "patgate")],
+            &[],
             &[(
                 "EventsPublished",
                 patgate::metrics::Unit::Count,
@@ -63,7 +65,7 @@ pub async fn handle<S: EventSink>(
     }
     if !failed.is_empty() {
         metrics.emit(
-            &[("Service", "patgate")],
+            &[],
             &[(
                 "EventsFailed",
                 patgate::metrics::Unit::Count,

@@ -11,7 +11,7 @@ async fn main() -> Result<(), Error> {
     patgate::logging::init();
     let settings = Settings::from_env()?;
     let sink = EventBridgeSink::from_env(settings.event_bus_name.clone()).await;
-    let metrics = Metrics::Stdout;
+    let metrics = Metrics::stdout(&settings);
     let store = patgate::store::TokenStore::new(
         patgate::store::connect().await,
         settings.table_name.clone(),

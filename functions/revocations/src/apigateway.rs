@@ -123,11 +123,8 @@ impl<Q: DelayQueue> CacheFlush for ApiGatewayFlush<Q> {
         if errors.is_empty() {
             return Ok(());
         }
-        self.metrics.count(
-            FLUSH_FAILURES_METRIC,
-            &[("Service", "patgate")],
-            Utc::now().timestamp_millis(),
-        );
+        self.metrics
+            .count(FLUSH_FAILURES_METRIC, &[], Utc::now().timestamp_millis());
         Err(errors.join("; "))
     }
 

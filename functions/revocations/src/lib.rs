@@ -28,7 +28,6 @@ pub mod stages;
 use std::collections::{BTreeMap, BTreeSet};
 
 use aws_lambda_events::dynamodb::{Event, EventRecord};
-use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use chrono::{DateTime, Utc};
 use patgate::directory::Directory;
@@ -63,6 +62,35 @@ impl CacheFlush for NoFlush {
     async fn flush_at(&self, _at: DateTime<Utc>, _now: DateTime<Utc>) -> Result<(), String> {
         Ok(())
     }
+}
+
+/// The SQS event Lambda hands over (the fields this function reads; its own types,
+/// so that the function does not link the events crate's SQS support).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct SqsEvent {
+    #[serde(rename = "Records", default)]
+    pub records: Vec<SqsMessage>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SqsMessage {
+    pub message_id: Option<String>,
+    pub body: Option<String>,
+}
+
+/// The answer to an SQS batch with `ReportBatchItemFailures`: the messages to be
+/// received again.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SqsBatchResponse {
+    pub batch_item_failures: Vec<BatchItemFailure>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchItemFailure {
+    pub item_identifier: String,
 }
 
 /// The body of a delayed flush message.
@@ -241,16 +269,12 @@ pub async fn handle_due<F: CacheFlush>(
             }
         }
     }
-    let mut response = SqsBatchResponse::default();
-    response.batch_item_failures = failed
-        .into_iter()
-        .map(|id| {
-            let mut failure = BatchItemFailure::default();
-            failure.item_identifier = id;
-            failure
-        })
-        .collect();
-    response
+    SqsBatchResponse {
+        batch_item_failures: failed
+            .into_iter()
+            .map(|item_identifier| BatchItemFailure { item_identifier })
+            .collect(),
+    }
 }
 
 #[cfg(test)]

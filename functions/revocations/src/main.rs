@@ -1,18 +1,20 @@
 #![forbid(unsafe_code)]
 
 use aws_lambda_events::dynamodb::Event;
-use aws_lambda_events::sqs::SqsEvent;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use patgate::directory::Directory;
 use patgate::metrics::Metrics;
 use patgate::service::TokenService;
 use revocations::apigateway::{ApiGatewayFlush, SqsQueue};
+use revocations::SqsEvent;
 use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     patgate::logging::init();
-    let directory = Directory::new(TokenService::from_env().await?);
+    let service = TokenService::from_env().await?;
+    let metrics = Metrics::stdout(&service.settings);
+    let directory = Directory::new(service);
     // A bad stage list or a missing queue fails the cold start, loudly.
     let stages = revocations::stages::stages_from_lookup(|name| std::env::var(name).ok())?;
     let queue_url = std::env::var("REVOCATION_FLUSH_QUEUE_URL")
@@ -23,7 +25,7 @@ async fn main() -> Result<(), Error> {
         None,
         stages,
         SqsQueue::new(&config, queue_url),
-        Metrics::Stdout,
+        metrics,
     );
     run(service_fn(|event: LambdaEvent<Value>| async {
         let now = chrono::Utc::now();

@@ -5,6 +5,7 @@ use authorizer::{AuthorizerResponse, Diagnostic};
 use chrono::{DateTime, Utc};
 use lambda_http::{Body, Request, Response};
 use patgate::directory::Directory;
+use patgate::github::keys::{GitHubKeys, KEY_REFETCH_INTERVAL};
 use patgate::service::TokenService;
 
 use crate::lifecycle::Lifecycle;
@@ -52,12 +53,34 @@ pub struct Functions {
     pub service: TokenService,
     /// The admin API's and SCIM's use cases (over the same token service).
     pub directory: Directory,
+    /// GitHub's secret scanning keys, for the leak-report function's second route.
+    pub github_keys: GitHubKeys,
     pub authorizer: authorizer::Authorizer,
     /// The events function and the reminder job.
     pub lifecycle: Arc<Lifecycle>,
 }
 
 impl Functions {
+    /// The functions over `service`, with GitHub's keys from its settings.
+    pub fn new(
+        service: TokenService,
+        directory: Directory,
+        authorizer: authorizer::Authorizer,
+        lifecycle: Arc<Lifecycle>,
+    ) -> Self {
+        let github_keys = GitHubKeys::new(
+            service.settings.github_keys_url.clone(),
+            KEY_REFETCH_INTERVAL,
+        );
+        Functions {
+            service,
+            directory,
+            github_keys,
+            authorizer,
+            lifecycle,
+        }
+    }
+
     pub async fn call(
         &self,
         function: ApiFunction,
@@ -70,7 +93,7 @@ impl Functions {
             ApiFunction::RevokeToken => revoke_token::handle(&self.service, request, now).await,
             ApiFunction::RotateToken => rotate_token::handle(&self.service, request, now).await,
             ApiFunction::RevokeCredentials => {
-                revoke_credentials::handle(&self.service, request, now).await
+                revoke_credentials::dispatch(&self.service, &self.github_keys, request, now).await
             }
             ApiFunction::DemoEcho => demo_echo::handle(&request),
             ApiFunction::Admin => admin::handle(&self.directory, request, now).await,

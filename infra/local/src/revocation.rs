@@ -8,10 +8,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_lambda_events::sqs::SqsEvent;
 use patgate::metrics::Metrics;
 use revocations::apigateway::{ApiGatewayFlush, DelayQueue};
 use revocations::stages::Stage;
+use revocations::SqsEvent;
 use serde_json::json;
 use tokio::sync::mpsc;
 

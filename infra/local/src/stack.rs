@@ -282,12 +282,7 @@ async fn prepare(
             .to_owned(),
     ));
     tokio::spawn(ttl.clone().run());
-    let functions = Functions {
-        service,
-        directory,
-        authorizer,
-        lifecycle,
-    };
+    let functions = Functions::new(service, directory, authorizer, lifecycle);
     let local = LocalContext::default();
     let gateway_options = GatewayOptions {
         identity: ApiIdentity {

@@ -2,8 +2,10 @@
 //! answers with ([`views`]), and the one place a handler's result becomes an HTTP response.
 
 pub mod admin;
+mod idempotency;
 mod views;
 
+pub use idempotency::*;
 pub use views::*;
 
 use std::collections::BTreeSet;
@@ -77,7 +79,8 @@ pub fn web_session_caller(request: &Request) -> Result<UserId, ApiError> {
     })
 }
 
-fn body_bytes(request: &Request) -> &[u8] {
+/// The request body's bytes as received (what a signature covers).
+pub fn body_bytes(request: &Request) -> &[u8] {
     match request.body() {
         Body::Text(text) => text.as_bytes(),
         Body::Binary(bytes) => bytes,

@@ -98,6 +98,9 @@ pub struct IssuedToken {
     /// The plaintext token, shown once.
     #[serde(rename = "token")]
     pub secret: String,
+    /// The answer replays an earlier creation (header `Idempotent-Replayed: true`).
+    #[serde(skip)]
+    pub replayed: bool,
 }
 
 /// What the caller may give a token, so the web UI can offer exactly that.

@@ -13,7 +13,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::client::{classify, classify_transaction, internal};
 use super::items::{self, counter_buckets, Counter, IndexEntry, Item};
-use super::tokens::request_token;
+use super::settle::request_token;
 use super::{StoreError, TokenRecord, TokenStore};
 use crate::user::{PrincipalKind, UserId};
 

@@ -11,6 +11,7 @@
 //! | hash lookup | `HASH#{sha256 hex}`    | `HASH`                |
 //! | reminder    | `REMIND#{utc hour}`    | `{tokenId}#{daysLeft}`|
 //! | checkpoint  | `JOB#reminders`        | `CHECKPOINT`          |
+//! | replay      | `REPLAY#{sha256 hex}`  | `REPLAY` ([`replay`]) |
 //!
 //! Principals (users and service accounts), the userName index, owned service
 //! accounts and the directory index are in [`principal`]; the inventory's keys and
@@ -42,6 +43,12 @@ pub use access_change::*;
 pub use credential::*;
 pub use inventory::*;
 pub use principal::*;
+
+mod idempotency;
+
+pub use idempotency::*;
+
+pub mod replay;
 
 pub type Item = HashMap<String, AttributeValue>;
 
@@ -147,6 +154,10 @@ pub fn number(value: i64) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
+pub fn number_u64(value: u64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
 pub(crate) fn corrupt(what: &str) -> StoreError {
     StoreError::Internal(format!("stored {what} item is malformed"))
 }
@@ -167,6 +178,10 @@ pub(crate) fn parse_optional_time(
     what: &str,
 ) -> Result<Option<DateTime<Utc>>, StoreError> {
     raw.map(|t| parse_time(t, what)).transpose()
+}
+
+fn first_secret_version() -> u64 {
+    1
 }
 
 fn epoch(raw: i64, what: &str) -> Result<DateTime<Utc>, StoreError> {
@@ -209,6 +224,9 @@ struct TokenItem {
     last_used_user_agent: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     secret_reused_at: Option<String>,
+    /// Items written before versions existed read as version 1.
+    #[serde(default = "first_secret_version")]
+    secret_version: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     revoked_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -258,6 +276,7 @@ fn token_item(record: &TokenRecord, sk: String, delete_after: i64) -> TokenItem 
         last_used_ip: last_use.and_then(|u| u.ip.clone()),
         last_used_user_agent: last_use.and_then(|u| u.user_agent.clone()),
         secret_reused_at: record.secret_reused_at.map(timestamp),
+        secret_version: record.secret_version,
         revoked_at: None,
         revoked_reason: None,
         revoked_by: None,
@@ -318,6 +337,7 @@ fn token_from_raw(raw: TokenItem) -> Result<TokenRecord, StoreError> {
             user_agent: raw.last_used_user_agent,
         }),
         secret_reused_at: parse_optional_time(raw.secret_reused_at.as_deref(), what)?,
+        secret_version: raw.secret_version,
         owner_kind: match raw.owner_kind.as_deref() {
             Some(kind) => PrincipalKind::parse(kind).ok_or_else(|| corrupt(what))?,
             None => PrincipalKind::User,
@@ -409,6 +429,9 @@ struct HashItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     permissions: Option<BTreeSet<String>>,
     delete_after: i64,
+    /// The token's `secret_version` when this secret was issued.
+    #[serde(default = "first_secret_version")]
+    secret_version: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     owner_kind: Option<String>,
 }
@@ -428,6 +451,7 @@ pub fn hash_to_item(record: &TokenRecord, owner: &StoredUser) -> Result<Item, St
         rotated_out: false,
         permissions: record.permissions.clone(),
         delete_after: record.expiry.expires_at.timestamp(),
+        secret_version: record.secret_version,
         owner_kind: Some(record.owner_kind.as_str().to_owned()),
     })
 }
@@ -585,6 +609,7 @@ mod tests {
                 user_agent: Some("curl/8".into()),
             }),
             secret_reused_at: None,
+            secret_version: 2,
             owner_kind: PrincipalKind::Service,
             permissions_lost: BTreeMap::from([("entity:edit".to_owned(), created_at)]),
             created_by: Some("arn:aws:iam::123456789012:user/ops".into()),

@@ -6,17 +6,21 @@
 //! lookups and last-use writes ([`lookups`]), the reminder queue ([`reminder_queue`]),
 //! principals beyond their access (SCIM attributes, service accounts, the userName
 //! index and the directory index: [`principals`]), the organisation's inventory
-//! ([`inventory`]) and integration credentials ([`credentials`]).
+//! ([`inventory`]) integration credentials ([`credentials`]) and the GitHub replay marker
+//! ([`replay`]).
 //! Marshalling lives in [`items`] only; the client and error sorting in [`client`].
 
 pub mod client;
 mod credentials;
+mod idempotency;
 pub mod inventory;
 pub mod items;
 mod lookups;
 mod principals;
 mod reminder_queue;
+mod replay;
 mod rotation;
+mod settle;
 mod tokens;
 mod users;
 
@@ -35,6 +39,8 @@ pub use inventory::{InventoryFilter, InventoryPage, InventoryRow, InventorySumma
 pub use lookups::LastUseWrite;
 pub use principals::PrincipalWrite;
 pub use principals::{Email, Profile, ScimAttributes, ServiceAccount, TokenAccess};
+pub use reminder_queue::Claim;
+pub use rotation::HANDOVER;
 pub use tokens::{CreateTokenError, Page, RevokeOutcome, Revoker, RotateOutcome, Rotation};
 
 #[derive(Debug, Clone)]
@@ -95,6 +101,9 @@ pub struct TokenRecord {
     pub last_use: Option<LastUse>,
     /// When a secret this token had before a rotation was last presented after its grace.
     pub secret_reused_at: Option<DateTime<Utc>>,
+    /// Which secret the token has: 1 at creation, one more at every rotation (or
+    /// re-issue), so that every change of secret is told apart, even two in a second.
+    pub secret_version: u64,
     /// A person's token or a service account's.
     pub owner_kind: PrincipalKind,
     /// Permissions the token relied on that its owner's roles no longer grant, with
@@ -182,6 +191,19 @@ pub struct HashRecord {
     pub roles: Vec<String>,
     pub active: bool,
     pub owner_kind: PrincipalKind,
+}
+
+/// A creation's idempotency key, kept a day with the token it created: a retry with
+/// the same key and the same request gets that token back (with its secret re-issued).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyRecord {
+    pub user_id: UserId,
+    /// SHA-256 (hex) of the `Idempotency-Key` header.
+    pub key_hash: String,
+    pub token_id: TokenId,
+    /// SHA-256 (hex) of the request as read (see `api::CreateTokenRequest::digest`).
+    pub request_hash: String,
+    pub created_at: DateTime<Utc>,
 }
 
 /// Where a reminder item lives: the UTC hour it falls due in, its token, and how many

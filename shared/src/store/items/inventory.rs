@@ -192,6 +192,7 @@ mod tests {
                 user_agent: None,
             }),
             secret_reused_at: None,
+            secret_version: 1,
             owner_kind: PrincipalKind::User,
             permissions_lost: Default::default(),
             created_by: None,
