@@ -437,12 +437,12 @@ fn revocations_filters() -> Vec<Value> {
         &patgate_local::cfn::LocalContext::default(),
     )
     .unwrap();
-    let (_, function) = template
-        .resources_of("AWS::Serverless::Function")
-        .find(|(_, r)| r.pointer("/Metadata/BuildProperties/Binary") == Some(&json!("revocations")))
+    let (_, mapping) = template
+        .resources_of("AWS::Lambda::EventSourceMapping")
+        .find(|(id, _)| id.as_str() == "RevocationsStreamMapping")
         .unwrap();
-    function
-        .pointer("/Properties/Events/TableStream/Properties/FilterCriteria/Filters")
+    mapping
+        .pointer("/Properties/FilterCriteria/Filters")
         .and_then(Value::as_array)
         .unwrap()
         .iter()

@@ -138,22 +138,21 @@ struct Plan {
 
 fn plan(batch: &Event, now: DateTime<Utc>) -> Plan {
     let mut plan = Plan::default();
+    // Retired secrets by hash item: a rotation retires the replaced secret for a
+    // handover, then cuts it down to the grace asked for; the last record counts.
+    let mut retired: BTreeMap<String, (DateTime<Utc>, String)> = BTreeMap::new();
     for record in &batch.records {
         let keys: Item = record.change.keys.clone().into();
         let old: Item = record.change.old_image.clone().into();
         let new: Item = record.change.new_image.clone().into();
         match items::access_change(&record.event_name, &keys, &old, &new) {
             Some(AccessChange::Revoked) => plan.flush = true,
-            Some(AccessChange::SecretRetired { valid_until }) if valid_until <= now => {
-                plan.flush = true
-            }
-            Some(AccessChange::SecretRetired { valid_until }) => {
-                plan.later
-                    .entry(valid_until)
-                    .or_insert_with(|| sequence(record));
+            Some(AccessChange::SecretRetired { hash, valid_until }) => {
+                retired.insert(hash, (valid_until, sequence(record)));
             }
             // Cut short: its grace had not ended (else that end flushed already).
-            Some(AccessChange::RetiredSecretRemoved { valid_until }) => {
+            Some(AccessChange::RetiredSecretRemoved { hash, valid_until }) => {
+                retired.remove(&hash);
                 plan.flush |= valid_until > now
             }
             Some(AccessChange::Principal {
@@ -167,6 +166,13 @@ fn plan(batch: &Event, now: DateTime<Utc>) -> Plan {
                 }
             }
             None => {}
+        }
+    }
+    for (valid_until, sequence) in retired.into_values() {
+        if valid_until <= now {
+            plan.flush = true;
+        } else {
+            plan.later.entry(valid_until).or_insert(sequence);
         }
     }
     plan

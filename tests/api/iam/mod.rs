@@ -50,19 +50,9 @@ use requests::*;
 
 /// Every function's statements, by binary name.
 fn function_policies() -> BTreeMap<String, Vec<Statement>> {
-    function_policies_with(&[])
-}
-
-/// Every function's statements with template parameters `overrides` set.
-fn function_policies_with(overrides: &[(&str, &str)]) -> BTreeMap<String, Vec<Statement>> {
     let text = std::fs::read_to_string(repo_root().join("template.yaml")).expect("template.yaml");
-    let mut parameters = BTreeMap::from([("WebOrigin".to_owned(), WEB_ORIGIN.to_owned())]);
-    parameters.extend(
-        overrides
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-    );
-    let parameters = sam::local_parameters(&parameters);
+    let overrides = BTreeMap::from([("WebOrigin".to_owned(), WEB_ORIGIN.to_owned())]);
+    let parameters = sam::local_parameters(&overrides);
     let template =
         Template::parse(&text, &parameters, &LocalContext::default()).expect("template reads");
     template

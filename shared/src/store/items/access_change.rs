@@ -5,7 +5,7 @@
 //! | record                                   | change                                |
 //! |------------------------------------------|---------------------------------------|
 //! | INSERT `TOKENS#…` / `REVOKED#…`          | a token revoked (any reason)          |
-//! | MODIFY `HASH#…`, `rotated_out` now true  | a secret retired at its `valid_until` |
+//! | MODIFY `HASH#…`, `rotated_out` now true, or its `valid_until` earlier | a secret retired at its `valid_until` |
 //! | REMOVE `HASH#…` whose old image was retired | a secret's grace cut short (a second rotation) |
 //! | `USER#…` / `PROFILE`                     | a principal's access (`access_version`) |
 
@@ -19,11 +19,19 @@ use crate::user::UserId;
 pub enum AccessChange {
     /// A `REVOKED#` record was written: the token's secrets authenticate nothing.
     Revoked,
-    /// A secret was replaced by a rotation; it authenticates nothing from `valid_until`.
-    SecretRetired { valid_until: DateTime<Utc> },
+    /// A secret was replaced by a rotation, or its handover cut down to the grace
+    /// asked for; it authenticates nothing from `valid_until`. `hash` is its item's
+    /// pk (a later record of the same item supersedes this one).
+    SecretRetired {
+        hash: String,
+        valid_until: DateTime<Utc>,
+    },
     /// A retired secret's hash item was deleted (a later rotation) while it was
     /// valid until `valid_until`.
-    RetiredSecretRemoved { valid_until: DateTime<Utc> },
+    RetiredSecretRemoved {
+        hash: String,
+        valid_until: DateTime<Utc>,
+    },
     /// A principal record: whether its `access_version` went up (a change, not a
     /// new principal), and whether its
     /// last access change has not reached all its tokens yet
@@ -68,13 +76,16 @@ pub fn access_change(
         return (event_name == "INSERT").then_some(AccessChange::Revoked);
     }
     if sk == HASH_SK && pk.starts_with("HASH#") {
+        let hash = pk.to_owned();
         return match event_name {
-            "MODIFY" if flag(new, "rotated_out") && !flag(old, "rotated_out") => {
-                Some(AccessChange::SecretRetired {
-                    valid_until: epoch(new, "valid_until")?,
-                })
+            "MODIFY" if flag(new, "rotated_out") => {
+                let valid_until = epoch(new, "valid_until")?;
+                let earlier = epoch(old, "valid_until").is_some_and(|before| valid_until < before);
+                (!flag(old, "rotated_out") || earlier)
+                    .then_some(AccessChange::SecretRetired { hash, valid_until })
             }
             "REMOVE" if flag(old, "rotated_out") => Some(AccessChange::RetiredSecretRemoved {
+                hash,
                 valid_until: epoch(old, "valid_until")?,
             }),
             _ => None,
@@ -134,19 +145,35 @@ mod tests {
             ("valid_until", n(1_800_000_000)),
             ("rotated_out", AttributeValue::Bool(true)),
         ]);
+        let at = |t| DateTime::from_timestamp(t, 0).unwrap();
         assert_eq!(
             access_change("MODIFY", &keys, &live, &retired),
             Some(AccessChange::SecretRetired {
-                valid_until: DateTime::from_timestamp(1_800_000_000, 0).unwrap()
+                hash: "HASH#ab".into(),
+                valid_until: at(1_800_000_000)
             })
         );
         // A retired secret brought in step with its owner's roles is not retired again.
         assert_eq!(access_change("MODIFY", &keys, &retired, &retired), None);
+        // Its handover cut down to the grace asked for: retired earlier.
+        let cut = item(&[
+            ("valid_until", n(1_700_000_000)),
+            ("rotated_out", AttributeValue::Bool(true)),
+        ]);
+        assert_eq!(
+            access_change("MODIFY", &keys, &retired, &cut),
+            Some(AccessChange::SecretRetired {
+                hash: "HASH#ab".into(),
+                valid_until: at(1_700_000_000)
+            })
+        );
+        assert_eq!(access_change("MODIFY", &keys, &cut, &retired), None);
         assert_eq!(access_change("MODIFY", &keys, &live, &live), None);
         assert_eq!(
             access_change("REMOVE", &keys, &retired, &none),
             Some(AccessChange::RetiredSecretRemoved {
-                valid_until: DateTime::from_timestamp(1_800_000_000, 0).unwrap()
+                hash: "HASH#ab".into(),
+                valid_until: at(1_800_000_000)
             })
         );
         // A current secret's hash item goes with a revoke, whose REVOKED# record counts.
