@@ -3,8 +3,9 @@
 The binaries are built by the test command beforehand (`cargo build -p patgate-local
 -p authorizer -p create-token`; test_log_secrecy.py runs the last two); these tests
 never build them. The stack runs with DynamoDB Local in memory on free
-ports, an authorizer cache TTL of CACHE_TTL_SECONDS (short, so that both the cached
-and the uncached behaviour of a revoked token can be seen) and the development-only
+ports, an authorizer cache TTL of CACHE_TTL_SECONDS (short, so that tests that wait
+out a cached answer wait little; test_revocation.py runs a stack of its own at 300 s
+to see the flushes) and the development-only
 clock control (to test expiry). At the end it is stopped with SIGINT, and the test
 session asserts that it exited 0 and left no DynamoDB Local (java) process behind.
 """
