@@ -17,7 +17,7 @@ async fn main() -> Result<(), Error> {
     let directory = Directory::new(service);
     // A bad stage list or a missing queue fails the cold start, loudly.
     let stages = revocations::stages::stages_from_lookup(|name| std::env::var(name).ok())?;
-    let queue_url = std::env::var("REVOCATION_FLUSH_QUEUE_URL")
+    let queue_url = std::env::var(revocations::stages::FLUSH_QUEUE_URL)
         .map_err(|_| "REVOCATION_FLUSH_QUEUE_URL is not set")?;
     let config = patgate::sdk_config::load().await;
     let flusher = ApiGatewayFlush::new(

@@ -5,6 +5,13 @@
 
 use std::fmt;
 
+/// This stack's API stage (`rest:{PatgateApi}/{StageName}`).
+pub const PATGATE_API_STAGE: &str = "PATGATE_API_STAGE";
+/// The client APIs' stages (template parameter `ClientApiStages`).
+pub const CLIENT_API_STAGES: &str = "CLIENT_API_STAGES";
+/// The queue of flushes due later (`RevocationFlushQueue`).
+pub const FLUSH_QUEUE_URL: &str = "REVOCATION_FLUSH_QUEUE_URL";
+
 /// Which API Gateway API a stage belongs to: the flush call differs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum ApiKind {
@@ -115,7 +122,7 @@ pub fn parse_stages(variable: &str, raw: &str) -> Result<Vec<Stage>, String> {
 /// Every stage to flush, from the environment read through `lookup`: this stack's
 /// API (`PATGATE_API_STAGE`, required) and the client APIs (`CLIENT_API_STAGES`).
 pub fn stages_from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Vec<Stage>, String> {
-    let own = lookup("PATGATE_API_STAGE").unwrap_or_default();
+    let own = lookup(PATGATE_API_STAGE).unwrap_or_default();
     let mut stages = parse_stages("PATGATE_API_STAGE", &own)?;
     if stages.len() != 1 {
         return Err(format!(
@@ -124,7 +131,7 @@ pub fn stages_from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Vec
     }
     for stage in parse_stages(
         "CLIENT_API_STAGES",
-        &lookup("CLIENT_API_STAGES").unwrap_or_default(),
+        &lookup(CLIENT_API_STAGES).unwrap_or_default(),
     )? {
         if !stages.contains(&stage) {
             stages.push(stage);
