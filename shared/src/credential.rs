@@ -1,7 +1,7 @@
 //! Integration credentials: bearer secrets patgate issues to an identity provider
-//! (SCIM) or a secret scanner (GitLab). `{prefix}_{kind}_` + 43 base62 + a 6-character
+//! (SCIM) or a secret scanner (GitLab). `{prefix}{kind}_` + 43 base62 + a 6-character
 //! CRC32 checksum, e.g. `pgt_scim_…`: the personal-token parser refuses one offline
-//! (the `_` after `{prefix}_{kind}` is not base62, and the length differs), so the two
+//! (the `_` after `{prefix}{kind}` is not base62, and the length differs), so the two
 //! can never be confused. Stored as its SHA-256 only, like a token.
 
 use std::fmt;
@@ -21,7 +21,7 @@ impl fmt::Debug for IntegrationSecret {
 }
 
 fn lead(prefix: &TokenPrefix, kind: IntegrationKind) -> String {
-    format!("{}_{}_", prefix.as_str(), kind.as_str())
+    format!("{}{}_", prefix.as_str(), kind.as_str())
 }
 
 impl IntegrationSecret {
