@@ -15,6 +15,10 @@
 #   local stack the local gateway's req/s with the policy cache off against raw
 #               consistent GetItem/s at the same concurrency, release builds
 #               (infra/scripts/bench-local.sh --compare-getitem), when wrk is installed
+#   revocation  commit of a revoke to the first refused call at the local gateway with
+#               the authorizer cache at 300 s (p50/p99), and the cache hit rate of 20
+#               tokens x 10 routes with one revocation a minute (simulated clock)
+#               (infra/scripts/bench-revocation.py)
 #
 #   bash infra/scripts/bench.sh [--runs N] [--lifecycle-tokens N] [--bootstraps DIR]
 #                               [--skip NAME]...
@@ -23,7 +27,7 @@
 #   --bootstraps DIR      where the aarch64 bootstraps are (default: check-bootstraps.sh's
 #                         own choice, .aws-sam/build or target/lambda)
 #   --lifecycle-tokens N  tokens of the day of reminders (default 10000)
-#   --skip NAME           leave out decision, cold-start, size, lifecycle or local
+#   --skip NAME           leave out decision, cold-start, size, lifecycle, local or revocation
 #
 # Host release builds (the workspace release profile, which `cargo bench` inherits).
 # The figures are ratios taken within one run, so they compare like with like on a
@@ -124,6 +128,14 @@ if wanted local; then
   fi
 fi
 
+# ---------------------------------------------------------------- revocation
+if wanted revocation; then
+  log "revocation latency and cache hit rate (infra/scripts/bench-revocation.py)"
+  cargo build --locked -p patgate-local >&2
+  python3 "$scripts/bench-revocation.py" | tee "$out/revocation" ||
+    echo "bench-revocation.py failed" >"$out/revocation-failed"
+fi
+
 # ---------------------------------------------------------------- the table
 python3 - "$out" <<'EOF'
 import json, os, re, statistics, sys
@@ -191,6 +203,17 @@ if life:
     if m:
         row("lifecycle", f"day of {m.group(1)} reminders: time / one run's budget",
             float(m.group(2)) / float(m.group(5)), "", f"{m.group(2)} s in {m.group(4)} runs, {float(m.group(3)):.0f}/s")
+
+revocation = read("revocation")
+if revocation:
+    m = re.search(r"p50 (\d+) ms p99 (\d+) ms", revocation)
+    if m:
+        row("revocation", "commit to refused call p99 / 2 s (cache 300 s)", int(m.group(2)) / 2000, "<= 1.0",
+            f"p50 {m.group(1)} ms, p99 {m.group(2)} ms")
+    m = re.search(r"200 calls/s, 1 revocation/min, simulated hour\): hit rate ([\d.]+)%", revocation)
+    if m:
+        row("revocation", "cache hit rate, 20 tokens x 10 routes, 200 calls/s / 95%", float(m.group(1)) / 95, ">= 1.0",
+            f"{m.group(1)}%")
 
 local = read("local")
 if local:

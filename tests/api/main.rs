@@ -21,6 +21,7 @@ mod prefix;
 mod redrive;
 mod reminders;
 mod request_tokens;
+mod revocation;
 mod scanners;
 mod sdk_config;
 mod store;

@@ -3,14 +3,16 @@
 The binaries are built by the test command beforehand (`cargo build -p patgate-local
 -p authorizer -p create-token`; test_log_secrecy.py runs the last two); these tests
 never build them. The stack runs with DynamoDB Local in memory on free
-ports, an authorizer cache TTL of CACHE_TTL_SECONDS (short, so that both the cached
-and the uncached behaviour of a revoked token can be seen) and the development-only
+ports, an authorizer cache TTL of CACHE_TTL_SECONDS (short, so that tests that wait
+out a cached answer wait little; test_revocation.py runs a stack of its own at 300 s
+to see the flushes) and the development-only
 clock control (to test expiry). At the end it is stopped with SIGINT, and the test
 session asserts that it exited 0 and left no DynamoDB Local (java) process behind.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import secrets
@@ -147,12 +149,14 @@ def in_days(days: int, zone: dt.tzinfo = dt.timezone.utc) -> str:
     return (dt.datetime.now(zone) + dt.timedelta(days=days)).date().isoformat()
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory) -> Stack:
+@contextlib.contextmanager
+def running_stack(log_dir: Path, cache_ttl_seconds: int):
+    """A local stack (in memory, free ports) for the duration of the block; stopped with
+    SIGINT after it, asserting a clean exit and no DynamoDB Local left behind."""
     if not BINARY.is_file():
         pytest.fail(f"{BINARY} not found: build it first with `cargo build -p patgate-local`")
     port, dynamodb_port, web_port = free_port(), free_port(), free_port()
-    log_path = tmp_path_factory.mktemp("stack") / "patgate-local.log"
+    log_path = log_dir / "patgate-local.log"
     log = open(log_path, "wb")
     process = subprocess.Popen(
         [
@@ -162,7 +166,7 @@ def stack(tmp_path_factory) -> Stack:
             "--dynamodb-port", str(dynamodb_port),
             "--web-port", str(web_port),
             "--web-origin", "http://localhost:3000",
-            "--authorizer-cache-ttl", str(CACHE_TTL_SECONDS),
+            "--authorizer-cache-ttl", str(cache_ttl_seconds),
             "--dev-clock-control",
         ],
         stdout=log,
@@ -199,6 +203,12 @@ def stack(tmp_path_factory) -> Stack:
     assert code == 0, f"patgate-local exited {code}:\n{stack.log()[-3000:]}"
     assert not leftover, f"DynamoDB Local still running after patgate-local stopped: {leftover}"
     assert "DynamoDB Local stopped" in stack.log()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory) -> Stack:
+    with running_stack(tmp_path_factory.mktemp("stack"), CACHE_TTL_SECONDS) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

@@ -68,6 +68,14 @@ impl<K: Eq + Hash, V: Clone> TtlMap<K, V> {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// Drops every entry (a stage's authorizer cache flushed).
+    pub fn clear(&self) {
+        self.entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clear();
+    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -65,6 +66,18 @@ pub struct Authorizers {
     /// `None`: caching off (TTL 0), so no answer is copied into a map never read.
     caches: BTreeMap<String, Option<PolicyCache>>,
     sessions: Arc<SessionKeys>,
+    counts: CacheCounts,
+}
+
+/// How the Lambda authorizers' caches answered since the stack started.
+#[derive(Debug, Default)]
+pub struct CacheCounts {
+    /// Answers taken from a cache.
+    pub hits: AtomicU64,
+    /// Authorizer calls (no cached answer, or caching off).
+    pub misses: AtomicU64,
+    /// Flushes of the stage's authorizer caches.
+    pub flushes: AtomicU64,
 }
 
 impl Authorizers {
@@ -97,7 +110,21 @@ impl Authorizers {
             definitions: definitions.clone(),
             caches,
             sessions,
+            counts: CacheCounts::default(),
         })
+    }
+
+    /// Empties every authorizer cache of the stage, as API Gateway's
+    /// `FlushStageAuthorizersCache` does.
+    pub fn flush(&self) {
+        for cache in self.caches.values().flatten() {
+            cache.clear();
+        }
+        self.counts.flushes.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn counts(&self) -> &CacheCounts {
+        &self.counts
     }
 
     /// Runs authorizer `name`; `Ok` is the `requestContext.authorizer` value.
@@ -141,10 +168,12 @@ impl Authorizers {
             .method_arn(input.call.method, input.call.raw_path);
         let (answer, latency_ms) = match cache.and_then(|c| c.get(token, Instant::now())) {
             Some(cached) => {
+                self.counts.hits.fetch_add(1, Ordering::Relaxed);
                 let _ = write!(note, "{name}: cached");
                 (cached, 0)
             }
             None => {
+                self.counts.misses.fetch_add(1, Ordering::Relaxed);
                 let started = Instant::now();
                 let event = match payload {
                     PayloadType::Token => token_authorizer_event(token, &method_arn),
@@ -299,6 +328,22 @@ mod tests {
             .is_none());
         // The key is the whole header value: another spelling is another entry.
         assert!(cache.get("bearer a", t0).is_none());
+    }
+
+    #[test]
+    fn a_stage_flush_empties_the_cache_before_the_ttl() {
+        let cache = PolicyCache::new(Duration::from_secs(300), 100);
+        let t0 = Instant::now();
+        cache.insert("Bearer a".to_owned(), authorization(), t0);
+        cache.insert("Bearer b".to_owned(), authorization(), t0);
+        cache.clear();
+        assert!(cache.get("Bearer a", t0).is_none());
+        assert!(cache.is_empty());
+        cache.insert("Bearer a".to_owned(), authorization(), t0);
+        assert!(
+            cache.get("Bearer a", t0).is_some(),
+            "refilled by the next call"
+        );
     }
 
     #[test]

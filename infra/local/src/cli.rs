@@ -26,6 +26,8 @@ Options:
                               the web page]
   --authorizer-cache-ttl SECS Authorizer policy cache TTL (parameter AuthorizerCacheTtlSeconds)
                               [default: the template's default]
+  --management-port PORT      Port of the API Gateway management endpoint (authorizer cache
+                              flushes, called by the revocations function) [default: a free port]
   --param NAME=VALUE          Override any template parameter (repeatable)
   --template PATH             template.yaml to serve [default: the repository's]
   --dev-clock-control         Enable GET/PUT /local/clock, which shifts the clock the functions
@@ -54,6 +56,8 @@ pub struct Options {
     pub web_dir: Option<PathBuf>,
     /// `--web-origin`, else the web page's origin, else `http://localhost:3000`.
     pub web_origin: String,
+    /// Port of the API Gateway management endpoint; 0: a free port.
+    pub management_port: u16,
     /// Template parameter overrides, `--authorizer-cache-ttl` and `--web-origin` included.
     pub params: BTreeMap<String, String>,
     pub template: Option<PathBuf>,
@@ -109,6 +113,7 @@ impl Default for Options {
             web_port: Some(3001),
             web_dir: None,
             web_origin: String::new(),
+            management_port: 0,
             params: BTreeMap::new(),
             template: None,
             dev_clock_control: false,
@@ -229,6 +234,12 @@ fn apply<I: Iterator<Item = String>>(
             options.web_port = (port != 0).then_some(port);
         }
         "--no-web" => options.web_port = None,
+        "--management-port" => {
+            let raw = flag.value()?;
+            options.management_port = raw.parse::<u16>().map_err(|_| {
+                "--management-port must be a port number 1-65535, or 0 for a free port".to_owned()
+            })?;
+        }
         "--web-dir" => options.web_dir = Some(PathBuf::from(flag.value()?)),
         "--authorizer-cache-ttl" => {
             let raw = flag.value()?;

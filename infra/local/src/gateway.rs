@@ -110,6 +110,15 @@ impl Gateway {
         &self.api
     }
 
+    /// The authorizers and their caches (a stage flush empties them).
+    pub fn authorizers(&self) -> &Authorizers {
+        &self.authorizers
+    }
+
+    pub fn identity(&self) -> &ApiIdentity {
+        &self.identity
+    }
+
     /// Answers one HTTP request.
     pub async fn serve(
         &self,

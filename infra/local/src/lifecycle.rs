@@ -78,7 +78,12 @@ impl Lifecycle {
         table: String,
         directory: Directory,
         ttl: Arc<crate::ttl::TtlSweeper>,
+        revocations: (
+            Arc<crate::revocation::LocalFlush>,
+            Arc<crate::local_routes::Clock>,
+        ),
     ) {
+        let (flusher, clock) = revocations;
         let dynamodb = patgate::store::connect_local(&endpoint);
         let reader = StreamReader::open(&dynamodb, streams::client(&endpoint), &table, false).await;
         let mut reader = match reader {
@@ -93,14 +98,11 @@ impl Lifecycle {
                 Ok(mut batch) if !batch.records.is_empty() => {
                     ttl.mark(&mut batch);
                     // The two stream consumers, as their event source mappings would
-                    // call them: the repair (and cache flush) first, then events.
-                    let repaired = revocations::handle(
-                        &directory,
-                        &revocations::NoFlush,
-                        batch.clone(),
-                        Utc::now(),
-                    )
-                    .await;
+                    // call them (each filters what it needs): the repair and the
+                    // authorizer cache flush first, then events.
+                    let repaired =
+                        revocations::handle(&directory, &*flusher, batch.clone(), clock.now())
+                            .await;
                     if !repaired.batch_item_failures.is_empty() {
                         eprintln!(
                             "patgate-local: {} stream records failed in the revocations function",

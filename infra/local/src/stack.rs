@@ -26,12 +26,14 @@ use crate::event::ApiIdentity;
 use crate::functions::Functions;
 use crate::gateway::{Gateway, GatewayOptions};
 use crate::lifecycle::{Lifecycle, LoggedSink, REMINDER_INTERVAL};
+use crate::management::Management;
 use crate::sam::{self, LocalApi, LocalContext};
 use crate::session::SessionKeys;
 use crate::summary::{print_banner, print_summary};
 use crate::table::{ensure_table, TableError, TableOutcome};
 use crate::web::WebSite;
 use crate::{demo, repo_root};
+use revocations::stages::{ApiKind, Stage};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -60,6 +62,11 @@ pub async fn run(options: Options) -> Result<ExitCode, BoxError> {
         &context,
     )?;
     let listener = listen(&options, options.port).await?;
+    let management = listen(&options, options.management_port)
+        .await
+        .map_err(|e| {
+            format!("{e} (the API Gateway management endpoint's port: --management-port PORT)")
+        })?;
     let web = match options.web_port {
         Some(port) => {
             let dir = options
@@ -83,14 +90,14 @@ pub async fn run(options: Options) -> Result<ExitCode, BoxError> {
         }
     };
     let prepared = tokio::select! {
-        prepared = prepare(dynamo.endpoint(), api, &options) => prepared,
+        prepared = prepare(dynamo.endpoint(), api, &options, management) => prepared,
         signal = signals.recv() => {
             println!("patgate-local: {signal} during start-up; stopping");
             dynamo.stop().await;
             return Ok(ExitCode::SUCCESS);
         }
     };
-    let (gateway, table_outcome) = match prepared {
+    let (gateway, table_outcome, management_url) = match prepared {
         Ok(ready) => ready,
         Err(err) => {
             dynamo.stop().await;
@@ -108,6 +115,7 @@ pub async fn run(options: Options) -> Result<ExitCode, BoxError> {
         site,
     );
     println!("(start-up took {:.2} s)", started.elapsed().as_secs_f64());
+    println!("API Gateway management endpoint (authorizer cache flushes) on {management_url}");
     println!("patgate local stack ready on {}", options.api_base());
     if let Some(web_base) = options.web_base() {
         println!("web page on {web_base}");
@@ -234,7 +242,8 @@ async fn prepare(
     endpoint: String,
     api: LocalApi,
     options: &Options,
-) -> Result<(Arc<Gateway>, TableOutcome), BoxError> {
+    management: TcpListener,
+) -> Result<(Arc<Gateway>, TableOutcome, String), BoxError> {
     let client = patgate::store::connect_local(&endpoint);
     let table_name = options.table_name.clone();
     let mut attempt = 1;
@@ -273,12 +282,6 @@ async fn prepare(
             .to_owned(),
     ));
     tokio::spawn(ttl.clone().run());
-    tokio::spawn(lifecycle.clone().follow_stream(
-        endpoint.clone(),
-        table_name,
-        directory.clone(),
-        ttl,
-    ));
     let functions = Functions::new(service, directory, authorizer, lifecycle);
     let local = LocalContext::default();
     let gateway_options = GatewayOptions {
@@ -295,7 +298,27 @@ async fn prepare(
     };
     let gateway = Arc::new(Gateway::new(api, functions, gateway_options)?);
     tokio::spawn(run_reminders_every_minute(gateway.clone()));
-    Ok((gateway, outcome))
+    // The revocations function flushes this API's stage through the management
+    // endpoint, as it flushes every registered stage in the cloud.
+    let management_url = format!("http://{}", management.local_addr()?);
+    let stage = Stage {
+        kind: ApiKind::Rest,
+        api_id: API_ID.to_owned(),
+        stage: gateway.api().stage.clone(),
+    };
+    let mut flush_api = Management::new();
+    let flushed = gateway.clone();
+    flush_api.register(&stage, Arc::new(move || flushed.authorizers().flush()));
+    tokio::spawn(Arc::new(flush_api).serve(management));
+    let flusher = crate::revocation::start(&management_url, vec![stage], gateway.clock())?;
+    tokio::spawn(gateway.functions().lifecycle.clone().follow_stream(
+        endpoint,
+        table_name,
+        gateway.functions().directory.clone(),
+        ttl,
+        (flusher, gateway.clock()),
+    ));
+    Ok((gateway, outcome, management_url))
 }
 
 /// The reminder job as the schedule runs it in the cloud, at the functions' clock.

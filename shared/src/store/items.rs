@@ -31,11 +31,13 @@ use crate::expiry::{parse_time_zone, Expiry};
 use crate::token::{TokenHash, TokenId};
 use crate::user::{PrincipalKind, UserId};
 
+mod access_change;
 mod credential;
 mod hash;
 mod inventory;
 mod principal;
 
+pub use access_change::*;
 pub use credential::*;
 pub use hash::*;
 pub use inventory::*;
