@@ -17,6 +17,10 @@ pub const LAST_USE_INTERVAL_SECONDS: &str = "LAST_USE_INTERVAL_SECONDS";
 pub const EXPIRY_REMINDER_DAYS: &str = "EXPIRY_REMINDER_DAYS";
 pub const EVENT_BUS_NAME: &str = "EVENT_BUS_NAME";
 pub const WEB_ORIGIN: &str = "WEB_ORIGIN";
+/// The permission configuration file (`crate::permissions`), read once at cold start.
+pub const PATGATE_CONFIG_PATH: &str = "PATGATE_CONFIG_PATH";
+/// Where the layer `PatgateConfigLayer` puts the permission configuration.
+pub const DEFAULT_CONFIG_PATH: &str = "/opt/patgate/config.json";
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
@@ -43,11 +47,13 @@ pub struct Settings {
     pub event_bus_name: String,
     /// The web UI origin allowed by CORS; `None` sends no CORS headers.
     pub web_origin: Option<String>,
+    /// The permission configuration file.
+    pub config_path: std::path::PathBuf,
 }
 
 impl Settings {
     /// Every environment variable [`Settings::from_env`] reads.
-    pub const VARIABLES: [&'static str; 8] = [
+    pub const VARIABLES: [&'static str; 9] = [
         TABLE_NAME,
         TOKEN_PREFIX,
         MAX_TOKEN_LIFETIME_DAYS,
@@ -56,6 +62,7 @@ impl Settings {
         EXPIRY_REMINDER_DAYS,
         EVENT_BUS_NAME,
         WEB_ORIGIN,
+        PATGATE_CONFIG_PATH,
     ];
 
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -108,6 +115,9 @@ impl Settings {
             },
             event_bus_name: get(EVENT_BUS_NAME).unwrap_or_else(|| "default".to_owned()),
             web_origin: get(WEB_ORIGIN),
+            config_path: get(PATGATE_CONFIG_PATH)
+                .unwrap_or_else(|| DEFAULT_CONFIG_PATH.to_owned())
+                .into(),
         })
     }
 }
@@ -159,6 +169,13 @@ mod tests {
         assert_eq!(s.expiry_reminder_days, vec![7, 1]);
         assert_eq!(s.event_bus_name, "default");
         assert_eq!(s.web_origin, None);
+        assert_eq!(
+            s.config_path,
+            std::path::Path::new("/opt/patgate/config.json")
+        );
+        let elsewhere =
+            settings(&[(TABLE_NAME, "t"), (PATGATE_CONFIG_PATH, "/tmp/p.json")]).unwrap();
+        assert_eq!(elsewhere.config_path, std::path::Path::new("/tmp/p.json"));
     }
 
     #[test]

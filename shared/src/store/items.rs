@@ -22,8 +22,7 @@ use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    HashRecord, LastUse, Reminder, ReminderKey, RevokeReason, RevokedToken, StoreError, StoredUser,
-    TokenRecord,
+    LastUse, Reminder, ReminderKey, RevokeReason, RevokedToken, StoreError, StoredUser, TokenRecord,
 };
 use crate::expiry::{parse_time_zone, Expiry};
 use crate::token::{TokenHash, TokenId};
@@ -399,56 +398,8 @@ pub fn token_liveness_from_item(item: &Item, now: DateTime<Utc>) -> Option<(Stri
 
 // ---------------------------------------------------------------- hash lookups
 
-#[derive(Debug, Serialize, Deserialize)]
-struct HashItem {
-    pk: String,
-    sk: String,
-    token_id: String,
-    user_id: String,
-    /// The owner's roles, active flag and their version, kept in step by user writes.
-    roles: Vec<String>,
-    active: bool,
-    access_version: u64,
-    /// Epoch seconds after which this secret authenticates nothing: the token's expiry,
-    /// or the end of the grace period of a secret replaced by a rotation.
-    valid_until: i64,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    rotated_out: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    permissions: Option<BTreeSet<String>>,
-    delete_after: i64,
-}
-
-/// The hash item of a token's current secret, with its owner's access as `owner`
-/// says. It is kept until the token's expiry.
-pub fn hash_to_item(record: &TokenRecord, owner: &StoredUser) -> Result<Item, StoreError> {
-    to_item(&HashItem {
-        pk: hash_pk(&record.hash),
-        sk: HASH_SK.to_owned(),
-        token_id: record.id.as_str().to_owned(),
-        user_id: record.user_id.as_str().to_owned(),
-        roles: owner.user.roles.clone(),
-        active: owner.user.active,
-        access_version: owner.access_version,
-        valid_until: record.expiry.expires_at.timestamp(),
-        rotated_out: false,
-        permissions: record.permissions.clone(),
-        delete_after: record.expiry.expires_at.timestamp(),
-    })
-}
-
-pub fn hash_from_item(item: Item) -> Result<HashRecord, StoreError> {
-    let raw: HashItem = serde_dynamo::from_item(item).map_err(|_| corrupt("hash"))?;
-    Ok(HashRecord {
-        user_id: UserId::parse(&raw.user_id).ok_or_else(|| corrupt("hash"))?,
-        token_id: TokenId::parse(&raw.token_id).ok_or_else(|| corrupt("hash"))?,
-        valid_until: epoch(raw.valid_until, "hash")?,
-        rotated_out: raw.rotated_out,
-        permissions: raw.permissions,
-        roles: raw.roles,
-        active: raw.active,
-    })
-}
+mod hash;
+pub use hash::{hash_from_item, hash_to_item};
 
 // ---------------------------------------------------------------- reminders
 
@@ -635,6 +586,30 @@ mod tests {
         assert!(!back.rotated_out);
         assert!(!item.contains_key("rotated_out"));
         assert_eq!(item[PK].as_s().unwrap(), &hash_pk(&original.hash));
+        // What the authorizer hands the backend, with defaults for what other writes set.
+        assert_eq!(
+            (back.name.as_str(), back.hint.as_str()),
+            ("n", original.hint.as_str())
+        );
+        assert_eq!(back.expires_at, original.expiry.expires_at);
+        assert_eq!((back.secret_version, back.owner_kind.as_str()), (1, "user"));
+        assert!(!item.contains_key("token_hash") && !item.contains_key("secret"));
+        let mut older = item.clone();
+        for added in ["name", "hint", "expires_at"] {
+            older.remove(added);
+        }
+        older.insert("secret_version".into(), AttributeValue::N("4".into()));
+        older.insert("owner_kind".into(), string("service"));
+        let back = hash_from_item(older).unwrap();
+        assert_eq!((back.name.as_str(), back.hint.as_str()), ("", ""));
+        assert_eq!(
+            back.expires_at, original.expiry.expires_at,
+            "from delete_after"
+        );
+        assert_eq!(
+            (back.secret_version, back.owner_kind.as_str()),
+            (4, "service")
+        );
     }
 
     #[test]

@@ -148,6 +148,16 @@ pub struct HashRecord {
     pub permissions: Option<BTreeSet<String>>,
     pub roles: Vec<String>,
     pub active: bool,
+    /// The token's name and this secret's hint (empty on items written before they
+    /// were kept here).
+    pub name: String,
+    pub hint: String,
+    /// The token's expiry (not this secret's grace: that is `valid_until`).
+    pub expires_at: DateTime<Utc>,
+    /// Which secret of the token this is: 1 at creation, +1 per rotation.
+    pub secret_version: u64,
+    /// `user` or `service`.
+    pub owner_kind: String,
 }
 
 /// Where a reminder item lives: the UTC hour it falls due in, its token, and how many
