@@ -17,7 +17,7 @@ use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Utc};
 use lambda_http::{Body, Request, Response};
 use patgate::config::Settings;
-use patgate::permissions::PermissionConfig;
+use patgate::permissions::{ExecuteApiArn, PermissionConfig, PATGATE_API, STAGE_VARIABLE};
 use patgate::service::TokenService;
 use patgate::store::TokenStore;
 use patgate::user::{User, UserId};
@@ -53,6 +53,34 @@ pub fn template() -> &'static LocalApi {
     })
 }
 
+/// The demo permission configuration, `infra/config/permissions.json`, as the
+/// functions load it at cold start.
+pub fn demo_permissions() -> PermissionConfig {
+    static DEMO: OnceLock<PermissionConfig> = OnceLock::new();
+    DEMO.get_or_init(|| {
+        PermissionConfig::load(&demo_config_path()).expect("the demo permission configuration")
+    })
+    .clone()
+}
+
+/// The demo configuration with table `patgate` also listing the test API's id
+/// ([`TEST_API_ID`]): a TOKEN event names no stage variable, so only a table that lists
+/// its API id can answer it. What the test authorizers load.
+pub fn test_permissions() -> PermissionConfig {
+    static TEST: OnceLock<PermissionConfig> = OnceLock::new();
+    TEST.get_or_init(|| {
+        let text = std::fs::read_to_string(demo_config_path()).expect("the demo file");
+        let mut file: Value = serde_json::from_str(&text).expect("JSON");
+        file["apis"][PATGATE_API]["apiIds"] = json!([TEST_API_ID]);
+        PermissionConfig::from_json(&file.to_string()).expect("a valid configuration")
+    })
+    .clone()
+}
+
+pub fn demo_config_path() -> PathBuf {
+    repo_root().join("infra/config/permissions.json")
+}
+
 pub fn endpoint() -> String {
     std::env::var("PATGATE_TEST_DYNAMODB").unwrap_or_else(|_| "http://127.0.0.1:8000".to_owned())
 }
@@ -76,7 +104,11 @@ impl TestTable {
     pub async fn at(endpoint: &str) -> Self {
         let client = client(endpoint);
         let name = format!("patgate-test-{:016x}", rand::random::<u64>());
-        let created = patgate_local::table::create_table(&client, &name, &template().table).await;
+        let def = template()
+            .table
+            .as_ref()
+            .expect("template.yaml declares the tokens table");
+        let created = patgate_local::table::create_table(&client, &name, def).await;
         let store = TokenStore::new(client.clone(), name);
         if let Err(err) = created {
             panic!(
@@ -130,7 +162,7 @@ impl TestTable {
         TokenService::new(
             self.settings_with(overrides),
             self.store.clone(),
-            PermissionConfig::bundled().expect("bundled permissions"),
+            demo_permissions(),
         )
     }
 
@@ -308,9 +340,45 @@ pub fn token_authorizer_event(authorization: &str, method_arn: &str) -> Value {
     event
 }
 
-/// A REQUEST authorizer event (SAM's sample with our header, method ARN, and a
-/// caller at 198.51.100.7 with the user agent `patgate-tests/1.0`).
+/// A REST API REQUEST authorizer event (SAM's sample with our header, method ARN,
+/// and a caller at 198.51.100.7 with the user agent `patgate-tests/1.0`) on patgate's
+/// own API (stage variable `patgateApi: patgate`). The route template is the demo
+/// route the called path belongs to (the path itself when none).
 pub fn request_authorizer_event(authorization: Option<&str>, method_arn: &str) -> Value {
+    // An unreadable ARN (a bad-input case) keeps the route the sample names.
+    let Some(arn) = ExecuteApiArn::parse(method_arn) else {
+        return rest_authorizer_event(
+            authorization,
+            "GET",
+            "/catalog",
+            method_arn,
+            Some(PATGATE_API),
+        );
+    };
+    let path = format!("/{}", arn.path);
+    let resource = demo_permissions()
+        .table(PATGATE_API)
+        .and_then(|table| table.route_of_call(arn.method, &path))
+        .map(|route| route.path.clone())
+        .unwrap_or_else(|| path.clone());
+    rest_authorizer_event(
+        authorization,
+        arn.method,
+        &resource,
+        method_arn,
+        Some(PATGATE_API),
+    )
+}
+
+/// A REST API REQUEST authorizer event for the route `method resource`, called as
+/// `method_arn`, on the API whose stage variable `patgateApi` is `api`.
+pub fn rest_authorizer_event(
+    authorization: Option<&str>,
+    method: &str,
+    resource: &str,
+    method_arn: &str,
+    api: Option<&str>,
+) -> Value {
     let mut event = fixture("authorizer-request.json");
     if let Some(value) = authorization {
         event["headers"]["Authorization"] = json!(value);
@@ -318,6 +386,20 @@ pub fn request_authorizer_event(authorization: Option<&str>, method_arn: &str) -
     event["headers"]["User-Agent"] = json!(USER_AGENT);
     event["requestContext"]["identity"]["sourceIp"] = json!(SOURCE_IP);
     event["methodArn"] = json!(method_arn);
+    event["httpMethod"] = json!(method);
+    event["resource"] = json!(resource);
+    event["requestContext"]["httpMethod"] = json!(method);
+    event["requestContext"]["resourcePath"] = json!(resource);
+    if let Some(arn) = ExecuteApiArn::parse(method_arn) {
+        let path = format!("/{}", arn.path);
+        event["path"] = json!(path);
+        event["requestContext"]["path"] = json!(path);
+        event["requestContext"]["apiId"] = json!(arn.api_id);
+    }
+    event["stageVariables"] = match api {
+        Some(name) => json!({ STAGE_VARIABLE: name }),
+        None => Value::Null,
+    };
     event
 }
 
@@ -325,9 +407,13 @@ pub fn request_authorizer_event(authorization: Option<&str>, method_arn: &str) -
 pub const SOURCE_IP: &str = "198.51.100.7";
 pub const USER_AGENT: &str = "patgate-tests/1.0";
 
+/// The test API: its account and id.
+pub const TEST_ACCOUNT: &str = "123456789012";
+pub const TEST_API_ID: &str = "abcdef1234";
+
 /// The ARN API Gateway passes for `METHOD /path` on the test API.
 pub fn method_arn(method: &str, path: &str) -> String {
-    format!("arn:aws:execute-api:us-east-1:123456789012:abcdef123/prod/{method}{path}")
+    format!("arn:aws:execute-api:us-east-1:{TEST_ACCOUNT}:{TEST_API_ID}/prod/{method}{path}")
 }
 
 pub fn json_body(response: &Response<Body>) -> Value {
