@@ -40,6 +40,10 @@ if [[ -n "$long_files" ]]; then
   exit 1
 fi
 
+stage "permission configuration: the demo file checks, and its table patgate is infra/openapi.yaml's"
+cargo run -q --locked -p patgate-config -- check infra/config/permissions.json
+cargo run -q --locked -p patgate-config -- openapi infra/openapi.yaml --api patgate --check infra/config/permissions.json
+
 stage "template lint (cfn-lint, sam validate --lint)"
 "$scripts/lint-template.sh"
 

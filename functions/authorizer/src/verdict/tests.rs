@@ -276,7 +276,10 @@ fn token_events_are_answered_for_the_one_called_arn() {
     let answer = decide(&called);
     assert!(answer.response.is_allowed());
     let document = policy(&answer);
-    assert_eq!(document.statement[0].resource, std::slice::from_ref(&called));
+    assert_eq!(
+        document.statement[0].resource,
+        std::slice::from_ref(&called)
+    );
     assert!(!document.allows(&format!("{BASE}/GET/catalog/svc-2")));
     assert_eq!(
         decide(&format!("{BASE}/GET/catalog/svc-1/raw")).reason,

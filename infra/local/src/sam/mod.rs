@@ -319,9 +319,11 @@ fn api_event(
         .and_then(Value::as_str);
     let api_id = match reference {
         Some(id) => id.to_owned(),
-        None => return err(format!(
+        None => {
+            return err(format!(
             "{function_id}.{event_id}: RestApiId (Api) or ApiId (HttpApi) must be a Ref to the API"
-        )),
+        ))
+        }
     };
     let path = template.string(properties.get("Path").unwrap_or(&Value::Null))?;
     let method = template
