@@ -53,6 +53,24 @@ print(json.dumps({"apiBase": api, "mode": "cognito", "cognitoDomain": domain,
                   "clientId": client, "redirectUri": page}, indent=2))
 PY
 
+# The distribution's Content-Security-Policy header allows the region's execute-api
+# hosts (it cannot name this stack's API: template.yaml, WebSecurityHeaders). A second
+# policy in the page names this API and the Cognito domain; a browser enforces both,
+# so the page may connect to this API only.
+python3 - "$repo_root/infra/web/dist/index.html" "$api_url" "$cognito_domain" <<'PY'
+import sys
+from urllib.parse import urlsplit
+page, api, domain = sys.argv[1:4]
+api_origin = "{0.scheme}://{0.netloc}".format(urlsplit(api))
+meta = (f'<meta http-equiv="Content-Security-Policy" '
+        f'content="connect-src \'self\' {api_origin} https://{domain}" />')
+text = open(page, encoding="utf-8").read()
+anchor = '<meta charset="utf-8" />'
+if anchor not in text:
+    sys.exit(f"deploy-web: {page} has no {anchor}")
+open(page, "w", encoding="utf-8").write(text.replace(anchor, anchor + "\n    " + meta, 1))
+PY
+
 echo "deploy-web: uploading to s3://$bucket"
 aws s3 sync "$repo_root/infra/web/dist/" "s3://$bucket/" --delete --exclude config.json \
   --cache-control "public, max-age=300" "${region_args[@]}"

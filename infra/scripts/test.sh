@@ -6,7 +6,8 @@
 #
 #   bash infra/scripts/test.sh
 #
-# Stages: format and lint, template lint, unit + integration tests (cargo test
+# Stages: format and lint, template lint, the scanner rules with the real scanners
+# (infra/scanners/check.py), unit + integration tests (cargo test
 # against DynamoDB Local), end-to-end tests and schemathesis against the local stack,
 # the web UI's unit tests, type check and browser tests (tests/web/run.sh: Playwright
 # with Debian's chromium, installed with apt when missing, against the local stack).
@@ -44,8 +45,13 @@ stage "permission configuration: the demo file checks, and its table patgate is 
 cargo run -q --locked -p patgate-config -- check infra/config/permissions.json
 cargo run -q --locked -p patgate-config -- openapi infra/openapi.yaml --api patgate --check infra/config/permissions.json
 
-stage "template lint (cfn-lint, sam validate --lint)"
+stage "template checks (cfn-lint, sam validate --lint, the SAM transform of every parameter combination, checkov)"
 "$scripts/lint-template.sh"
+
+stage "scanner rules: detect-secrets, secretlint and gitleaks' regex (RE2) on tests/scanners"
+python3 -m pip install -q -r infra/scanners/requirements.txt
+(cd infra/scanners && npm ci --no-audit --no-fund --loglevel=error)
+python3 infra/scanners/check.py
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
@@ -75,7 +81,7 @@ cargo test --workspace --locked
 
 if [[ -d tests/e2e ]]; then
   stage "end-to-end tests and schemathesis against the local stack"
-  cargo build --locked -p patgate-local -p authorizer -p create-token
+  cargo build --locked -p patgate-local -p authorizer -p create-token -p list-tokens
   python3 -m pytest -q tests/e2e
 fi
 

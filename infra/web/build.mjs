@@ -3,6 +3,8 @@
 //   dist/page.js            the standalone page (element included), with index.html, page.css
 //   dist/config.json        the page's settings, from the environment (below)
 // `node build.mjs --tests` bundles test/*.test.ts into dist-test/ for `node --test`.
+// `node build.mjs --sizes` prints, as JSON, what each element costs a page that loads it
+// alone (minified, Lit included; raw and gzip level 9), for infra/web/measure.sh.
 //
 // config.json: PATGATE_API_BASE (default http://127.0.0.1:3000) and, for Cognito,
 // PATGATE_COGNITO_DOMAIN, PATGATE_CLIENT_ID and optionally PATGATE_REDIRECT_URI;
@@ -11,6 +13,7 @@ import { build } from "esbuild";
 import { copyFile, mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
 
 const root = dirname(fileURLToPath(import.meta.url));
 const src = join(root, "src");
@@ -70,5 +73,36 @@ async function buildSite() {
   }
 }
 
+/** Each element as a page would load it alone (its parts and Lit included). */
+const ELEMENTS = {
+  "<patgate-tokens> (all its parts)": "patgate-tokens.ts",
+  "<patgate-token-table>": "token-table.ts",
+  "<patgate-token-form>": "token-form.ts",
+  "<patgate-token-reveal>": "token-reveal.ts",
+  "<patgate-revoke-dialog>, <patgate-rotate-dialog>": "token-dialogs.ts",
+  "<patgate-revoked-tokens>": "revoked-tokens.ts",
+  "Lit alone": "lit",
+};
+
+async function sizes() {
+  const rows = [];
+  for (const [element, entry] of Object.entries(ELEMENTS)) {
+    const result = await build({
+      ...common,
+      stdin:
+        entry === "lit"
+          ? { contents: 'export * from "lit";', resolveDir: root, loader: "js" }
+          : { contents: `export * from "./${entry.replace(/\.ts$/, ".js")}";`, resolveDir: src, loader: "ts" },
+      platform: "browser",
+      minify: true,
+      write: false,
+    });
+    const bytes = result.outputFiles[0].contents;
+    rows.push({ element, raw: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length });
+  }
+  console.log(JSON.stringify(rows));
+}
+
 if (process.argv.includes("--tests")) await buildTests();
+else if (process.argv.includes("--sizes")) await sizes();
 else await buildSite();

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use crate::reminders::parse_lead_days;
-use crate::token::TokenPrefix;
+use crate::token::{AcceptedPrefixes, TokenFormatError, TokenPrefix, TokenSecret};
 
 pub const TABLE_NAME: &str = "TABLE_NAME";
 pub const TOKEN_PREFIX: &str = "TOKEN_PREFIX";
@@ -17,6 +17,15 @@ pub const LAST_USE_INTERVAL_SECONDS: &str = "LAST_USE_INTERVAL_SECONDS";
 pub const EXPIRY_REMINDER_DAYS: &str = "EXPIRY_REMINDER_DAYS";
 pub const EVENT_BUS_NAME: &str = "EVENT_BUS_NAME";
 pub const WEB_ORIGIN: &str = "WEB_ORIGIN";
+pub const METRIC_NAMESPACE: &str = "METRIC_NAMESPACE";
+pub const METRIC_SERVICE: &str = "METRIC_SERVICE";
+pub const EARLIER_TOKEN_PREFIXES: &str = "EARLIER_TOKEN_PREFIXES";
+pub const GITHUB_SECRET_SCANNING_KEYS_URL: &str = "GITHUB_SECRET_SCANNING_KEYS_URL";
+
+/// GitHub's published secret scanning public keys: the default key URL.
+pub const GITHUB_KEYS_URL_DEFAULT: &str = "https://api.github.com/meta/public_keys/secret_scanning";
+/// Most earlier prefixes a deployment may keep accepting.
+pub const MAX_EARLIER_PREFIXES: usize = 5;
 /// The permission configuration file (`crate::permissions`), read once at cold start.
 pub const PATGATE_CONFIG_PATH: &str = "PATGATE_CONFIG_PATH";
 /// Where the layer `PatgateConfigLayer` puts the permission configuration.
@@ -33,8 +42,14 @@ pub enum ConfigError {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub table_name: String,
-    /// Prefix of every token this deployment issues, e.g. `pgt` in `pgt_…`.
+    /// Prefix of every token this deployment issues, whole, e.g. `pgt_` in `pgt_…`.
     pub token_prefix: TokenPrefix,
+    /// Prefixes this deployment issued before, whose tokens keep working until they
+    /// expire (`EARLIER_TOKEN_PREFIXES`, comma-separated).
+    pub earlier_token_prefixes: Vec<TokenPrefix>,
+    /// Where GitHub's secret scanning public keys are fetched from; `None` (the
+    /// variable set but empty) refuses every GitHub alert without a fetch.
+    pub github_keys_url: Option<String>,
     /// Furthest expiration date allowed, in calendar days after today (user's zone).
     pub max_token_lifetime_days: u32,
     /// Live (unexpired, unrevoked) tokens one user may hold.
@@ -47,21 +62,29 @@ pub struct Settings {
     pub event_bus_name: String,
     /// The web UI origin allowed by CORS; `None` sends no CORS headers.
     pub web_origin: Option<String>,
+    /// CloudWatch namespace of the metrics.
+    pub metric_namespace: String,
+    /// Value of the metrics' `Service` dimension (the stack's, by default its name).
+    pub metric_service: String,
     /// The permission configuration file.
     pub config_path: std::path::PathBuf,
 }
 
 impl Settings {
     /// Every environment variable [`Settings::from_env`] reads.
-    pub const VARIABLES: [&'static str; 9] = [
+    pub const VARIABLES: [&'static str; 13] = [
         TABLE_NAME,
         TOKEN_PREFIX,
+        EARLIER_TOKEN_PREFIXES,
+        GITHUB_SECRET_SCANNING_KEYS_URL,
         MAX_TOKEN_LIFETIME_DAYS,
         MAX_TOKENS_PER_USER,
         LAST_USE_INTERVAL_SECONDS,
         EXPIRY_REMINDER_DAYS,
         EVENT_BUS_NAME,
         WEB_ORIGIN,
+        METRIC_NAMESPACE,
+        METRIC_SERVICE,
         PATGATE_CONFIG_PATH,
     ];
 
@@ -84,9 +107,18 @@ impl Settings {
             })?,
             None => TokenPrefix::default(),
         };
+        let earlier_token_prefixes =
+            earlier_prefixes(get(EARLIER_TOKEN_PREFIXES).as_deref(), &token_prefix)?;
+        let github_keys_url = match lookup(GITHUB_SECRET_SCANNING_KEYS_URL) {
+            None => Some(GITHUB_KEYS_URL_DEFAULT.to_owned()),
+            Some(raw) if raw.trim().is_empty() => None,
+            Some(raw) => Some(key_url(raw.trim())?),
+        };
         Ok(Settings {
             table_name,
             token_prefix,
+            earlier_token_prefixes,
+            github_keys_url,
             max_token_lifetime_days: number(
                 get(MAX_TOKEN_LIFETIME_DAYS),
                 MAX_TOKEN_LIFETIME_DAYS,
@@ -115,10 +147,85 @@ impl Settings {
             },
             event_bus_name: get(EVENT_BUS_NAME).unwrap_or_else(|| "default".to_owned()),
             web_origin: get(WEB_ORIGIN),
+            metric_namespace: get(METRIC_NAMESPACE)
+                .unwrap_or_else(|| crate::metrics::DEFAULT_NAMESPACE.to_owned()),
+            metric_service: get(METRIC_SERVICE)
+                .unwrap_or_else(|| crate::metrics::DEFAULT_SERVICE.to_owned()),
             config_path: get(PATGATE_CONFIG_PATH)
                 .unwrap_or_else(|| DEFAULT_CONFIG_PATH.to_owned())
                 .into(),
         })
+    }
+}
+
+impl Settings {
+    /// The prefixes whose tokens this deployment accepts (built once, at cold start).
+    pub fn accepted_prefixes(&self) -> AcceptedPrefixes {
+        AcceptedPrefixes {
+            current: self.token_prefix.clone(),
+            earlier: self.earlier_token_prefixes.clone(),
+        }
+    }
+
+    /// A presented string as a token of this deployment, under its prefix or an
+    /// earlier accepted one. No I/O.
+    pub fn parse_token(&self, presented: &str) -> Result<TokenSecret, TokenFormatError> {
+        TokenSecret::parse_any(
+            std::iter::once(&self.token_prefix).chain(&self.earlier_token_prefixes),
+            presented,
+        )
+    }
+}
+
+/// `EARLIER_TOKEN_PREFIXES`: comma-separated prefixes, each valid, none the current
+/// one, none twice, at most [`MAX_EARLIER_PREFIXES`].
+fn earlier_prefixes(
+    raw: Option<&str>,
+    current: &TokenPrefix,
+) -> Result<Vec<TokenPrefix>, ConfigError> {
+    let invalid = |reason: String| ConfigError::Invalid {
+        name: EARLIER_TOKEN_PREFIXES,
+        reason,
+    };
+    let mut prefixes: Vec<TokenPrefix> = Vec::new();
+    for part in raw.unwrap_or("").split(',').map(str::trim) {
+        if part.is_empty() {
+            continue;
+        }
+        let prefix = TokenPrefix::new(part).map_err(|rule| invalid(format!("`{part}`: {rule}")))?;
+        if &prefix == current {
+            return Err(invalid(format!(
+                "`{part}` is the current TOKEN_PREFIX, not an earlier one"
+            )));
+        }
+        if prefixes.contains(&prefix) {
+            return Err(invalid(format!("`{part}` is listed twice")));
+        }
+        prefixes.push(prefix);
+    }
+    if prefixes.len() > MAX_EARLIER_PREFIXES {
+        return Err(invalid(format!(
+            "at most {MAX_EARLIER_PREFIXES} earlier prefixes"
+        )));
+    }
+    Ok(prefixes)
+}
+
+/// The GitHub key URL: `https://…`, or plain HTTP to this machine (tests, local stacks).
+fn key_url(raw: &str) -> Result<String, ConfigError> {
+    let invalid = |reason: &str| ConfigError::Invalid {
+        name: GITHUB_SECRET_SCANNING_KEYS_URL,
+        reason: reason.to_owned(),
+    };
+    let uri: http::Uri = raw.parse().map_err(|_| invalid("is not a URL"))?;
+    let host = uri.host().ok_or_else(|| invalid("has no host"))?;
+    let loopback = host == "localhost" || host == "127.0.0.1" || host == "[::1]";
+    match uri.scheme_str() {
+        Some("https") => Ok(raw.to_owned()),
+        Some("http") if loopback => Ok(raw.to_owned()),
+        _ => Err(invalid(
+            "must be an https:// URL (plain http only to localhost)",
+        )),
     }
 }
 
@@ -162,13 +269,17 @@ mod tests {
     fn defaults_apply_when_only_the_table_is_set() {
         let s = settings(&[(TABLE_NAME, "tokens")]).unwrap();
         assert_eq!(s.table_name, "tokens");
-        assert_eq!(s.token_prefix.as_str(), "pgt");
+        assert_eq!(s.token_prefix.as_str(), "pgt_");
+        assert!(s.earlier_token_prefixes.is_empty());
+        assert_eq!(s.github_keys_url.as_deref(), Some(GITHUB_KEYS_URL_DEFAULT));
         assert_eq!(s.max_token_lifetime_days, 366);
         assert_eq!(s.max_tokens_per_user, 50);
         assert_eq!(s.last_use_interval, Duration::from_secs(300));
         assert_eq!(s.expiry_reminder_days, vec![7, 1]);
         assert_eq!(s.event_bus_name, "default");
         assert_eq!(s.web_origin, None);
+        assert_eq!(s.metric_namespace, "patgate");
+        assert_eq!(s.metric_service, "patgate");
         assert_eq!(
             s.config_path,
             std::path::Path::new("/opt/patgate/config.json")
@@ -215,17 +326,109 @@ mod tests {
     fn explicit_values_override_defaults() {
         let s = settings(&[
             (TABLE_NAME, "t"),
-            (TOKEN_PREFIX, "acme"),
+            (TOKEN_PREFIX, "acme_"),
             (MAX_TOKENS_PER_USER, "3"),
             (EXPIRY_REMINDER_DAYS, "30, 7"),
             (WEB_ORIGIN, "https://portal.example.com"),
+            (METRIC_NAMESPACE, "acme/tokens"),
+            (METRIC_SERVICE, "tokens-prod"),
         ])
         .unwrap();
+        assert_eq!(s.metric_namespace, "acme/tokens");
+        assert_eq!(s.metric_service, "tokens-prod");
         assert_eq!(s.expiry_reminder_days, vec![30, 7]);
         let last_day_only = settings(&[(TABLE_NAME, "t"), (EXPIRY_REMINDER_DAYS, "")]).unwrap();
         assert!(last_day_only.expiry_reminder_days.is_empty());
-        assert_eq!(s.token_prefix.as_str(), "acme");
+        assert_eq!(s.token_prefix.as_str(), "acme_");
         assert_eq!(s.max_tokens_per_user, 3);
         assert_eq!(s.web_origin.as_deref(), Some("https://portal.example.com"));
+    }
+
+    #[test]
+    fn the_prefix_is_whole_and_validated_at_cold_start() {
+        // Before the prefix was whole, `pgt` meant `pgt_`: refused now, loudly.
+        for bad in ["pgt", "Acme_", "acme-pgt_", "_pgt_"] {
+            let err = settings(&[(TABLE_NAME, "t"), (TOKEN_PREFIX, bad)]).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    ConfigError::Invalid {
+                        name: TOKEN_PREFIX,
+                        ..
+                    }
+                ),
+                "{bad}: {err:?}"
+            );
+        }
+        let s = settings(&[(TABLE_NAME, "t"), (TOKEN_PREFIX, "acme_pgt_")]).unwrap();
+        assert_eq!(s.token_prefix.as_str(), "acme_pgt_");
+    }
+
+    #[test]
+    fn earlier_prefixes_are_listed_checked_and_accepted() {
+        let s = settings(&[
+            (TABLE_NAME, "t"),
+            (TOKEN_PREFIX, "acme_pgt_"),
+            (EARLIER_TOKEN_PREFIXES, " pgt_ , old_"),
+        ])
+        .unwrap();
+        let names: Vec<&str> = s
+            .earlier_token_prefixes
+            .iter()
+            .map(TokenPrefix::as_str)
+            .collect();
+        assert_eq!(names, ["pgt_", "old_"]);
+        let old = TokenSecret::generate(&TokenPrefix::default()).unwrap();
+        assert_eq!(s.parse_token(old.expose()).unwrap(), old);
+        for bad in ["pgt", "acme_pgt_", "pgt_,pgt_", "a_,b_,c_,d_,e_,f_"] {
+            let err = settings(&[
+                (TABLE_NAME, "t"),
+                (TOKEN_PREFIX, "acme_pgt_"),
+                (EARLIER_TOKEN_PREFIXES, bad),
+            ])
+            .unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    ConfigError::Invalid {
+                        name: EARLIER_TOKEN_PREFIXES,
+                        ..
+                    }
+                ),
+                "{bad}: {err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_github_key_url_is_https_or_local_and_empty_turns_alerts_off() {
+        let url =
+            |raw: &str| settings(&[(TABLE_NAME, "t"), (GITHUB_SECRET_SCANNING_KEYS_URL, raw)]);
+        assert_eq!(url("").unwrap().github_keys_url, None);
+        assert_eq!(
+            url("https://keys.example.com/k")
+                .unwrap()
+                .github_keys_url
+                .as_deref(),
+            Some("https://keys.example.com/k")
+        );
+        assert!(url("http://127.0.0.1:8123/keys").is_ok());
+        for bad in [
+            "http://keys.example.com/k",
+            "ftp://x/y",
+            "not a url",
+            "/keys",
+        ] {
+            assert!(
+                matches!(
+                    url(bad).unwrap_err(),
+                    ConfigError::Invalid {
+                        name: GITHUB_SECRET_SCANNING_KEYS_URL,
+                        ..
+                    }
+                ),
+                "{bad}"
+            );
+        }
     }
 }

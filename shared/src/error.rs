@@ -23,12 +23,29 @@ pub enum ApiError {
     AccountInactive,
     #[error("no such token")]
     NotFound,
+    #[error("no such {0}")]
+    NoSuch(&'static str),
+    #[error("this needs the patgate:admin permission")]
+    Forbidden,
+    #[error("{0} already exists")]
+    AlreadyExists(&'static str),
+    #[error("{field} cannot be changed")]
+    Immutable { field: &'static str },
+    #[error("the record changed since it was read (ETag); read it again")]
+    PreconditionFailed,
     #[error("you already have {limit} live tokens, the most allowed; revoke one first")]
     TokenLimitReached { limit: u32 },
     #[error("the token was changed at the same time (rotated elsewhere?); reload and try again")]
     Conflict,
+    /// `Idempotency-Key` names an earlier creation this request cannot replay.
+    #[error("this Idempotency-Key {reason}; send a new key for a new token")]
+    IdempotencyKeyReused { reason: &'static str },
     #[error("request body is larger than {max_bytes} bytes")]
     PayloadTooLarge { max_bytes: usize },
+    #[error("GitHub alert refused: {0}")]
+    InvalidSignature(&'static str),
+    #[error("this signed message was received before")]
+    Replayed,
     #[error("the token store is unavailable; try again shortly")]
     Unavailable,
     #[error("internal error")]
@@ -46,10 +63,17 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::InvalidJson(_) | ApiError::InvalidField { .. } => StatusCode::BAD_REQUEST,
-            ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthenticated | ApiError::InvalidSignature(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Replayed => StatusCode::CONFLICT,
             ApiError::SessionRequired | ApiError::AccountInactive => StatusCode::FORBIDDEN,
-            ApiError::NotFound => StatusCode::NOT_FOUND,
-            ApiError::TokenLimitReached { .. } | ApiError::Conflict => StatusCode::CONFLICT,
+            ApiError::NotFound | ApiError::NoSuch(_) => StatusCode::NOT_FOUND,
+            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::AlreadyExists(_) => StatusCode::CONFLICT,
+            ApiError::Immutable { .. } => StatusCode::BAD_REQUEST,
+            ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            ApiError::TokenLimitReached { .. }
+            | ApiError::Conflict
+            | ApiError::IdempotencyKeyReused { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -61,11 +85,18 @@ impl ApiError {
             ApiError::InvalidJson(_) => "invalid_json",
             ApiError::InvalidField { .. } => "invalid_field",
             ApiError::Unauthenticated => "unauthenticated",
+            ApiError::InvalidSignature(_) => "invalid_signature",
+            ApiError::Replayed => "replayed",
             ApiError::SessionRequired => "session_required",
             ApiError::AccountInactive => "forbidden",
-            ApiError::NotFound => "not_found",
+            ApiError::NotFound | ApiError::NoSuch(_) => "not_found",
+            ApiError::Forbidden => "forbidden",
+            ApiError::AlreadyExists(_) => "already_exists",
+            ApiError::Immutable { .. } => "immutable",
+            ApiError::PreconditionFailed => "precondition_failed",
             ApiError::TokenLimitReached { .. } => "token_limit_reached",
             ApiError::Conflict => "conflict",
+            ApiError::IdempotencyKeyReused { .. } => "idempotency_key_reused",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::Unavailable => "service_unavailable",
             ApiError::Internal => "internal_error",
@@ -75,8 +106,14 @@ impl ApiError {
     /// `{"error":{"code","message"}}`, plus `field` for field errors.
     pub fn body(&self) -> serde_json::Value {
         let mut error = json!({ "code": self.code(), "message": self.to_string() });
-        if let ApiError::InvalidField { field, .. } = self {
-            error["field"] = json!(field);
+        match self {
+            ApiError::InvalidField { field, .. } | ApiError::Immutable { field } => {
+                error["field"] = json!(field)
+            }
+            ApiError::IdempotencyKeyReused { .. } => {
+                error["field"] = json!(crate::api::IDEMPOTENCY_KEY_HEADER)
+            }
+            _ => {}
         }
         json!({ "error": error })
     }
@@ -101,6 +138,7 @@ impl From<CreateTokenError> for ApiError {
     fn from(err: CreateTokenError) -> Self {
         match err {
             CreateTokenError::LimitReached(limit) => ApiError::TokenLimitReached { limit },
+            CreateTokenError::IdempotencyKeyUsed => ApiError::Conflict,
             CreateTokenError::Store(err) => err.into(),
         }
     }
@@ -123,12 +161,30 @@ mod tests {
             (ApiError::SessionRequired, 403, "session_required"),
             (ApiError::AccountInactive, 403, "forbidden"),
             (ApiError::NotFound, 404, "not_found"),
+            (ApiError::NoSuch("user"), 404, "not_found"),
+            (ApiError::Forbidden, 403, "forbidden"),
+            (ApiError::AlreadyExists("user"), 409, "already_exists"),
+            (ApiError::Immutable { field: "userName" }, 400, "immutable"),
+            (ApiError::PreconditionFailed, 412, "precondition_failed"),
             (
                 ApiError::TokenLimitReached { limit: 50 },
                 409,
                 "token_limit_reached",
             ),
             (ApiError::Conflict, 409, "conflict"),
+            (
+                ApiError::IdempotencyKeyReused {
+                    reason: "was used with another request",
+                },
+                409,
+                "idempotency_key_reused",
+            ),
+            (
+                ApiError::InvalidSignature("unknown key identifier"),
+                401,
+                "invalid_signature",
+            ),
+            (ApiError::Replayed, 409, "replayed"),
             (
                 ApiError::PayloadTooLarge { max_bytes: 16 },
                 413,
@@ -148,5 +204,10 @@ mod tests {
         let field = ApiError::invalid("expiresOn", "must be YYYY-MM-DD").body();
         assert_eq!(field["error"]["field"], "expiresOn");
         assert_eq!(field["error"]["message"], "expiresOn: must be YYYY-MM-DD");
+        let reused = ApiError::IdempotencyKeyReused {
+            reason: "was used with another request",
+        }
+        .body();
+        assert_eq!(reused["error"]["field"], "Idempotency-Key");
     }
 }

@@ -4,7 +4,7 @@
 //! | event                | from                                                    |
 //! |----------------------|---------------------------------------------------------|
 //! | `token.created`      | a token item inserted                                   |
-//! | `token.rotated`      | a token item whose `rotated_at` changed                 |
+//! | `token.rotated`      | a token item whose `secret_version` went up             |
 //! | `token.secret_reused`| a token item whose `secret_reused_at` changed            |
 //! | `token.revoked`      | a revoked record inserted (reason: user, leaked, offboarded) |
 //! | `token.expired`      | a token item deleted by DynamoDB's TTL                  |
@@ -12,7 +12,9 @@
 //!
 //! Each event's detail names the user, the token and its expiry, never the secret or
 //! its hash. Its `eventId` derives from what caused it (the stream record, or the
-//! reminder), so a consumer that sees an event twice can drop the second.
+//! reminder), so a consumer that sees an event twice (a retried batch, a redrive)
+//! can drop the second. Every change of a token is its own stream record, so two
+//! rotations in one second are two `token.rotated` events, with two `secretVersion`s.
 
 use aws_lambda_events::dynamodb::EventRecord;
 use chrono::{DateTime, Utc};
@@ -49,6 +51,9 @@ pub struct LifecycleEvent {
     pub reason: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub days_left: Option<u32>,
+    /// The token's secret version the event speaks of (not known to reminders).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret_version: Option<u64>,
 }
 
 impl LifecycleEvent {
@@ -67,6 +72,7 @@ impl LifecycleEvent {
             time_zone: token.expiry.time_zone.name().to_owned(),
             reason: None,
             days_left: None,
+            secret_version: Some(token.secret_version),
         }
     }
 
@@ -97,7 +103,12 @@ pub fn from_stream_record(record: &EventRecord) -> Result<Option<LifecycleEvent>
             "MODIFY" => {
                 let old = items::token_from_item(old_image())?;
                 let new = items::token_from_item(new_image())?;
-                Ok(if new.rotated_at != old.rotated_at {
+                // A rotation (or re-issue) bumps the version; items written before
+                // versions existed only tell by `rotated_at`.
+                let rotated = new.secret_version > old.secret_version
+                    || (new.secret_version == old.secret_version
+                        && new.rotated_at != old.rotated_at);
+                Ok(if rotated {
                     Some(LifecycleEvent::about("token.rotated", id, at, &new))
                 } else if new.secret_reused_at != old.secret_reused_at {
                     Some(LifecycleEvent::about("token.secret_reused", id, at, &new))
@@ -147,6 +158,7 @@ pub fn expiring(reminder: &Reminder, now: DateTime<Utc>) -> LifecycleEvent {
         time_zone: reminder.expiry.time_zone.name().to_owned(),
         reason: None,
         days_left: Some(days_left),
+        secret_version: None,
     }
 }
 
@@ -228,6 +240,10 @@ mod tests {
             reminders: vec![],
             last_use: None,
             secret_reused_at: None,
+            secret_version: 1,
+            owner_kind: Default::default(),
+            permissions_lost: Default::default(),
+            created_by: None,
         }
     }
 
@@ -331,11 +347,61 @@ mod tests {
     }
 
     #[test]
+    fn a_second_rotation_in_the_same_second_is_told_by_its_version() {
+        let at = token().created_at;
+        let once = TokenRecord {
+            rotated_at: Some(at),
+            secret_version: 2,
+            ..token()
+        };
+        let twice = TokenRecord {
+            secret_version: 3,
+            ..once.clone()
+        };
+        let old = items::token_to_item(&once).unwrap();
+        let new = items::token_to_item(&twice).unwrap();
+        let event = from_stream_record(&record(
+            "MODIFY",
+            &keys_of(&new),
+            Some(&old),
+            Some(&new),
+            false,
+        ))
+        .unwrap()
+        .unwrap();
+        assert_eq!(event.detail_type, "token.rotated");
+        assert_eq!(event.secret_version, Some(3));
+        // Nothing but a last use: no event, whatever the version says.
+        let used = TokenRecord {
+            last_use: Some(crate::store::LastUse {
+                at,
+                ip: None,
+                user_agent: None,
+            }),
+            ..twice.clone()
+        };
+        let used = items::token_to_item(&used).unwrap();
+        assert_eq!(
+            from_stream_record(&record(
+                "MODIFY",
+                &keys_of(&new),
+                Some(&new),
+                Some(&used),
+                false
+            ))
+            .unwrap(),
+            None
+        );
+    }
+
+    #[test]
     fn revocations_carry_their_reason_and_no_secret() {
         let revoked = RevokedToken {
             token: token(),
             revoked_at: token().created_at,
             reason: RevokeReason::Leaked,
+            revoked_by: None,
+            note: None,
         };
         let item = items::revoked_to_item(&revoked).unwrap();
         let event =
@@ -362,6 +428,7 @@ mod tests {
                 active: true,
             },
             access_version: 1,
+            profile: Default::default(),
         };
         let hash = items::hash_to_item(&token(), &owner).unwrap();
         assert_eq!(

@@ -7,6 +7,9 @@
 //! - storage: [`store`], with the item layout in [`store::items`];
 //! - the token API: its use cases ([`service`]), wire format ([`api`], strict JSON in
 //!   [`json`]) and its one error type ([`error`]);
+//! - the user directory: users, service accounts, the inventory and integration
+//!   credentials ([`directory`], [`credential`]), and SCIM 2.0 ([`scim`]);
+//! - GitHub's signed secret scanning alerts ([`github`]);
 //! - lifecycle events ([`events`]) and operational metrics ([`metrics`]);
 //! - settings read at cold start ([`config`]) and the AWS SDK configuration
 //!   ([`sdk_config`]).
@@ -16,14 +19,18 @@
 
 pub mod api;
 pub mod config;
+pub mod credential;
+pub mod directory;
 pub mod error;
 pub mod events;
 pub mod expiry;
+pub mod github;
 pub mod json;
 pub mod logging;
 pub mod metrics;
 pub mod permissions;
 pub mod reminders;
+pub mod scim;
 pub mod sdk_config;
 pub mod service;
 pub mod store;

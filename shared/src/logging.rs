@@ -4,14 +4,20 @@
 //! The runtime and the AWS SDK stay at INFO at most whatever the level: at DEBUG and
 //! TRACE they log raw events and request bodies, which hold bearer tokens, session
 //! JWTs and token hashes. patgate's own code logs ids and reasons, never those.
+//!
+//! The runtime writes one ERROR line per handler error. The authorizer answers every
+//! refused call (401) with an error and logs its store failures itself, so its lines
+//! would be one per refusal that nobody reads and CloudWatch Logs bills:
+//! [`init_without_handler_error_lines`] leaves them out (the runtime's line for a
+//! panic stays).
 
-use lambda_http::tracing::subscriber::filter::{LevelFilter, Targets};
+use lambda_http::tracing::subscriber::filter::{filter_fn, LevelFilter, Targets};
 use lambda_http::tracing::subscriber::fmt;
 use lambda_http::tracing::subscriber::layer::SubscriberExt;
 use lambda_http::tracing::subscriber::util::SubscriberInitExt;
 
 /// The crates whose logs follow the configured level.
-const OWN_CRATES: [&str; 10] = [
+const OWN_CRATES: [&str; 11] = [
     "patgate",
     "authorizer",
     "create_token",
@@ -22,7 +28,17 @@ const OWN_CRATES: [&str; 10] = [
     "events",
     "reminders",
     "demo_echo",
+    "pre_traffic",
 ];
+
+/// Where the runtime logs a handler's `Err` (a message, no other field) and a panic
+/// (with an `error` field).
+const HANDLER_OUTCOME_TARGET: &str = "lambda_runtime::layers::panic";
+
+/// The runtime's line for a handler's `Err`, not for a panic.
+pub fn is_handler_error_line(metadata: &lambda_http::tracing::Metadata<'_>) -> bool {
+    metadata.target() == HANDLER_OUTCOME_TARGET && metadata.fields().field("error").is_none()
+}
 
 /// The configured level: `AWS_LAMBDA_LOG_LEVEL`, else `RUST_LOG` read as a bare level,
 /// else INFO. FATAL (which Lambda allows) reads as ERROR.
@@ -50,10 +66,20 @@ pub fn filter(level: LevelFilter) -> Targets {
 
 /// Installs the subscriber; call once, first thing in `main`.
 pub fn init() {
+    install(false);
+}
+
+/// [`init`], without the runtime's line for each handler error (the authorizer's).
+pub fn init_without_handler_error_lines() {
+    install(true);
+}
+
+fn install(drop_handler_errors: bool) {
     let raw = std::env::var("AWS_LAMBDA_LOG_LEVEL")
         .or_else(|_| std::env::var("RUST_LOG"))
         .ok();
     let filter = filter(level_from(raw.as_deref()));
+    let handler_errors = filter_fn(move |m| !(drop_handler_errors && is_handler_error_line(m)));
     let json = std::env::var("AWS_LAMBDA_LOG_FORMAT")
         .is_ok_and(|format| format.eq_ignore_ascii_case("json"));
     let collector = fmt()
@@ -61,9 +87,14 @@ pub fn init() {
         .without_time()
         .with_max_level(LevelFilter::TRACE);
     if json {
-        collector.json().finish().with(filter).init();
+        collector
+            .json()
+            .finish()
+            .with(filter)
+            .with(handler_errors)
+            .init();
     } else {
-        collector.finish().with(filter).init();
+        collector.finish().with(filter).with(handler_errors).init();
     }
 }
 
@@ -84,6 +115,44 @@ mod tests {
         ]
         .into_iter()
         .find(|level| filter.would_enable(target, level))
+    }
+
+    #[test]
+    fn only_the_runtimes_handler_error_lines_are_told_apart() {
+        use lambda_http::tracing::subscriber::layer::Context;
+        use lambda_http::tracing::subscriber::registry::Registry;
+        use lambda_http::tracing::subscriber::Layer;
+        use std::sync::{Arc, Mutex};
+
+        /// Records, per event, its target and whether it is a handler error line.
+        #[derive(Clone, Default)]
+        struct Seen(Arc<Mutex<Vec<(String, bool)>>>);
+        impl<S: lambda_http::tracing::Subscriber> Layer<S> for Seen {
+            fn on_event(&self, event: &lambda_http::tracing::Event<'_>, _: Context<'_, S>) {
+                let metadata = event.metadata();
+                self.0.lock().unwrap().push((
+                    metadata.target().to_owned(),
+                    is_handler_error_line(metadata),
+                ));
+            }
+        }
+        let seen = Seen::default();
+        let subscriber = Registry::default().with(seen.clone());
+        {
+            let _guard = subscriber.set_default();
+            // The runtime's two lines, as lambda_runtime 1.5 writes them.
+            let error = "Unauthorized(\"expired\")";
+            lambda_http::tracing::error!(target: "lambda_runtime::layers::panic", "{error:?}");
+            lambda_http::tracing::error!(target: "lambda_runtime::layers::panic", ?error, "user handler panicked");
+            lambda_http::tracing::error!(target: "authorizer", "decision");
+        }
+        let seen = seen.0.lock().unwrap().clone();
+        assert_eq!(
+            seen.iter()
+                .map(|(_, handler_error)| *handler_error)
+                .collect::<Vec<_>>(),
+            [true, false, false]
+        );
     }
 
     #[test]

@@ -2,15 +2,25 @@
 //! object per line on stdout, which CloudWatch Logs turns into metrics with no API
 //! call on the request path. Lambda passes JSON lines through unchanged under the
 //! template's JSON log format; they carry no `level`, so they count as INFO and need
-//! the application log level at INFO or more verbose.
+//! the application log level at INFO or more verbose (the template allows no less).
+//!
+//! Every metric lands in the stack's namespace (`METRIC_NAMESPACE`) under the
+//! dimension `Service` = `METRIC_SERVICE`, so that two stacks of one account keep
+//! their metrics, and their alarms, apart.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Map, Value};
 
-/// The CloudWatch namespace of every patgate metric.
-pub const NAMESPACE: &str = "patgate";
+use crate::config::Settings;
+
+/// The namespace and service of a deployment that sets neither.
+pub const DEFAULT_NAMESPACE: &str = "patgate";
+pub const DEFAULT_SERVICE: &str = "patgate";
+
+/// The dimension every metric carries, valued with the deployment's service.
+pub const SERVICE_DIMENSION: &str = "Service";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unit {
@@ -27,49 +37,102 @@ impl Unit {
     }
 }
 
+/// Where a deployment's metrics go in CloudWatch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scope {
+    pub namespace: String,
+    pub service: String,
+}
+
+impl Default for Scope {
+    fn default() -> Self {
+        Scope {
+            namespace: DEFAULT_NAMESPACE.to_owned(),
+            service: DEFAULT_SERVICE.to_owned(),
+        }
+    }
+}
+
+impl Scope {
+    pub fn of(settings: &Settings) -> Self {
+        Scope {
+            namespace: settings.metric_namespace.clone(),
+            service: settings.metric_service.clone(),
+        }
+    }
+}
+
 /// Where metric lines go: stdout in Lambda, nowhere or a buffer elsewhere.
 #[derive(Debug, Clone, Default)]
 pub enum Metrics {
     #[default]
     Off,
-    Stdout,
+    Stdout(Arc<Scope>),
     /// Kept in memory (tests read them back).
-    Captured(Arc<Mutex<Vec<String>>>),
+    Captured(Arc<Scope>, Arc<Mutex<Vec<String>>>),
 }
 
 impl Metrics {
+    /// Lines on stdout, in the namespace and service of `settings`.
+    pub fn stdout(settings: &Settings) -> Self {
+        Metrics::Stdout(Arc::new(Scope::of(settings)))
+    }
+
+    /// Lines kept in memory, in the default namespace and service.
     pub fn captured() -> Self {
-        Metrics::Captured(Arc::default())
+        Self::captured_in(Scope::default())
+    }
+
+    pub fn captured_in(scope: Scope) -> Self {
+        Metrics::Captured(Arc::new(scope), Arc::default())
     }
 
     /// The lines captured so far (empty unless [`Metrics::Captured`]).
     pub fn lines(&self) -> Vec<String> {
         match self {
-            Metrics::Captured(lines) => lines.lock().map(|lines| lines.clone()).unwrap_or_default(),
+            Metrics::Captured(_, lines) => {
+                lines.lock().map(|lines| lines.clone()).unwrap_or_default()
+            }
             _ => Vec::new(),
         }
     }
 
-    /// Emits one EMF line: `metrics` under the dimension set `dimensions`
-    /// (name, value pairs), at `timestamp_ms`.
+    /// Emits one EMF line: `metrics` under the dimension set `Service` +
+    /// `dimensions` (name, value pairs), at `timestamp_ms`. A `Service` among
+    /// `dimensions` is replaced by the deployment's.
     pub fn emit(
         &self,
         dimensions: &[(&str, &str)],
         metrics: &[(&str, Unit, f64)],
         timestamp_ms: i64,
     ) {
-        if matches!(self, Metrics::Off) {
-            return;
-        }
-        let line = emf_line(dimensions, metrics, timestamp_ms);
-        match self {
-            Metrics::Off => {}
-            Metrics::Stdout => {
+        self.emit_with_rollup(dimensions, None, metrics, timestamp_ms);
+    }
+
+    /// As [`Metrics::emit`], and also under the dimension set `Service` + `rollup`
+    /// (names among `dimensions`): the same values summed over the dimensions left
+    /// out, for an alarm that cannot add up every combination (CloudWatch alarms
+    /// cannot search).
+    pub fn emit_with_rollup(
+        &self,
+        dimensions: &[(&str, &str)],
+        rollup: Option<&[&str]>,
+        metrics: &[(&str, Unit, f64)],
+        timestamp_ms: i64,
+    ) {
+        let (scope, captured) = match self {
+            Metrics::Off => return,
+            Metrics::Stdout(scope) => (scope, None),
+            Metrics::Captured(scope, lines) => (scope, Some(lines)),
+        };
+        let line = emf_line(scope, dimensions, rollup, metrics, timestamp_ms);
+        match captured {
+            None => {
                 let mut out = std::io::stdout().lock();
                 // A lost metric line must never fail a request.
                 let _ = writeln!(out, "{line}");
             }
-            Metrics::Captured(lines) => {
+            Some(lines) => {
                 if let Ok(mut lines) = lines.lock() {
                     lines.push(line);
                 }
@@ -83,20 +146,38 @@ impl Metrics {
     }
 }
 
-/// The EMF document for `metrics` with one dimension set made of `dimensions`.
+/// The EMF document for `metrics` in `scope`, with the dimension set `Service` +
+/// `dimensions` and, given `rollup`, a second one `Service` + `rollup`.
 pub fn emf_line(
+    scope: &Scope,
     dimensions: &[(&str, &str)],
+    rollup: Option<&[&str]>,
     metrics: &[(&str, Unit, f64)],
     timestamp_ms: i64,
 ) -> String {
     let mut root = Map::new();
+    root.insert(SERVICE_DIMENSION.to_owned(), json!(scope.service));
+    let mut names = vec![SERVICE_DIMENSION];
     for (name, value) in dimensions {
-        root.insert((*name).to_owned(), json!(value));
+        if *name != SERVICE_DIMENSION {
+            root.insert((*name).to_owned(), json!(value));
+            names.push(name);
+        }
     }
     for (name, _, value) in metrics {
         root.insert((*name).to_owned(), json!(value));
     }
-    let dimension_names: Vec<&str> = dimensions.iter().map(|(name, _)| *name).collect();
+    let mut sets = vec![names];
+    if let Some(rollup) = rollup {
+        let mut set = vec![SERVICE_DIMENSION];
+        set.extend(
+            rollup
+                .iter()
+                .copied()
+                .filter(|name| *name != SERVICE_DIMENSION && root.contains_key(*name)),
+        );
+        sets.push(set);
+    }
     let definitions: Vec<Value> = metrics
         .iter()
         .map(|(name, unit, _)| json!({"Name": name, "Unit": unit.as_str()}))
@@ -106,8 +187,8 @@ pub fn emf_line(
         json!({
             "Timestamp": timestamp_ms,
             "CloudWatchMetrics": [{
-                "Namespace": NAMESPACE,
-                "Dimensions": [dimension_names],
+                "Namespace": scope.namespace,
+                "Dimensions": sets,
                 "Metrics": definitions,
             }],
         }),
@@ -119,10 +200,19 @@ pub fn emf_line(
 mod tests {
     use super::*;
 
+    fn scope(namespace: &str, service: &str) -> Scope {
+        Scope {
+            namespace: namespace.into(),
+            service: service.into(),
+        }
+    }
+
     #[test]
     fn lines_follow_the_embedded_metric_format() {
         let line = emf_line(
+            &scope("patgate", "patgate-prod"),
             &[("Function", "authorizer"), ("Outcome", "allow")],
+            None,
             &[
                 ("Decisions", Unit::Count, 1.0),
                 ("DecisionLatency", Unit::Milliseconds, 2.5),
@@ -131,17 +221,49 @@ mod tests {
         );
         let doc: Value = serde_json::from_str(&line).unwrap();
         assert_eq!(doc["Outcome"], "allow");
+        assert_eq!(doc["Service"], "patgate-prod");
         assert_eq!(doc["Decisions"], 1.0);
         assert_eq!(doc["DecisionLatency"], 2.5);
         let directive = &doc["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(doc["_aws"]["Timestamp"], 1_795_600_000_000i64);
         assert_eq!(directive["Namespace"], "patgate");
-        assert_eq!(directive["Dimensions"], json!([["Function", "Outcome"]]));
+        assert_eq!(
+            directive["Dimensions"],
+            json!([["Service", "Function", "Outcome"]])
+        );
         assert_eq!(
             directive["Metrics"][1],
             json!({"Name": "DecisionLatency", "Unit": "Milliseconds"})
         );
         assert!(!line.contains('\n'));
+    }
+
+    #[test]
+    fn the_deployment_names_the_namespace_and_the_service() {
+        let metrics = Metrics::captured_in(scope("acme/tokens", "tokens-dev"));
+        // A caller's own Service is the deployment's.
+        metrics.count("TokensCreated", &[("Service", "other")], 0);
+        let doc: Value = serde_json::from_str(&metrics.lines()[0]).unwrap();
+        assert_eq!(doc["Service"], "tokens-dev");
+        let directive = &doc["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(directive["Namespace"], "acme/tokens");
+        assert_eq!(directive["Dimensions"], json!([["Service"]]));
+    }
+
+    #[test]
+    fn a_rollup_adds_a_dimension_set_without_the_other_dimensions() {
+        let line = emf_line(
+            &Scope::default(),
+            &[("Outcome", "unauthorized"), ("Reason", "expired")],
+            Some(&["Outcome"]),
+            &[("Decisions", Unit::Count, 1.0)],
+            0,
+        );
+        let doc: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(
+            doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["Service", "Outcome", "Reason"], ["Service", "Outcome"]])
+        );
     }
 
     #[test]

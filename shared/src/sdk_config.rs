@@ -82,13 +82,28 @@ pub fn from_environment(lookup: impl Fn(&str) -> Option<String>) -> Option<SdkCo
     Some(builder.service_config(endpoints).build())
 }
 
+/// The one TLS stack of the build: rustls on ring.
+fn tls_provider() -> tls::Provider {
+    tls::Provider::Rustls(CryptoMode::Ring)
+}
+
 /// The HTTPS client of every SDK client (plain HTTP too, for local endpoints), built
 /// to load the trust store on the first request.
 pub fn https_client() -> SharedHttpClient {
     let client = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+        .tls_provider(tls_provider())
         .build_https();
     OnFirstRequest(client).into_shared()
+}
+
+/// The same client stack (hyper 1, rustls on ring) as a connector of its own, for the
+/// one call the functions make outside AWS: fetching GitHub's secret scanning keys
+/// ([`crate::github`]). It loads the trust store when it is built, so build it when the
+/// first fetch needs it. Plain HTTP works too (a local key server in tests).
+pub fn https_connector() -> aws_smithy_http_client::Connector {
+    aws_smithy_http_client::Connector::builder()
+        .tls_provider(tls_provider())
+        .build()
 }
 
 /// An HTTP client that skips the eager start of the client it wraps: the SDK calls

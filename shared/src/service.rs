@@ -8,8 +8,9 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use crate::api::{
-    CallerView, CreateTokenRequest, IssuedToken, LeakedCredentialsReport, Limits, ListQuery,
-    ResponseHeaders, RotateTokenRequest, TokenPage, TokenStatus, TokenView, MAX_GRACE_SECONDS,
+    CallerView, CreateTokenRequest, IdempotencyKey, IssuedToken, LeakedCredentialsReport, Limits,
+    ListQuery, ResponseHeaders, RotateTokenRequest, TokenPage, TokenStatus, TokenView,
+    MAX_GRACE_SECONDS,
 };
 use crate::config::{ConfigError, Settings};
 use crate::error::ApiError;
@@ -18,11 +19,38 @@ use crate::metrics::Metrics;
 use crate::permissions::PermissionConfig;
 use crate::reminders;
 use crate::store::{
-    connect, CreateTokenError, Reminder, ReminderKey, RevokeOutcome, RevokeReason, RotateOutcome,
-    Rotation, StoreError, StoredUser, TokenRecord, TokenStore,
+    connect, CreateTokenError, IdempotencyRecord, Reminder, ReminderKey, RevokeOutcome,
+    RevokeReason, RotateOutcome, Rotation, StoreError, StoredUser, TokenRecord, TokenStore,
 };
 use crate::token::{TokenHash, TokenId, TokenSecret};
-use crate::user::UserId;
+use crate::user::{PrincipalKind, UserId};
+
+/// Who reported a leaked secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeakReporter {
+    /// `POST /credentials/revoke`: anyone, unauthenticated.
+    Anonymous,
+    /// A signed GitHub secret scanning alert.
+    GitHub,
+}
+
+impl LeakReporter {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LeakReporter::Anonymous => "report",
+            LeakReporter::GitHub => "github",
+        }
+    }
+
+    /// What a revoked record's `revoked_by` names (DESIGN §3): `github`, or nobody for
+    /// an anonymous report.
+    pub fn revoked_by(self) -> Option<&'static str> {
+        match self {
+            LeakReporter::Anonymous => None,
+            LeakReporter::GitHub => Some("github"),
+        }
+    }
+}
 
 /// What every token API function builds once at cold start.
 #[derive(Debug, Clone)]
@@ -61,7 +89,8 @@ impl TokenService {
                 reason: e.to_string(),
             })?;
         let store = TokenStore::new(connect().await, settings.table_name.clone());
-        Ok(TokenService::new(settings, store, permissions).with_metrics(Metrics::Stdout))
+        let metrics = Metrics::stdout(&settings);
+        Ok(TokenService::new(settings, store, permissions).with_metrics(metrics))
     }
 
     /// `POST /tokens`.
@@ -71,6 +100,80 @@ impl TokenService {
         request: CreateTokenRequest,
         now: DateTime<Utc>,
     ) -> Result<IssuedToken, ApiError> {
+        self.create_token_with_key(caller, request, None, now).await
+    }
+
+    /// `POST /tokens` with the request's `Idempotency-Key`, if any. A retry with the key
+    /// of an earlier creation and the same request answers that creation's token with
+    /// its secret re-issued (see [`TokenService::replay`]); with another request, 409.
+    pub async fn create_token_with_key(
+        &self,
+        caller: &UserId,
+        request: CreateTokenRequest,
+        key: Option<&IdempotencyKey>,
+        now: DateTime<Utc>,
+    ) -> Result<IssuedToken, ApiError> {
+        let Some(key) = key else {
+            return self.create(caller, request, None, None, now).await;
+        };
+        let key_hash = key.hash();
+        let request_hash = request.digest();
+        let earlier = self
+            .store
+            .idempotency_record(caller, &key_hash, now)
+            .await
+            .map_err(|e| self.store_failed(e, now))?;
+        if let Some(earlier) = earlier {
+            return self.replay(caller, &earlier, &request_hash, now).await;
+        }
+        match self
+            .create(
+                caller,
+                request,
+                Some((key_hash.clone(), request_hash.clone())),
+                None,
+                now,
+            )
+            .await
+        {
+            // A creation under the same key stored its token first: replay that one.
+            Err(ApiError::IdempotencyKeyReused { .. }) => {
+                let earlier = self
+                    .store
+                    .idempotency_record(caller, &key_hash, now)
+                    .await
+                    .map_err(|e| self.store_failed(e, now))?
+                    .ok_or(ApiError::Conflict)?;
+                self.replay(caller, &earlier, &request_hash, now).await
+            }
+            other => other,
+        }
+    }
+
+    /// `POST /tokens` for `caller`, or, with `created_by` (an administrator), a token of
+    /// the service account `caller`: the same token in every other way.
+    pub async fn create_token_as(
+        &self,
+        caller: &UserId,
+        request: CreateTokenRequest,
+        created_by: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<IssuedToken, ApiError> {
+        self.create(caller, request, None, created_by, now).await
+    }
+
+    /// A new token; with `idempotency` (the key's and the request's hashes), its
+    /// record is written with the token, and a creation that lost the key to another
+    /// answers [`ApiError::IdempotencyKeyReused`] (which the caller turns into a replay).
+    /// With `created_by` (an administrator), a token of the service account `caller`.
+    async fn create(
+        &self,
+        caller: &UserId,
+        request: CreateTokenRequest,
+        idempotency: Option<(String, String)>,
+        created_by: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<IssuedToken, ApiError> {
         self.check_scope(request.permissions.as_ref())?;
         // With the zone in the body, a bad date is refused before any DynamoDB call.
         let early = request
@@ -78,6 +181,10 @@ impl TokenService {
             .map(|zone| self.resolve_expiry(request.expires_on, zone, now))
             .transpose()?;
         let owner = self.active_user(caller, now).await?;
+        // A service account's tokens are created by administrators only.
+        if (owner.profile.kind == PrincipalKind::Service) != created_by.is_some() {
+            return Err(ApiError::AccountInactive);
+        }
         let expiry = match early {
             Some(expiry) => expiry,
             None => self.resolve_expiry(
@@ -105,27 +212,86 @@ impl TokenService {
             reminders: Vec::new(),
             last_use: None,
             secret_reused_at: None,
+            secret_version: 1,
+            owner_kind: owner.profile.kind,
+            permissions_lost: Default::default(),
+            created_by,
         };
         let reminders = self.reminders_for(&record, now);
         record.reminders = reminders.iter().map(|r| r.key.clone()).collect();
         let limit = self.settings.max_tokens_per_user;
-        self.store
-            .create_token(&record, &reminders, limit, &owner)
-            .await
-            .map_err(|err| match err {
-                CreateTokenError::LimitReached(limit) => ApiError::TokenLimitReached { limit },
-                CreateTokenError::Store(err) => self.store_failed(err, now),
-            })?;
+        let stored = match idempotency {
+            None => {
+                self.store
+                    .create_token(&record, &reminders, limit, &owner)
+                    .await
+            }
+            Some((key_hash, request_hash)) => {
+                let idempotency = IdempotencyRecord {
+                    user_id: caller.clone(),
+                    key_hash,
+                    token_id: record.id.clone(),
+                    request_hash,
+                    created_at: now,
+                };
+                self.store
+                    .create_token_once(&record, &reminders, limit, &owner, &idempotency)
+                    .await
+            }
+        };
+        stored.map_err(|err| match err {
+            CreateTokenError::LimitReached(limit) => ApiError::TokenLimitReached { limit },
+            CreateTokenError::IdempotencyKeyUsed => ApiError::IdempotencyKeyReused {
+                reason: "was taken by a concurrent creation",
+            },
+            CreateTokenError::Store(err) => self.store_failed(err, now),
+        })?;
         tracing::info!(user_id = %record.user_id, token_id = %record.id, expires_at = %record.expiry.expires_at, "token created");
-        self.metrics.count(
-            "TokensCreated",
-            &[("Service", "patgate")],
-            now.timestamp_millis(),
-        );
+        self.metrics
+            .count("TokensCreated", &[], now.timestamp_millis());
         Ok(IssuedToken {
             token: TokenView::from(&record),
             secret: secret.expose().to_owned(),
+            replayed: false,
         })
+    }
+
+    /// The answer to a retried creation: the same token, with its secret re-issued as
+    /// a rotation without grace (`secret_version` + 1). The plaintext is never stored,
+    /// so it cannot be answered again; re-issuing makes the secret the client received
+    /// last the one that works. A secret answered before and used anyway is refused,
+    /// and its use recorded as a reuse.
+    async fn replay(
+        &self,
+        caller: &UserId,
+        earlier: &IdempotencyRecord,
+        request_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<IssuedToken, ApiError> {
+        if earlier.request_hash != request_hash {
+            return Err(ApiError::IdempotencyKeyReused {
+                reason: "was used with a different request",
+            });
+        }
+        let current = self
+            .store
+            .get_token(caller, &earlier.token_id)
+            .await
+            .map_err(|e| self.store_failed(e, now))?
+            .filter(|t| t.is_live(now))
+            .ok_or(ApiError::IdempotencyKeyReused {
+                reason: "created a token that was revoked or has expired",
+            })?;
+        let owner = self.active_user(caller, now).await?;
+        let expiry = current.expiry.clone();
+        let mut issued = self
+            .issue_new_secret(current, expiry, 0, &owner, now)
+            .await?;
+        issued.replayed = true;
+        tracing::info!(user_id = %caller, token_id = %earlier.token_id, "creation replayed: secret re-issued");
+        self.metrics
+            .count("CreationsReplayed", &[], now.timestamp_millis());
+        Ok(issued)
     }
 
     /// `GET /tokens`: a page of the caller's live (or recently revoked) tokens, newest
@@ -249,9 +415,27 @@ impl TokenService {
             (None, Some(day)) => self.resolve_expiry(day, current.expiry.time_zone, now)?,
             (None, None) => current.expiry.clone(),
         };
+        let issued = self
+            .issue_new_secret(current, expiry, request.grace_seconds, &owner, now)
+            .await?;
+        tracing::info!(user_id = %caller, token_id = %id, grace_seconds = request.grace_seconds, "token rotated");
+        self.metrics
+            .count("TokensRotated", &[], now.timestamp_millis());
+        Ok(issued)
+    }
+
+    /// A new secret for `current` (a rotation, or a replayed creation's re-issue).
+    async fn issue_new_secret(
+        &self,
+        current: TokenRecord,
+        expiry: Expiry,
+        grace_seconds: u32,
+        owner: &StoredUser,
+        now: DateTime<Utc>,
+    ) -> Result<IssuedToken, ApiError> {
         let secret =
             TokenSecret::generate(&self.settings.token_prefix).map_err(|_| ApiError::Internal)?;
-        let grace = chrono::Duration::seconds(i64::from(request.grace_seconds));
+        let grace = chrono::Duration::seconds(i64::from(grace_seconds));
         let probe = TokenRecord {
             hint: secret.hint(),
             expiry: expiry.clone(),
@@ -267,7 +451,7 @@ impl TokenService {
         };
         let rotated = match self
             .store
-            .rotate_token(&current, &rotation, &owner)
+            .rotate_token(&current, &rotation, owner)
             .await
             .map_err(|e| self.store_failed(e, now))?
         {
@@ -275,32 +459,42 @@ impl TokenService {
             RotateOutcome::Conflict => return Err(ApiError::Conflict),
             RotateOutcome::NotFound => return Err(ApiError::NotFound),
         };
-        tracing::info!(user_id = %caller, token_id = %id, grace_seconds = request.grace_seconds, "token rotated");
-        self.metrics.count(
-            "TokensRotated",
-            &[("Service", "patgate")],
-            now.timestamp_millis(),
-        );
         Ok(IssuedToken {
             token: TokenView::from(&rotated),
             secret: secret.expose().to_owned(),
+            replayed: false,
         })
     }
 
     /// `POST /credentials/revoke`: revokes every token whose secret (still able to
     /// authenticate) is among the reported strings, as its owner's revoke would.
-    /// Strings that are not well-formed tokens of this deployment cost no read.
-    /// Returns how many tokens it revoked (logged, never answered).
+    /// Strings that are not well-formed tokens of this deployment (under its prefix or
+    /// an earlier accepted one) cost no read. Returns how many tokens it revoked
+    /// (logged, never answered).
     pub async fn revoke_leaked(
         &self,
         report: LeakedCredentialsReport,
         now: DateTime<Utc>,
     ) -> Result<usize, ApiError> {
-        let hashes: Vec<TokenHash> = report
+        let hashes = report
             .credentials
             .iter()
-            .filter_map(|text| TokenSecret::parse(&self.settings.token_prefix, text.trim()).ok())
-            .map(|secret| secret.hash())
+            .filter_map(|text| self.settings.parse_token(text.trim()).ok())
+            .map(|secret| secret.hash());
+        self.revoke_leaked_hashes(hashes, LeakReporter::Anonymous, now)
+            .await
+    }
+
+    /// Revokes every token one of whose secrets, by hash, still authenticates, with the
+    /// reason `leaked`: the leak report's and GitHub's alerts' common path.
+    pub async fn revoke_leaked_hashes(
+        &self,
+        hashes: impl IntoIterator<Item = TokenHash>,
+        reporter: LeakReporter,
+        now: DateTime<Utc>,
+    ) -> Result<usize, ApiError> {
+        let hashes: Vec<TokenHash> = hashes
+            .into_iter()
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
@@ -316,13 +510,15 @@ impl TokenService {
             .map(|hash| (hash.user_id, hash.token_id))
             .collect();
         for (user, id) in tokens {
+            // Seam: when revoked records carry `revoked_by` (DESIGN §3), the store's
+            // revoke takes `reporter.revoked_by()` (`github` for GitHub's alerts).
             let outcome = self
                 .store
                 .revoke_token(&user, &id, RevokeReason::Leaked, now)
                 .await
                 .map_err(|e| self.store_failed(e, now))?;
             if let RevokeOutcome::Revoked(_) = outcome {
-                tracing::warn!(user_id = %user, token_id = %id, reason = "leaked", "token revoked");
+                tracing::warn!(user_id = %user, token_id = %id, reason = "leaked", reported_by = reporter.as_str(), "token revoked");
                 revoked += 1;
             }
         }
@@ -348,7 +544,7 @@ impl TokenService {
     fn count_revoked(&self, reason: RevokeReason, count: usize, now: DateTime<Utc>) {
         if count > 0 {
             self.metrics.emit(
-                &[("Service", "patgate"), ("Reason", reason.as_str())],
+                &[("Reason", reason.as_str())],
                 &[("TokensRevoked", crate::metrics::Unit::Count, count as f64)],
                 now.timestamp_millis(),
             );
@@ -424,11 +620,8 @@ impl TokenService {
             StoreError::Unavailable(_) => "unavailable",
             StoreError::Internal(_) => "error",
         };
-        self.metrics.count(
-            "StoreFailures",
-            &[("Service", "patgate"), ("Kind", kind)],
-            now.timestamp_millis(),
-        );
+        self.metrics
+            .count("StoreFailures", &[("Kind", kind)], now.timestamp_millis());
         err.into()
     }
 }

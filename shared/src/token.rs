@@ -1,8 +1,9 @@
 //! Token format, hashing and identifiers.
 //!
-//! A personal access token reads `{prefix}_{secret}{checksum}`:
-//! - `prefix`: the deployment's [`TokenPrefix`] (default `pgt`), so leaked tokens are
-//!   recognisable by secret scanners;
+//! A personal access token reads `{prefix}{secret}{checksum}`:
+//! - `prefix`: the deployment's [`TokenPrefix`] (default `pgt_`, always ending in `_`),
+//!   so leaked tokens are recognisable by secret scanners and traceable to the
+//!   deployment that issued them;
 //! - `secret`: 43 base62 characters drawn uniformly from the OS CSPRNG
 //!   (43 × log2 62 ≈ 256.03 bits of entropy);
 //! - `checksum`: CRC32 of everything before it, as 6 base62 characters.
@@ -21,9 +22,11 @@ use sha2::{Digest, Sha256};
 const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 pub const SECRET_LEN: usize = 43;
 pub const CHECKSUM_LEN: usize = 6;
-/// Characters after `{prefix}_`.
+/// Characters after the prefix.
 pub const BODY_LEN: usize = SECRET_LEN + CHECKSUM_LEN;
-const DEFAULT_PREFIX: &str = "pgt";
+const DEFAULT_PREFIX: &str = "pgt_";
+/// Longest prefix, `_` included.
+pub const MAX_PREFIX_LEN: usize = 32;
 
 /// Why a string is not a well-formed token. The authorizer logs these as reason codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -53,22 +56,29 @@ impl TokenFormatError {
 #[error("the operating system's random number generator failed")]
 pub struct RandomnessError;
 
-/// The prefix of every token a deployment issues: 2 to 10 of `a-z0-9`, starting with a letter.
+/// The prefix of every token a deployment issues, whole: 2 to 32 characters of `a-z`,
+/// `0-9` and `_`, starting with a letter and ending in `_` (e.g. `acme_pgt_`). The body
+/// after it is base62, which has no `_`: a token's prefix is everything up to its last
+/// `_`, so no two prefixes can claim the same token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenPrefix(String);
 
 impl TokenPrefix {
+    pub const RULE: &'static str =
+        "a token prefix is 2 to 32 characters of a-z, 0-9 and _, starting with a letter and ending in _";
+
     pub fn new(raw: &str) -> Result<Self, &'static str> {
         let bytes = raw.as_bytes();
-        let ok = (2..=10).contains(&bytes.len())
+        let ok = (2..=MAX_PREFIX_LEN).contains(&bytes.len())
             && bytes[0].is_ascii_lowercase()
+            && bytes.last() == Some(&b'_')
             && bytes
                 .iter()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_');
         if ok {
             Ok(TokenPrefix(raw.to_owned()))
         } else {
-            Err("a token prefix is 2 to 10 characters of a-z and 0-9, starting with a letter")
+            Err(Self::RULE)
         }
     }
 
@@ -80,6 +90,28 @@ impl TokenPrefix {
 impl Default for TokenPrefix {
     fn default() -> Self {
         TokenPrefix(DEFAULT_PREFIX.to_owned())
+    }
+}
+
+/// The prefixes whose tokens a deployment accepts: the one it issues now, and earlier
+/// ones whose tokens keep working until they expire (a prefix change never breaks a
+/// token already handed out).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AcceptedPrefixes {
+    pub current: TokenPrefix,
+    pub earlier: Vec<TokenPrefix>,
+}
+
+impl AcceptedPrefixes {
+    /// Checks a presented string against each accepted prefix: see
+    /// [`TokenSecret::parse_any`].
+    pub fn parse(&self, presented: &str) -> Result<TokenSecret, TokenFormatError> {
+        TokenSecret::parse_any(self.all(), presented)
+    }
+
+    /// Every accepted prefix, the current one first.
+    pub fn all(&self) -> impl Iterator<Item = &TokenPrefix> {
+        std::iter::once(&self.current).chain(&self.earlier)
     }
 }
 
@@ -98,9 +130,8 @@ impl TokenSecret {
     /// A fresh token from the OS CSPRNG.
     pub fn generate(prefix: &TokenPrefix) -> Result<Self, RandomnessError> {
         let secret = random_base62(SECRET_LEN)?;
-        let mut text = String::with_capacity(prefix.0.len() + 1 + BODY_LEN);
+        let mut text = String::with_capacity(prefix.0.len() + BODY_LEN);
         text.push_str(&prefix.0);
-        text.push('_');
         text.push_str(&secret);
         let checksum = checksum(&text);
         text.push_str(&checksum);
@@ -111,7 +142,6 @@ impl TokenSecret {
     pub fn parse(prefix: &TokenPrefix, presented: &str) -> Result<Self, TokenFormatError> {
         let rest = presented
             .strip_prefix(prefix.as_str())
-            .and_then(|r| r.strip_prefix('_'))
             .ok_or(TokenFormatError::WrongPrefix)?;
         if rest.len() != BODY_LEN {
             return Err(TokenFormatError::WrongLength);
@@ -126,13 +156,39 @@ impl TokenSecret {
         Ok(TokenSecret(presented.to_owned()))
     }
 
+    /// Checks a presented string against each of `prefixes` it starts with. No I/O, no
+    /// allocation. With no prefix matching, the reason is `WrongPrefix`; otherwise it
+    /// is that of the longest matching prefix (the token's own, as its body has no `_`).
+    pub fn parse_any<'a>(
+        prefixes: impl IntoIterator<Item = &'a TokenPrefix>,
+        presented: &str,
+    ) -> Result<Self, TokenFormatError> {
+        let mut longest: Option<(usize, TokenFormatError)> = None;
+        for prefix in prefixes {
+            if !presented.starts_with(prefix.as_str()) {
+                continue;
+            }
+            match TokenSecret::parse(prefix, presented) {
+                Ok(secret) => return Ok(secret),
+                Err(err) => {
+                    let len = prefix.as_str().len();
+                    if longest.is_none_or(|(best, _)| len > best) {
+                        longest = Some((len, err));
+                    }
+                }
+            }
+        }
+        Err(longest.map_or(TokenFormatError::WrongPrefix, |(_, err)| err))
+    }
+
     pub fn hash(&self) -> TokenHash {
         TokenHash::of(&self.0)
     }
 
-    /// What lists show instead of the secret: the prefix and the last 4 characters.
+    /// What lists show instead of the secret: the prefix (up to the last `_`, since the
+    /// body has none) and the last 4 characters.
     pub fn hint(&self) -> String {
-        let prefix_end = self.0.find('_').map_or(0, |i| i + 1);
+        let prefix_end = self.0.rfind('_').map_or(0, |i| i + 1);
         format!("{}…{}", &self.0[..prefix_end], &self.0[self.0.len() - 4..])
     }
 
@@ -235,7 +291,7 @@ fn unbiased(byte: u8) -> bool {
 
 /// `len` characters, each uniform over base62: bytes ≥ 248 are rejected so that
 /// `byte % 62` carries no bias.
-fn random_base62(len: usize) -> Result<String, RandomnessError> {
+pub(crate) fn random_base62(len: usize) -> Result<String, RandomnessError> {
     let mut out = String::with_capacity(len);
     let mut buf = [0u8; 64];
     while out.len() < len {
@@ -252,7 +308,7 @@ fn random_base62(len: usize) -> Result<String, RandomnessError> {
     Ok(out)
 }
 
-fn checksum(signed: &str) -> String {
+pub(crate) fn checksum(signed: &str) -> String {
     let mut value = crc32fast::hash(signed.as_bytes());
     let mut digits = [b'0'; CHECKSUM_LEN];
     for slot in digits.iter_mut().rev() {
@@ -400,7 +456,7 @@ mod tests {
     fn malformed_strings_are_rejected_with_a_reason() {
         let token = new_token();
         let text = token.expose();
-        let other = TokenPrefix::new("acme").unwrap();
+        let other = TokenPrefix::new("acme_").unwrap();
         assert_eq!(
             TokenSecret::parse(&other, text),
             Err(TokenFormatError::WrongPrefix)
@@ -468,11 +524,102 @@ mod tests {
 
     #[test]
     fn prefix_rules() {
-        assert!(TokenPrefix::new("pgt").is_ok());
-        assert!(TokenPrefix::new("a1").is_ok());
-        for bad in ["", "p", "Pgt", "1pg", "pg_t", "abcdefghijk"] {
-            assert!(TokenPrefix::new(bad).is_err(), "{bad}");
+        for good in [
+            "pgt_",
+            "a_",
+            "acme_pgt_",
+            "acme2_pgt_",
+            "a1_b2_",
+            &format!("a{}_", "b".repeat(30)),
+        ] {
+            assert!(TokenPrefix::new(good).is_ok(), "{good}");
         }
+        for bad in [
+            "",
+            "_",
+            "p",
+            "pgt",
+            "Pgt_",
+            "1pg_",
+            "_pgt_",
+            "pg-t_",
+            "pgt_x",
+            "pgé_",
+            &format!("a{}_", "b".repeat(31)),
+        ] {
+            assert_eq!(TokenPrefix::new(bad), Err(TokenPrefix::RULE), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_longer_prefix_gives_the_same_shape_checksum_and_hint() {
+        let acme = TokenPrefix::new("acme_pgt_").unwrap();
+        let token = TokenSecret::generate(&acme).unwrap();
+        let text = token.expose();
+        assert!(text.starts_with("acme_pgt_"));
+        assert_eq!(text.len(), "acme_pgt_".len() + BODY_LEN);
+        assert_eq!(TokenSecret::parse(&acme, text).unwrap(), token);
+        assert_eq!(
+            token.hint(),
+            format!("acme_pgt_…{}", &text[text.len() - 4..])
+        );
+        // The checksum covers the prefix: the same body under another prefix fails it.
+        let moved = format!("pgt_{}", &text["acme_pgt_".len()..]);
+        assert_eq!(
+            TokenSecret::parse(&prefix(), &moved),
+            Err(TokenFormatError::BadChecksum)
+        );
+        assert_eq!(
+            TokenSecret::parse(&prefix(), text),
+            Err(TokenFormatError::WrongPrefix)
+        );
+    }
+
+    #[test]
+    fn accepted_prefixes_take_earlier_tokens_and_refuse_dropped_ones() {
+        let acme = TokenPrefix::new("acme_pgt_").unwrap();
+        let old = new_token();
+        let current = TokenSecret::generate(&acme).unwrap();
+        let both = AcceptedPrefixes {
+            current: acme.clone(),
+            earlier: vec![prefix()],
+        };
+        assert_eq!(both.parse(old.expose()).unwrap(), old);
+        assert_eq!(both.parse(current.expose()).unwrap(), current);
+        let only_new = AcceptedPrefixes {
+            current: acme,
+            earlier: Vec::new(),
+        };
+        assert_eq!(
+            only_new.parse(old.expose()),
+            Err(TokenFormatError::WrongPrefix)
+        );
+        assert_eq!(only_new.parse(current.expose()).unwrap(), current);
+        // A bad checksum under a matching prefix keeps its own reason.
+        let mut typo = current.expose().to_owned().into_bytes();
+        let last = typo.len() - 10;
+        typo[last] = if typo[last] == b'a' { b'b' } else { b'a' };
+        assert_eq!(
+            both.parse(&String::from_utf8(typo).unwrap()),
+            Err(TokenFormatError::BadChecksum)
+        );
+    }
+
+    #[test]
+    fn nested_prefixes_each_claim_only_their_own_tokens() {
+        // `pgt_` is a prefix of `pgt_x_`'s text, yet a body never holds `_`, so each
+        // token parses under exactly one of them.
+        let short = prefix();
+        let long = TokenPrefix::new("pgt_x_").unwrap();
+        let accepted = AcceptedPrefixes {
+            current: short.clone(),
+            earlier: vec![long.clone()],
+        };
+        let under_long = TokenSecret::generate(&long).unwrap();
+        let under_short = TokenSecret::generate(&short).unwrap();
+        assert_eq!(accepted.parse(under_long.expose()).unwrap(), under_long);
+        assert_eq!(accepted.parse(under_short.expose()).unwrap(), under_short);
+        assert!(TokenSecret::parse(&short, under_long.expose()).is_err());
     }
 
     #[test]

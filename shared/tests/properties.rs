@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::{Tz, TZ_VARIANTS};
 use patgate::expiry::end_of_day;
 use patgate::permissions::glob_match;
-use patgate::token::{bearer_token, TokenPrefix, TokenSecret, BODY_LEN};
+use patgate::token::{bearer_token, AcceptedPrefixes, TokenPrefix, TokenSecret, BODY_LEN};
 use proptest::prelude::*;
 
 fn cases(default: u32) -> ProptestConfig {
@@ -23,7 +23,9 @@ fn cases(default: u32) -> ProptestConfig {
 }
 
 fn prefix_strategy() -> impl Strategy<Value = TokenPrefix> {
-    "[a-z][a-z0-9]{1,9}".prop_map(|raw| TokenPrefix::new(&raw).expect("pattern matches the rule"))
+    // The whole prefix: 2 to 32 characters of a-z, 0-9 and _, a letter first, _ last.
+    "[a-z][a-z0-9_]{0,30}_"
+        .prop_map(|raw| TokenPrefix::new(&raw).expect("pattern matches the rule"))
 }
 
 proptest! {
@@ -34,7 +36,19 @@ proptest! {
         let token = TokenSecret::generate(&prefix).unwrap();
         let parsed = TokenSecret::parse(&prefix, token.expose()).unwrap();
         prop_assert_eq!(parsed.hash(), token.hash());
-        prop_assert_eq!(token.expose().len(), prefix.as_str().len() + 1 + BODY_LEN);
+        prop_assert_eq!(token.expose().len(), prefix.as_str().len() + BODY_LEN);
+        prop_assert!(token.hint().starts_with(prefix.as_str()));
+    }
+
+    #[test]
+    fn a_token_parses_under_exactly_its_own_prefix(issued in prefix_strategy(), other in prefix_strategy()) {
+        prop_assume!(issued != other);
+        let token = TokenSecret::generate(&issued).unwrap();
+        prop_assert!(TokenSecret::parse(&other, token.expose()).is_err());
+        let accepted = AcceptedPrefixes { current: other.clone(), earlier: vec![issued.clone()] };
+        prop_assert_eq!(accepted.parse(token.expose()).unwrap().hash(), token.hash());
+        let dropped = AcceptedPrefixes { current: other, earlier: Vec::new() };
+        prop_assert!(dropped.parse(token.expose()).is_err());
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use patgate::config::Settings;
 use patgate::permissions::{BUILT_IN_ROUTES, PATGATE_API};
-use patgate::store::items::{PK, SK, TTL_ATTRIBUTE};
+use patgate::store::items::{self, PK, SK, TTL_ATTRIBUTE};
 use patgate_local::sam::{AuthorizerDef, IdentitySource, PayloadType};
 use patgate_tests::{demo_permissions, repo_root, template};
 
@@ -37,6 +37,22 @@ fn every_setting_the_code_reads_is_set_by_the_template_and_nothing_else() {
         .collect();
     assert_eq!(variables, read);
     for (name, function) in &template.functions {
+        if function.binary == "pre-traffic" {
+            // Not settings: what the hook probes (the version this deployment publishes).
+            let own: BTreeSet<&str> = function
+                .environment
+                .iter()
+                .flat_map(|env| env.keys().map(String::as_str))
+                .collect();
+            assert_eq!(
+                own,
+                BTreeSet::from([
+                    pre_traffic::AUTHORIZER_VERSION,
+                    pre_traffic::PROBE_METHOD_ARN
+                ])
+            );
+            continue;
+        }
         assert!(
             function.environment.is_none(),
             "{name} sets its own environment; settings belong in Globals so every function reads the same"
@@ -93,12 +109,45 @@ fn demo_routes_are_exactly_the_permission_routes_behind_the_patgate_authorizer()
         .filter(|(_, (_, a))| a == "NONE")
         .map(|(key, (binary, _))| (key.0.as_str(), key.1.as_str(), binary.as_str()))
         .collect();
-    let report = revoke_credentials::ROUTE;
-    assert_eq!(
-        unprotected,
-        [(report.0, report.1, "revoke-credentials")],
-        "the leaked-credential report is the only route without an authorizer"
-    );
+    // The leaked-credential report, GitHub's signed alerts and SCIM (whose function
+    // checks its own bearer credential) are the only routes without an API Gateway
+    // authorizer.
+    let (report, github) = (revoke_credentials::ROUTE, revoke_credentials::GITHUB_ROUTE);
+    let mut expected: Vec<(&str, &str, &str)> = scim::ROUTES
+        .iter()
+        .map(|(method, path)| (*method, *path, "scim"))
+        .chain([
+            (report.0, report.1, "revoke-credentials"),
+            (github.0, github.1, "revoke-credentials"),
+        ])
+        .collect();
+    expected.sort();
+    let mut unprotected = unprotected;
+    unprotected.sort();
+    assert_eq!(unprotected, expected);
+}
+
+#[test]
+fn admin_routes_sit_behind_iam_and_org_routes_behind_the_web_session() {
+    let routes = template_routes();
+    let admin: BTreeSet<(String, String)> = routes
+        .iter()
+        .filter(|(_, (binary, _))| binary == "admin")
+        .map(|(key, (_, authorizer))| {
+            let expected = if key.1.starts_with("/admin/") {
+                "AWS_IAM"
+            } else {
+                "WebSessionAuthorizer"
+            };
+            assert_eq!(authorizer, expected, "{key:?}");
+            key.clone()
+        })
+        .collect();
+    let declared: BTreeSet<(String, String)> = admin::ROUTES
+        .iter()
+        .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
+        .collect();
+    assert_eq!(admin, declared);
 }
 
 #[test]
@@ -152,13 +201,83 @@ fn the_table_has_the_key_layout_and_ttl_attribute_the_store_uses() {
         .expect("TimeToLiveSpecification");
     assert_eq!(ttl.attribute_name, TTL_ATTRIBUTE);
     assert!(ttl.enabled);
-    assert!(
-        table.global_secondary_indexes.is_empty(),
-        "every lookup is by primary key"
+    // The directory and the inventory are read by index key, never scanned.
+    let indexes: Vec<(&str, Vec<&str>)> = table
+        .global_secondary_indexes
+        .iter()
+        .map(|i| {
+            (
+                i.name.as_str(),
+                i.key_schema.iter().map(|(n, _)| n.as_str()).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        indexes,
+        [
+            (items::DIRECTORY_INDEX, vec!["dir_pk", "dir_sk"]),
+            (
+                items::INVENTORY_BY_EXPIRY,
+                vec![items::INVENTORY_PK, items::INVENTORY_EXPIRY]
+            ),
+            (
+                items::INVENTORY_BY_IDLE,
+                vec![items::INVENTORY_PK, items::INVENTORY_IDLE]
+            ),
+        ]
     );
     assert_eq!(
         table.stream_view_type.as_deref(),
         Some("NEW_AND_OLD_IMAGES"),
         "the events function needs both images"
     );
+}
+
+#[test]
+fn every_route_without_an_authorizer_has_a_throttle_of_its_own_below_the_apis() {
+    let text = std::fs::read_to_string(repo_root().join("template.yaml")).expect("template.yaml");
+    let overrides =
+        BTreeMap::from([("WebOrigin".to_owned(), patgate_tests::WEB_ORIGIN.to_owned())]);
+    let parameters = patgate_local::sam::local_parameters(&overrides);
+    let parsed = patgate_local::cfn::Template::parse(
+        &text,
+        &parameters,
+        &patgate_local::cfn::LocalContext::default(),
+    )
+    .expect("template reads");
+    let (_, api) = parsed
+        .resources_of("AWS::Serverless::Api")
+        .find(|(id, _)| *id == "PatgateApi")
+        .expect("PatgateApi");
+    let settings = parsed
+        .resolve(&api["Properties"]["MethodSettings"])
+        .expect("MethodSettings resolve")
+        .expect("MethodSettings");
+    let limit = |path: &str, method: &str| -> (f64, f64) {
+        let setting = settings
+            .as_array()
+            .expect("a list")
+            .iter()
+            .find(|s| s["ResourcePath"] == path && s["HttpMethod"] == method)
+            .unwrap_or_else(|| panic!("no MethodSettings for {method} {path}"));
+        let number = |key: &str| {
+            let value = &setting[key];
+            value
+                .as_f64()
+                .or_else(|| value.as_str().and_then(|s| s.parse().ok()))
+                .unwrap_or_else(|| panic!("{key} of {method} {path}: {value}"))
+        };
+        (
+            number("ThrottlingRateLimit"),
+            number("ThrottlingBurstLimit"),
+        )
+    };
+    let whole = limit("/*", "*");
+    for (method, path) in [revoke_credentials::ROUTE, revoke_credentials::GITHUB_ROUTE] {
+        let own = limit(&format!("/{}", path.replace('/', "~1")), method);
+        assert!(
+            own.0 < whole.0 && own.1 < whole.1,
+            "{method} {path}: {own:?} vs {whole:?}"
+        );
+    }
 }

@@ -113,6 +113,62 @@ async fn every_change_of_a_token_becomes_one_event_without_its_secret() {
     }
 }
 
+/// Two rotations within the same second (`rotatedAt` has one-second resolution) are
+/// two changes: two `token.rotated` events, told apart by `secretVersion` and with
+/// different event ids, and the secret versions on the token and hash items agree.
+#[tokio::test]
+async fn two_rotations_in_one_second_are_two_rotated_events() {
+    let app = TestApp::new().await;
+    let noa = app.user("noa", &["User"], None).await;
+    let issued = app.issue(&noa).await;
+    let second = chrono::DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap();
+    let first = app.rotate_at(&noa, &issued.id, json!({}), second).await;
+    assert_eq!(first.status, 201, "{}", first.text);
+    let again = app
+        .rotate_at(
+            &noa,
+            &issued.id,
+            json!({}),
+            second + chrono::Duration::milliseconds(400),
+        )
+        .await;
+    assert_eq!(again.status, 201, "{}", again.text);
+    assert_eq!(first.body["rotatedAt"], again.body["rotatedAt"]);
+
+    let stored = app
+        .table
+        .item("TOKENS#noa", &format!("TOKEN#{}", issued.id))
+        .await
+        .unwrap();
+    assert_eq!(stored["secret_version"].as_n().unwrap(), "3");
+    let secret = again.body["token"].as_str().unwrap();
+    let hash = app
+        .table
+        .item(
+            &format!("HASH#{}", patgate::token::TokenHash::of(secret).as_str()),
+            "HASH",
+        )
+        .await
+        .unwrap();
+    assert_eq!(hash["secret_version"].as_n().unwrap(), "3");
+
+    let mut stream = reader(&app.table).await;
+    let batch = stream.collect(30, Duration::from_secs(10)).await.unwrap();
+    let sink = CapturedSink::default();
+    let response = events::handle(&sink, &Metrics::Off, batch, Utc::now()).await;
+    assert!(response.batch_item_failures.is_empty());
+    let rotations: Vec<LifecycleEvent> = sink
+        .events()
+        .into_iter()
+        .filter(|e| e.detail_type == "token.rotated")
+        .collect();
+    let versions: Vec<Option<u64>> = rotations.iter().map(|e| e.secret_version).collect();
+    assert_eq!(versions, [Some(2), Some(3)]);
+    assert_ne!(rotations[0].event_id, rotations[1].event_id);
+    let detail: Value = serde_json::from_str(&rotations[1].detail_json()).unwrap();
+    assert_eq!(detail["secretVersion"], 3);
+}
+
 #[tokio::test]
 async fn a_failed_publication_reports_its_record_for_a_retry() {
     let app = TestApp::new().await;
@@ -177,7 +233,7 @@ async fn a_malformed_token_image_fails_its_record_instead_of_vanishing() {
 #[tokio::test]
 async fn a_token_deleted_by_ttl_becomes_an_expired_event() {
     let dynamodb = private_dynamodb().await;
-    let table = TestTable::at(&dynamodb.endpoint()).await;
+    let table = TestTable::without_indexes(&dynamodb.endpoint()).await;
     let id = table.add_user("max", &["User"], None).await;
     let owner = table.store.get_user(&id).await.unwrap().unwrap();
     let secret = TokenSecret::generate(&TokenPrefix::default()).unwrap();
@@ -202,6 +258,10 @@ async fn a_token_deleted_by_ttl_becomes_an_expired_event() {
         reminders: Vec::new(),
         last_use: None,
         secret_reused_at: None,
+        secret_version: 1,
+        owner_kind: Default::default(),
+        permissions_lost: Default::default(),
+        created_by: None,
     };
     table
         .store

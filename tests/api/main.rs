@@ -6,14 +6,25 @@ mod agreement;
 mod authorizer;
 mod bad_input;
 mod costs;
+mod directory;
 mod events;
 mod faults;
+mod github;
 mod iam;
+mod idempotency;
+mod inventory_costs;
 mod lifecycle;
+mod operations;
+mod pre_traffic;
+mod prefix;
+mod redrive;
 mod reminders;
+mod request_tokens;
+mod scanners;
 mod sdk_config;
 mod store;
 mod token_api;
+mod write_faults;
 
 use std::collections::HashMap;
 

@@ -224,3 +224,115 @@ async fn the_reminder_job_reads_by_key_only() {
     );
     assert!(!operations.contains(&"Scan"));
 }
+
+/// The one pending reminder item of `hour`.
+async fn reminder_in(app: &TestApp, hour: &str) -> patgate::store::ReminderKey {
+    let pending = app.table.store.reminders_in_hour(hour).await.unwrap();
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    pending[0].key.clone()
+}
+
+/// A run claims a reminder and dies before sending it. Later runs on the job's clock:
+/// while the claim lasts, the hour stays open and the checkpoint stops before it (a
+/// later hour that is done does not move it either); once the claim has expired, the
+/// next run sends the reminder, and only then does the checkpoint pass the hour.
+#[tokio::test]
+async fn a_reminder_claimed_by_a_run_that_died_is_sent_once_the_claim_expires() {
+    let app = TestApp::with(&[("EXPIRY_REMINDER_DAYS", "")]).await;
+    let uma = app.user("uma", &["User"], None).await;
+    // Last-day reminders at 09:00 local: 09:00 UTC, and 10:00 UTC at Cape Verde (-01:00).
+    let held = app
+        .issue_with(&uma, json!({"expiresOn": "2027-04-10", "timeZone": "UTC"}))
+        .await;
+    let later = app
+        .issue_with(
+            &uma,
+            json!({"expiresOn": "2027-04-10", "timeZone": "Atlantic/Cape_Verde"}),
+        )
+        .await;
+    let key = reminder_in(&app, "2027-04-10T09").await;
+    assert_eq!(key.token_id.as_str(), held.id);
+    let store = &app.table.store;
+    let died_at = utc("2027-04-10T10:58:00Z");
+    let lease = died_at + reminders::CLAIM_LEASE;
+    assert_eq!(
+        store
+            .claim_reminder(&key, "run-that-died", died_at, lease)
+            .await
+            .unwrap(),
+        patgate::store::Claim::Claimed
+    );
+
+    let sink = CapturedSink::default();
+    let job = job(&app, &sink);
+    let report = job.run(utc("2027-04-10T11:01:00Z")).await.unwrap();
+    assert_eq!((report.sent, report.held), (1, 1), "{report:?}");
+    assert_eq!(sent(&sink), [(0, later.id.clone())], "the 10:00 reminder");
+    assert_eq!(
+        store.reminder_checkpoint().await.unwrap().as_deref(),
+        Some("2027-04-10T08"),
+        "the checkpoint stops before the hour whose reminder is held"
+    );
+    // Still claimed: nothing more goes out, the checkpoint stays.
+    let report = job.run(lease - chrono::Duration::seconds(1)).await.unwrap();
+    assert_eq!((report.sent, report.held), (0, 1), "{report:?}");
+    assert_eq!(
+        store.reminder_checkpoint().await.unwrap().as_deref(),
+        Some("2027-04-10T08")
+    );
+    // The claim has expired: this run sends it, and the hours are done.
+    let report = job.run(lease).await.unwrap();
+    assert_eq!((report.sent, report.held), (1, 0), "{report:?}");
+    assert_eq!(
+        sent(&sink),
+        [(0, later.id.clone()), (0, held.id.clone())],
+        "the held reminder, once"
+    );
+    assert_eq!(
+        store.reminder_checkpoint().await.unwrap().as_deref(),
+        Some("2027-04-10T10")
+    );
+    assert_eq!(remaining_reminders(&app).await, 0);
+    let report = job.run(lease + chrono::Duration::hours(1)).await.unwrap();
+    assert_eq!(report.sent, 0);
+    assert_eq!(sent(&sink).len(), 2);
+}
+
+/// Two runs overlap: one holds a reminder's claim while the other reads the hour. The
+/// other leaves the hour open rather than counting it done; once the holder has sent
+/// and deleted the reminder, the next run finds the hour empty, closes it, and nothing
+/// goes out twice.
+#[tokio::test]
+async fn an_hour_held_by_an_overlapping_run_closes_once_that_run_is_done() {
+    let app = TestApp::with(&[("EXPIRY_REMINDER_DAYS", "")]).await;
+    let val = app.user("val", &["User"], None).await;
+    app.issue_with(&val, json!({"expiresOn": "2027-04-12", "timeZone": "UTC"}))
+        .await;
+    let key = reminder_in(&app, "2027-04-12T09").await;
+    let store = &app.table.store;
+    let at = utc("2027-04-12T10:00:10Z");
+    let claim = store
+        .claim_reminder(&key, "overlapping-run", at, at + reminders::CLAIM_LEASE)
+        .await
+        .unwrap();
+    assert_eq!(claim, patgate::store::Claim::Claimed);
+
+    let sink = CapturedSink::default();
+    let job = job(&app, &sink);
+    let report = job.run(at + chrono::Duration::seconds(5)).await.unwrap();
+    assert_eq!((report.sent, report.held), (0, 1), "{report:?}");
+    assert_eq!(report.checkpoint.as_deref(), Some("2027-04-12T08"));
+    // The overlapping run sends it and completes.
+    assert!(store
+        .complete_reminder(&key, "overlapping-run")
+        .await
+        .unwrap());
+    let report = job.run(at + chrono::Duration::seconds(20)).await.unwrap();
+    assert_eq!(
+        (report.sent, report.held, report.skipped),
+        (0, 0, 0),
+        "{report:?}"
+    );
+    assert_eq!(report.checkpoint.as_deref(), Some("2027-04-12T09"));
+    assert!(sent(&sink).is_empty(), "the holder sent it, not this job");
+}

@@ -353,6 +353,7 @@ async fn list_shows_live_tokens_newest_first_without_secrets() {
             "lastUsedUserAgent",
             "name",
             "permissions",
+            "permissionsLost",
             "revokedAt",
             "revokedReason",
             "rotatedAt",

@@ -7,6 +7,7 @@ Every response these tests look at is also checked against infra/openapi.yaml
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 
 import requests
@@ -225,7 +226,7 @@ def test_cors_preflight_follows_the_template(stack: Stack):
     assert response.status_code == 200
     assert response.headers["Access-Control-Allow-Origin"] == "http://localhost:3000"
     assert response.headers["Access-Control-Allow-Methods"] == "GET,POST,PUT,DELETE,OPTIONS"
-    assert response.headers["Access-Control-Allow-Headers"] == "Authorization,Content-Type"
+    assert response.headers["Access-Control-Allow-Headers"] == "Authorization,Content-Type,Idempotency-Key"
     assert response.headers["Access-Control-Max-Age"] == "600"
     listed = requests.get(stack.url("/tokens"), headers={"Authorization": stack.session("demo-viewer")})
     assert listed.headers["Access-Control-Allow-Origin"] == "http://localhost:3000"  # set by the function
@@ -409,6 +410,28 @@ def test_leak_reports_must_be_well_formed(stack: Stack, conforms):
         )
         assert response.status_code == status, body[:80]
         assert (response.json()["error"]["code"], response.json()["error"].get("field")) == (code, field), body[:80]
+
+
+def test_the_local_stack_refuses_github_alerts_before_reading_them(stack: Stack, conforms):
+    # The local stack sets no GitHub key URL: nothing is fetched, every alert is refused
+    # (tests/api/github.rs signs real ones with keys of its own).
+    session = stack.session(stack.new_user("gh-alert", ["Viewer"]))
+    token = stack.new_token(session, name="alerted")
+    body = json.dumps([{"token": token["token"], "type": "patgate_token", "url": "", "source": "content"}])
+    path = "/integrations/github/secret-scanning"
+    signed = {
+        "Content-Type": "application/json",
+        "Github-Public-Key-Identifier": "bcb53661c06b4728e59d897fb6165d5c9cda0fd9cdf9d09ead458168deb7518c",
+        "Github-Public-Key-Signature": "MEQCIQDaMKqrGnE27S0kgMrEK0eYBmyG0LeZismAEz/BgZyt7AIfXt9fErtRS4XaeSt/AO1RtBY66YcAdjxji410VQV4xg==",
+    }
+    refused = conforms(requests.post(stack.url(path), data=body, headers=signed), path, "POST")
+    assert (refused.status_code, refused.json()["error"]["code"]) == (401, "invalid_signature")
+    unsigned = conforms(
+        requests.post(stack.url(path), data=body, headers={"Content-Type": "application/json"}), path, "POST"
+    )
+    assert (unsigned.status_code, unsigned.json()["error"]["field"]) == (400, "Github-Public-Key-Identifier")
+    assert token["token"][4:] not in refused.text + unsigned.text
+    assert requests.get(stack.url("/catalog"), headers=bearer(token["token"])).status_code == 200
 
 
 def test_the_list_shows_where_a_token_was_last_used(stack: Stack, conforms):

@@ -107,7 +107,9 @@ def run_function(stack: Stack, binary: str, event: dict, level: str, tmp_path: P
     return report, output + result.stderr
 
 
-def check_output(output: str, level: str, secrets: dict[str, str], expected_message: str) -> None:
+def check_output(
+    output: str, level: str, secrets: dict[str, str], expected_message: str, message_level: str = "INFO"
+) -> None:
     for what, secret in secrets.items():
         assert secret not in output, f"the {what} is in the output at {level}:\n{output[:3000]}"
     records = [json.loads(line) for line in output.splitlines() if line.strip()]  # JSON lines only
@@ -115,12 +117,18 @@ def check_output(output: str, level: str, secrets: dict[str, str], expected_mess
     threshold = ORDER.get(level, ORDER["ERROR"])  # FATAL reads as ERROR
     assert all(ORDER[r["level"]] >= threshold for r in logged), f"below {level}: {output[:3000]}"
     messages = [r.get("fields", {}).get("message") for r in logged]
-    if threshold <= ORDER["INFO"]:
+    if threshold <= ORDER[message_level]:
         assert expected_message in messages, f"no `{expected_message}` line at {level}:\n{output[:3000]}"
+    else:
+        assert expected_message not in messages, f"a `{expected_message}` line at {level}:\n{output[:3000]}"
+    # The metric lines (embedded metric format, no level: INFO to Lambda) at every level.
+    assert any("_aws" in r and "level" not in r for r in records), f"no metric line at {level}:\n{output[:3000]}"
 
 
-def test_the_template_allows_the_levels_lambda_knows():
-    assert LEVELS == ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"]
+def test_the_template_allows_the_levels_the_metrics_need():
+    # Changed deliberately with issue 19: the metric lines carry no level (INFO to
+    # Lambda) and the alarms need them, so WARN, ERROR and FATAL are no longer offered.
+    assert LEVELS == ["TRACE", "DEBUG", "INFO"]
 
 
 @pytest.mark.parametrize("level", LEVELS)
@@ -137,7 +145,16 @@ def test_the_authorizer_logs_no_secret(stack: Stack, caller: dict, level: str, t
     assert report["result"]["principalId"] == caller["userId"]
     assert report["result"]["context"]["tokenId"] == token["id"]
     secrets = {"bearer token": token["token"], "token's SHA-256": sha256_hex(token["token"])}
-    check_output(output, level, secrets, "decision")
+    # At INFO a decision is its metric line only; its log line is DEBUG, with the ids.
+    check_output(output, level, secrets, "decision", message_level="DEBUG")
+    records = [json.loads(line) for line in output.splitlines() if line.strip()]
+    metric = next(r for r in records if "_aws" in r)
+    assert (metric["Outcome"], metric["Reason"]) == ("allow", "valid_token"), metric
+    if ORDER[level] <= ORDER["DEBUG"]:
+        decision = next(r["fields"] for r in records if r.get("fields", {}).get("message") == "decision")
+        assert decision["outcome"] == "allow" and decision["reason"] == "valid_token", decision
+        assert decision["user_id"] == caller["userId"] and decision["token_id"] == token["id"], decision
+        assert isinstance(decision["latency_us"], int), decision
 
 
 @pytest.mark.parametrize("level", LEVELS)

@@ -10,9 +10,21 @@ use patgate::service::TokenService;
 use serde_json::{json, Value};
 
 use crate::{
-    body_text, date_in, json_body, method_arn, proxy_event_with_query, request,
+    body_text, date_in, json_body, method_arn, proxy_event, proxy_event_with_query, request,
     request_authorizer_event, Caller, TestTable,
 };
+use patgate::github::keys::GitHubKeys;
+
+/// A REST proxy event of GitHub's alert: the sample event with `headers` added.
+pub fn github_event(headers: &[(String, String)], body: &str) -> Value {
+    let path = "/integrations/github/secret-scanning";
+    let mut event = proxy_event("POST", path, path, Some(body), &Caller::Anonymous);
+    for (name, value) in headers {
+        event["headers"][name] = json!(value);
+        event["multiValueHeaders"][name] = json!([value]);
+    }
+    event
+}
 
 /// A handler's answer, read.
 #[derive(Debug, Clone)]
@@ -109,6 +121,17 @@ impl TestApp {
         Answer::of(create_token::handle(&self.service, request, now).await)
     }
 
+    /// `POST /tokens` with an `Idempotency-Key` header.
+    pub async fn create_keyed(&self, caller: &Caller, body: Value, key: &str) -> Answer {
+        let text = body.to_string();
+        let mut request = self.call("POST", "/tokens", "/tokens", &[], Some(&text), caller);
+        request.headers_mut().insert(
+            "Idempotency-Key",
+            http::HeaderValue::from_str(key).expect("a header value"),
+        );
+        Answer::of(create_token::handle(&self.service, request, Utc::now()).await)
+    }
+
     /// A token for `caller` expiring in 30 days (UTC); panics unless created.
     pub async fn issue(&self, caller: &Caller) -> Issued {
         self.issue_with(caller, json!({})).await
@@ -201,6 +224,20 @@ impl TestApp {
             &Caller::Anonymous,
         );
         Answer::of(revoke_credentials::handle(&self.service, request, Utc::now()).await)
+    }
+
+    /// `POST /integrations/github/secret-scanning` with `headers` added to the sample
+    /// event's and `body` as sent, answered with `keys`.
+    pub async fn github_alert(
+        &self,
+        keys: &GitHubKeys,
+        headers: &[(String, String)],
+        body: &str,
+    ) -> Answer {
+        let request = request(&github_event(headers, body));
+        Answer::of(
+            revoke_credentials::handle_github(&self.service, keys, request, Utc::now()).await,
+        )
     }
 
     /// The authorizer over this app's table and settings.

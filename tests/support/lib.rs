@@ -17,6 +17,7 @@ use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Utc};
 use lambda_http::{Body, Request, Response};
 use patgate::config::Settings;
+use patgate::directory::{Directory, UserWrite};
 use patgate::permissions::{ExecuteApiArn, PermissionConfig, PATGATE_API, STAGE_VARIABLE};
 use patgate::service::TokenService;
 use patgate::store::TokenStore;
@@ -26,6 +27,7 @@ use patgate_local::sam::{self, LocalApi, LocalContext};
 use serde_json::{json, Value};
 
 pub mod app;
+pub mod github;
 pub mod proxy;
 pub mod sink;
 
@@ -90,6 +92,14 @@ pub fn client(endpoint: &str) -> Client {
     patgate::store::connect_local(endpoint)
 }
 
+/// template.yaml's tokens table.
+pub fn tokens_table() -> &'static patgate_local::sam::TableDef {
+    template()
+        .table
+        .as_ref()
+        .expect("template.yaml declares the tokens table")
+}
+
 /// A table of its own for one test, in the shared DynamoDB Local.
 pub struct TestTable {
     pub client: Client,
@@ -102,13 +112,25 @@ impl TestTable {
     }
 
     pub async fn at(endpoint: &str) -> Self {
+        Self::from_definition(endpoint, tokens_table()).await
+    }
+
+    /// The template's table without its GSIs, for the tests that watch DynamoDB
+    /// Local's TTL sweeper: it leaves expired items of a table with a GSI in place
+    /// (DynamoDB itself does not), so those tests use a table without one.
+    pub async fn without_indexes(endpoint: &str) -> Self {
+        let mut definition = tokens_table().clone();
+        definition.global_secondary_indexes.clear();
+        definition
+            .attributes
+            .retain(|(name, _)| definition.key_schema.iter().any(|(key, _)| key == name));
+        Self::from_definition(endpoint, &definition).await
+    }
+
+    async fn from_definition(endpoint: &str, definition: &patgate_local::sam::TableDef) -> Self {
         let client = client(endpoint);
         let name = format!("patgate-test-{:016x}", rand::random::<u64>());
-        let def = template()
-            .table
-            .as_ref()
-            .expect("template.yaml declares the tokens table");
-        let created = patgate_local::table::create_table(&client, &name, def).await;
+        let created = patgate_local::table::create_table(&client, &name, definition).await;
         let store = TokenStore::new(client.clone(), name);
         if let Err(err) = created {
             panic!(
@@ -166,6 +188,12 @@ impl TestTable {
         )
     }
 
+    /// The directory's use cases over this table (user writes, service accounts,
+    /// the inventory).
+    pub fn directory(&self) -> Directory {
+        Directory::new(self.service())
+    }
+
     pub async fn add_user(&self, id: &str, roles: &[&str], time_zone: Option<&str>) -> UserId {
         let user = User {
             id: UserId::parse(id).expect("valid test user id"),
@@ -173,7 +201,10 @@ impl TestTable {
             time_zone: time_zone.map(|tz| tz.parse().expect("valid zone")),
             active: true,
         };
-        self.store.put_user(&user).await.expect("put user");
+        self.directory()
+            .put_user(&user.id, UserWrite::of(&user), Utc::now())
+            .await
+            .expect("put user");
         user.id
     }
 
@@ -230,6 +261,8 @@ pub enum Caller {
     Session(String),
     /// The patgate Lambda authorizer's context.
     Authorizer(String),
+    /// An IAM principal (this ARN) API Gateway authorized on an `AWS_IAM` route.
+    Iam(String),
     Anonymous,
 }
 
@@ -273,6 +306,10 @@ pub fn proxy_event(
         Caller::Authorizer(user) => {
             context["authorizer"] =
                 json!({"principalId": user, "userId": user, "tokenId": "x", "permissions": ""})
+        }
+        Caller::Iam(arn) => {
+            context["identity"]["userArn"] = json!(arn);
+            context["identity"]["accessKey"] = json!("AKIAEXAMPLE");
         }
         Caller::Anonymous => {}
     }
@@ -444,4 +481,30 @@ pub async fn private_dynamodb() -> DynamoDbLocal {
     DynamoDbLocal::start(&repo_root(), &Launch::private())
         .await
         .unwrap_or_else(|err| panic!("private DynamoDB Local: {err}"))
+}
+
+/// `store.put_user(&user)`: the directory's user write (record, fan-out, synced) over
+/// a store, with the table's default settings, as `patgate-users put` runs it.
+#[allow(async_fn_in_trait)]
+pub trait PutUser {
+    async fn put_user(
+        &self,
+        user: &User,
+    ) -> Result<patgate::store::StoredUser, patgate::error::ApiError>;
+}
+
+impl PutUser for TokenStore {
+    async fn put_user(
+        &self,
+        user: &User,
+    ) -> Result<patgate::store::StoredUser, patgate::error::ApiError> {
+        let table = self.table().to_owned();
+        let settings = Settings::from_lookup(|name| (name == "TABLE_NAME").then(|| table.clone()))
+            .expect("test settings are valid");
+        let service = TokenService::new(settings, self.clone(), demo_permissions());
+        Directory::new(service)
+            .put_user(&user.id, UserWrite::of(user), Utc::now())
+            .await
+            .map(|(stored, _)| stored)
+    }
 }

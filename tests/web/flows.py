@@ -26,9 +26,40 @@ def element(page: Page):
     return page.locator("patgate-tokens")
 
 
+def table(page: Page):
+    """The table of the person's tokens."""
+    return page.get_by_role("table", name="Your tokens", exact=True)
+
+
 def row(page: Page, name: str):
-    """The list item of the token named `name`."""
-    return page.get_by_role("list", name="Your tokens", exact=True).get_by_role("listitem", name=name, exact=True)
+    """The table row of the token named `name` (rows are named by their header, the token's name)."""
+    return table(page).get_by_role("row", name=name, exact=True)
+
+
+def rows(page: Page):
+    """The table's token rows (the header row left out)."""
+    return table(page).locator("tbody").get_by_role("row")
+
+
+def names(page: Page) -> list[str]:
+    """The names of the tokens in the table, in its order."""
+    return table(page).locator("tbody th .name").all_inner_texts()
+
+
+def cell(item, column: str):
+    """The value in a token row's column: name, hint, permissions, created, expires, used, actions."""
+    return item.locator(f'[data-column="{column}"] .value')
+
+
+def create_dialog(page: Page):
+    return page.get_by_role("dialog", name="Create a token", exact=True)
+
+
+def open_create(page: Page) -> None:
+    """Opens the dialog "Create a token" with the button in the upper right, unless it is open."""
+    if create_dialog(page).count() == 0 or not create_dialog(page).is_visible():
+        page.get_by_role("button", name="Create new token", exact=True).click()
+    expect(create_dialog(page)).to_be_visible()
 
 
 def sign_in(page: Page, site_url: str, user_id: str) -> None:
@@ -37,6 +68,7 @@ def sign_in(page: Page, site_url: str, user_id: str) -> None:
 
 
 def fill_form(page: Page, name: str, description: str | None = None, expires_on: str | None = None, zone: str | None = None) -> None:
+    open_create(page)
     page.get_by_label("Name", exact=True).fill(name)
     if description is not None:
         page.get_by_label("Description", exact=True).fill(description)
@@ -47,9 +79,10 @@ def fill_form(page: Page, name: str, description: str | None = None, expires_on:
 
 
 def create(page: Page, name: str, **fields) -> str:
-    """Creates a token with the form; returns the revealed plaintext."""
+    """Creates a token with the dialog; returns the revealed plaintext."""
     fill_form(page, name, **fields)
     page.get_by_role("button", name="Create token", exact=True).click()
+    expect(create_dialog(page)).to_have_count(0)
     revealed = page.get_by_label("New token", exact=True)
     expect(revealed).to_be_focused()
     token = revealed.input_value()
@@ -105,6 +138,10 @@ def walk_states(page: Page, site_url: str, stack, user_id: str, visit: Callable[
     expect(page.get_by_text("You have no access tokens yet.")).to_be_visible()
     visit("empty")
 
+    open_create(page)
+    expect(page.get_by_label("Name", exact=True)).to_be_focused()
+    visit("create-dialog")
+
     page.get_by_role("button", name="Create token", exact=True).click()
     expect(page.get_by_label("Name", exact=True)).to_be_focused()
     visit("client-errors")
@@ -134,6 +171,14 @@ def walk_states(page: Page, site_url: str, stack, user_id: str, visit: Callable[
     expect(row(page, "grafana")).to_be_visible()
     expect(row(page, "nightly-report").get_by_text("Expires soon")).to_be_visible()
     visit("list")
+
+    page.get_by_label("Search by name or description", exact=True).fill("deploy")
+    page.get_by_role("checkbox", name="Never used").check()
+    expect(rows(page)).to_have_count(1)
+    visit("filtered")
+    page.get_by_role("checkbox", name="Never used").uncheck()
+    page.get_by_label("Search by name or description", exact=True).fill("")
+    expect(rows(page)).to_have_count(3)
 
     row(page, "grafana").get_by_role("button", name="Revoke", exact=True).click()
     expect(page.get_by_role("dialog")).to_be_visible()

@@ -12,7 +12,23 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from conftest import check_axe, screenshot
-from flows import TOKEN_RE, create, dismiss_reveal, edit_create_body, element, fill_form, in_days, row, sign_in, today
+from flows import (
+    TOKEN_RE,
+    cell,
+    create,
+    dismiss_reveal,
+    edit_create_body,
+    element,
+    fill_form,
+    in_days,
+    names,
+    open_create,
+    row,
+    rows,
+    sign_in,
+    table,
+    today,
+)
 
 WIDTHS = [1280, 360]
 GRACE_HOUR = 3_600
@@ -24,11 +40,6 @@ def look(page: Page, state: str, full_page: bool = True) -> None:
     check_axe(page, state)
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0, f"{state} scrolls sideways by {overflow} px"
-
-
-def entry(item, label: str):
-    """The value (dd) of the entry labelled `label` in a token's details."""
-    return item.locator("dt", has_text=re.compile(f"^{re.escape(label)}$")).locator("xpath=following-sibling::dd")
 
 
 def refresh(page: Page) -> None:
@@ -54,6 +65,7 @@ def test_a_scoped_token_from_the_permission_picker(open_page, site, stack, user,
     page, watch = open_page(width=width)
     watch.allow_status(400)
     sign_in(page, site.url, user)
+    open_create(page)
     picker = page.get_by_role("group", name="Permissions")
     every = picker.get_by_role("radio", name="All of mine, as they are whenever the token is used")
     only = picker.get_by_role("radio", name="Only these:")
@@ -96,12 +108,13 @@ def test_a_scoped_token_from_the_permission_picker(open_page, site, stack, user,
     assert stack.tokens(user)[0]["permissions"] == ["catalog:read"]
 
     dismiss_reveal(page)
-    expect(entry(row(page, "read-only"), "Permissions")).to_have_text("catalog:read")
+    expect(cell(row(page, "read-only"), "permissions")).to_have_text("catalog:read")
     # The form is back to all of mine for the next token.
+    open_create(page)
     expect(every).to_be_checked()
     create(page, "everything")
     dismiss_reveal(page)
-    expect(entry(row(page, "everything"), "Permissions")).to_have_text("all of yours")
+    expect(cell(row(page, "everything"), "permissions")).to_have_text("all of yours")
     look(page, "scoped-list")
 
 
@@ -121,9 +134,11 @@ def test_rotate_with_a_grace_period(open_page, site, stack, user, width):
     dialog = page.get_by_role("dialog", name="Rotate “rotate-me”?")
     expect(dialog).to_be_visible()
     choices = dialog.get_by_role("group", name="Grace period for the old token")
-    expect(choices.get_by_role("radio", name="None: it stops working at once")).to_be_checked()
+    # The safe choice comes first: an hour for what uses the token to take the new one.
+    expect(choices.get_by_role("radio", name="1 hour")).to_be_checked()
+    expect(choices.get_by_role("radio", name="None: it stops working at once")).not_to_be_checked()
+    expect(choices.get_by_role("radio", name="None: it stops working at once")).not_to_be_focused()
     expect(choices.get_by_role("radio", name="1 day")).to_be_visible()
-    choices.get_by_role("radio", name="1 hour").check()
     look(page, "rotate-dialog")
     dialog.get_by_role("button", name="Rotate token").click()
 
@@ -149,7 +164,7 @@ def test_rotate_with_a_grace_period(open_page, site, stack, user, width):
     dismiss_reveal(page)
     expect(item).to_be_focused()
     expect(item).to_contain_text(stored["hint"])
-    expect(entry(item, "Created")).to_contain_text("rotated just now")
+    expect(cell(item, "created")).to_contain_text("rotated just now")
 
     # After the grace period (the functions' clock an hour ahead): the old one is refused.
     try:
@@ -164,8 +179,9 @@ def test_rotate_with_a_grace_period(open_page, site, stack, user, width):
     expect(item.get_by_text("Its previous secret")).to_contain_text("was tried just now and refused")
     look(page, "rotated-list")
 
-    # Rotating again without a grace period: the secret it replaces stops at once.
+    # Rotating again without a grace period (chosen): the secret it replaces stops at once.
     item.get_by_role("button", name="Rotate", exact=True).click()
+    page.get_by_role("dialog").get_by_role("radio", name="None: it stops working at once").check()
     page.get_by_role("dialog").get_by_role("button", name="Rotate token").click()
     newer = page.get_by_label("New token", exact=True).input_value()
     assert newer not in (old, new)
@@ -189,10 +205,11 @@ def test_where_a_token_was_last_used_from(open_page, site, stack, user, width):
     assert stack.call_api(tool, user_agent="deploy-bot/2.1 (+https://ci.example.com/bot)").status_code == 200
     assert stack.call_api(browser, "/catalog/svc-7", user_agent=agent).status_code == 200
 
-    refresh_until(page, lambda: page.get_by_text("Used from", exact=True).count() == 2)
-    expect(entry(row(page, "deploy-bot"), "Last used")).to_have_text("just now")
-    expect(entry(row(page, "deploy-bot"), "Used from")).to_have_text("127.0.0.1, deploy-bot/2.1")
-    expect(entry(row(page, "from-a-browser"), "Used from")).to_have_text("127.0.0.1, Firefox 133")
+    refresh_until(page, lambda: table(page).locator(".from").count() == 2)
+    # The "Last used" column says when, then from where.
+    expect(cell(row(page, "deploy-bot"), "used").locator(".when")).to_have_text("just now")
+    expect(cell(row(page, "deploy-bot"), "used").locator(".from")).to_have_text("from 127.0.0.1, deploy-bot/2.1")
+    expect(cell(row(page, "from-a-browser"), "used").locator(".from")).to_have_text("from 127.0.0.1, Firefox 133")
     stored = {t["name"]: t for t in stack.tokens(user)}
     assert stored["deploy-bot"]["lastUsedUserAgent"] == "deploy-bot/2.1 (+https://ci.example.com/bot)"
     assert stored["deploy-bot"]["lastUsedIp"] == "127.0.0.1"
@@ -269,20 +286,19 @@ def test_more_tokens_than_one_page(open_page, other_site, other_stack, width):
     newest_first = [f"batch-{i:02}" for i in reversed(range(count))]
 
     sign_in(page, other_site.url, user)
-    listed = page.get_by_role("list", name="Your tokens", exact=True)
-    expect(listed.get_by_role("listitem")).to_have_count(50)
+    expect(rows(page)).to_have_count(50)
     expect(page.locator("#list-heading")).to_contain_text("(50+ of 60)")
     more = page.get_by_role("button", name="Load more tokens")
     more.scroll_into_view_if_needed()
     look(page, "load-more", full_page=False)
 
     more.click()
-    expect(listed.get_by_role("listitem")).to_have_count(count)
+    expect(rows(page)).to_have_count(count)
     expect(more).to_have_count(0)
     expect(page.locator("#list-heading")).to_contain_text(f"({count} of 60)")
     expect(row(page, "batch-04")).to_be_focused()  # the first token the button brought
     expect(page.get_by_role("status").filter(has_text="5 tokens more loaded.")).to_have_count(1)
-    assert listed.get_by_role("heading").all_inner_texts() == newest_first
+    assert names(page) == newest_first
     assert [t["name"] for t in other_stack.tokens(user)] == newest_first
     look(page, "all-loaded", full_page=False)
 
@@ -305,6 +321,7 @@ def test_the_longest_lifetime_comes_from_the_server(open_page, other_site, other
     watch.allow_status(400)
     user = other_stack.new_user()
     sign_in(page, other_site.url, user)
+    open_create(page)
     date = page.get_by_label("Expiration date", exact=True)
     last = dt.date.fromisoformat(in_days(30))
     # MaxTokenLifetimeDays 30: the date input, its hint, the quick picks and the default.

@@ -17,14 +17,19 @@ from playwright.sync_api import Page, expect
 import harness
 from conftest import COGNITO_DOMAIN, check_axe, screenshot
 from flows import (
+    cell,
     create,
+    create_dialog,
     dismiss_reveal,
     edit_create_body,
     element,
     fake_answer,
     fill_form,
     in_days,
+    names,
+    open_create,
     row,
+    rows,
     sign_in,
     today,
     walk_states,
@@ -72,7 +77,11 @@ def plaintext_anywhere(page: Page, token: str) -> bool:
             for (const key of Object.keys(host)) {
                 try { seen.push(JSON.stringify(host[key]) || ''); } catch (e) {}
             }
+            // The element's state and its parts' (the reveal panel holds the secret while shown).
             seen.push(JSON.stringify(host.reveal ?? null));
+            for (const part of host.shadowRoot.querySelectorAll('*')) {
+                if (part.tagName.startsWith('PATGATE-')) seen.push(JSON.stringify(part.reveal ?? null));
+            }
             return seen.some((text) => text.includes(token));
         }""",
         token,
@@ -103,6 +112,7 @@ def test_create_field_errors_from_client_and_server(open_page, site, stack, user
     page, watch = open_page()
     watch.allow_status(400)
     sign_in(page, site.url, user)
+    open_create(page)
     name = page.get_by_label("Name", exact=True)
     date = page.get_by_label("Expiration date", exact=True)
 
@@ -165,9 +175,15 @@ def test_limit_and_unavailable_messages(open_page, site, stack, user):
     expect(alert).to_be_focused()
     assert len(stack.tokens(user)) == 50
 
+    # Cancel keeps what was typed; revoke one, and the same values go through.
+    create_dialog(page).get_by_role("button", name="Cancel", exact=True).click()
+    expect(page.get_by_role("button", name="Create new token", exact=True)).to_be_focused()
     row(page, "bulk-00").get_by_role("button", name="Revoke", exact=True).click()
     page.get_by_role("dialog").get_by_role("button", name="Revoke token").click()
     expect(row(page, "bulk-00")).to_have_count(0)
+    open_create(page)
+    expect(page.get_by_label("Name", exact=True)).to_have_value("one-too-many")
+    expect(alert).to_be_hidden()
 
     fake_answer(page, f"{stack.base_url}/tokens", "POST", 503, {"error": {"code": "service_unavailable", "message": "busy"}}, site.url)
     create_button(page).click()
@@ -184,12 +200,19 @@ def test_a_double_submit_creates_one_token(open_page, site, stack, user):
     page, _ = open_page()
     sign_in(page, site.url, user)
     fill_form(page, "only-once")
-    create_button(page).dblclick()
-    page.get_by_label("Name", exact=True).press("Enter")
+    # Three clicks and a submit in one task, before any answer can come back.
+    page.evaluate(
+        """() => {
+            const form = document.querySelector('patgate-tokens').shadowRoot
+                .querySelector('patgate-token-form').shadowRoot;
+            const button = form.querySelector('#create-submit');
+            button.click(); button.click(); form.querySelector('form').requestSubmit(); button.click();
+        }"""
+    )
     expect(page.get_by_label("New token", exact=True)).to_be_visible()
     time.sleep(0.5)
     assert [t["name"] for t in stack.tokens(user)] == ["only-once"]
-    expect(page.get_by_role("list", name="Your tokens", exact=True).get_by_role("listitem")).to_have_count(1)
+    expect(rows(page)).to_have_count(1)
 
 
 # ---------------------------------------------------------------- reveal, copy, use, last used, revoke
@@ -217,16 +240,17 @@ def test_reveal_copy_use_last_used_then_revoke(open_page, site, stack, user):
     dismiss_reveal(page)
     assert not plaintext_anywhere(page, token)
     expect(row(page, "ci-deploy")).to_be_focused()
+    expect(page.get_by_role("status").filter(has_text="The new token was removed from the page. It cannot be shown again.")).to_have_count(1)
 
     # The list shows the token as the server knows it, and its last use after a refresh.
     item = row(page, "ci-deploy")
     expect(item).to_contain_text("deploys the catalog service")
     expect(item).to_contain_text(token[:4] + "…" + token[-4:])
     end = dt.date.fromisoformat(in_days(35))
-    expect(item).to_contain_text(f"end of {end:%a} {end.day} {end:%b %Y}, Europe/Paris")
-    expect(item).to_contain_text(re.compile(r"\(in 3[45] days\)"))
+    expect(cell(item, "expires")).to_contain_text(f"{end:%a} {end.day} {end:%b %Y}, end of day in Europe/Paris")
+    expect(cell(item, "expires")).to_contain_text(re.compile(r"in 3[45] days"))
     expect(item.get_by_text("Expires soon")).to_have_count(0)
-    last_used = item.locator("dt", has_text="Last used").locator("xpath=following-sibling::dd")
+    last_used = cell(item, "used").locator(".when")
     deadline = time.monotonic() + 10
     while True:
         page.get_by_role("button", name="Refresh", exact=True).click()
@@ -279,24 +303,27 @@ def test_expiring_soon_is_marked(open_page, site, stack, user):
     sign_in(page, site.url, user)
     create(page, "soon", expires_on=in_days(3))
     dismiss_reveal(page)
+    open_create(page)
     page.get_by_role("button", name="7 days", exact=True).click()
     create(page, "in-a-week-and-a-day")
     dismiss_reveal(page)
+    open_create(page)
     page.get_by_role("button", name="30 days", exact=True).click()
     create(page, "later")
     dismiss_reveal(page)
     expect(row(page, "soon").get_by_text("Expires soon")).to_be_visible()
-    expect(row(page, "soon")).to_contain_text(re.compile(r"\(in [23] days\)"))
+    expect(cell(row(page, "soon"), "expires")).to_contain_text(re.compile(r"in [23] days"))
     expect(row(page, "later").get_by_text("Expires soon")).to_have_count(0)
     expect(row(page, "in-a-week-and-a-day").get_by_text("Expires soon")).to_have_count(0)
-    names = [t["name"] for t in stack.tokens(user)]
-    assert names == ["later", "in-a-week-and-a-day", "soon"]
-    assert page.get_by_role("list", name="Your tokens", exact=True).get_by_role("heading").all_inner_texts() == names, "newest first"
+    listed = [t["name"] for t in stack.tokens(user)]
+    assert listed == ["later", "in-a-week-and-a-day", "soon"]
+    assert names(page) == listed, "newest first"
 
 
 def test_time_zone_preselected_and_change_updates_the_live_line(open_page, site, stack, user):
     page, _ = open_page()
     sign_in(page, site.url, user)
+    open_create(page)
     zone = page.get_by_label("Time zone", exact=True)
     expect(zone).to_have_value("Europe/Paris")
     line = page.locator("#stop-line")
@@ -315,15 +342,26 @@ def test_time_zone_preselected_and_change_updates_the_live_line(open_page, site,
     expect(date).to_have_attribute("max", (kathmandu_today + dt.timedelta(days=366)).isoformat())
     zone.select_option("America/St_Johns")
     expect(line).to_contain_text("that is Thu 1 Jul 2027, 04:30 your time (Europe/Paris)")
+    # Beside the native picker (which shows the browser's own format), the day in the page's one style.
+    expect(date).to_have_accessible_description(re.compile(r"^Wed 30 Jun 2027, end of day in America/St_Johns"))
     token = create(page, "kathmandu-less", expires_on="2027-06-30")
     assert token
     created = stack.tokens(user)[0]
     assert (created["expiresOn"], created["timeZone"], created["expiresAt"]) == ("2027-06-30", "America/St_Johns", "2027-07-01T02:30:00Z")
 
+    # After a create, the next one starts afresh: no name, the person's zone, the default date.
+    dismiss_reveal(page)
+    open_create(page)
+    expect(page.get_by_label("Name", exact=True)).to_have_value("")
+    expect(zone).to_have_value("Europe/Paris")
+    expect(date).to_have_value(in_days(30))
+    expect(page.get_by_role("button", name="30 days", exact=True)).to_have_attribute("aria-pressed", "true")
+
 
 def test_quick_picks_set_the_date_in_the_chosen_zone(open_page, site, stack, user):
     page, _ = open_page()
     sign_in(page, site.url, user)
+    open_create(page)
     page.get_by_label("Time zone", exact=True).select_option("Pacific/Kiritimati")
     base = dt.datetime.now(ZoneInfo("Pacific/Kiritimati")).date()
     date = page.get_by_label("Expiration date", exact=True)
@@ -356,7 +394,10 @@ def test_create_and_revoke_by_keyboard_alone(open_page, site, stack, user, width
     expect(element(page)).to_have_attribute("data-state", "ready")
     assert page.evaluate("document.activeElement.id") == "main"
 
-    tab_to(page, "name")
+    # "Create new token", upper right, opens the dialog on its Name field.
+    tab_to(page, "create-new")
+    page.keyboard.press("Enter")
+    expect(page.get_by_label("Name", exact=True)).to_be_focused()
     page.keyboard.type("typed-by-keyboard")
     tab_to(page, "description")
     page.keyboard.type("no mouse involved")
@@ -367,7 +408,7 @@ def test_create_and_revoke_by_keyboard_alone(open_page, site, stack, user, width
             break
     page.keyboard.press("Enter")
     expect(page.get_by_label("Expiration date", exact=True)).to_have_value(in_days(90))
-    tab_to(page, "button:Create token")
+    tab_to(page, "create-submit")
     page.keyboard.press("Enter")
 
     expect(page.get_by_label("New token", exact=True)).to_be_focused()

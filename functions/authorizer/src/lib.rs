@@ -23,8 +23,11 @@
 //! - DynamoDB unavailable or failing: an error that is not `Unauthorized`, which API
 //!   Gateway turns into a 500. Never an Allow.
 //!
-//! Every decision is logged as one structured line (outcome, reason, user id, token
-//! id, latency) and counted as a metric; never the token or its hash.
+//! Every decision is counted as one metric line (outcome, reason, latency); at DEBUG
+//! it is also logged as one structured line (outcome, reason, user id, token id,
+//! latency), and a failed decision (the store) is logged as an ERROR line at any
+//! level. Never the token or its hash. At INFO an uncached decision writes nothing
+//! but its metric line: CloudWatch Logs bills every byte (infra/docs/costs.md).
 #![forbid(unsafe_code)]
 
 pub mod cache;
@@ -43,7 +46,7 @@ use patgate::config::Settings;
 use patgate::metrics::{Metrics, Unit};
 use patgate::permissions::PermissionConfig;
 use patgate::store::{HashRecord, LastUse, LastUseWrite, StoreError, TokenStore};
-use patgate::token::{bearer_token, TokenId, TokenPrefix, TokenSecret};
+use patgate::token::{bearer_token, AcceptedPrefixes, TokenId};
 use serde_json::Value;
 
 use cache::TtlMap;
@@ -92,7 +95,7 @@ impl From<AuthorizerError> for Diagnostic {
 
 pub struct Authorizer {
     store: TokenStore,
-    prefix: TokenPrefix,
+    prefixes: AcceptedPrefixes,
     permissions: PermissionConfig,
     last_use_interval: Duration,
     /// Tokens whose use (or secret reuse) this container recorded within the last-use
@@ -105,7 +108,7 @@ impl Authorizer {
     pub fn new(settings: &Settings, store: TokenStore, permissions: PermissionConfig) -> Self {
         Authorizer {
             store,
-            prefix: settings.token_prefix.clone(),
+            prefixes: settings.accepted_prefixes(),
             permissions,
             last_use_interval: settings.last_use_interval,
             recent_writes: TtlMap::new(settings.last_use_interval, RECENT_USES_CAPACITY),
@@ -118,7 +121,7 @@ impl Authorizer {
         self
     }
 
-    /// Decides one authorizer event, logs the decision and counts it.
+    /// Decides one authorizer event and counts it (its metric line is its log at INFO).
     pub async fn handle(
         &self,
         event: Value,
@@ -148,14 +151,13 @@ impl Authorizer {
                 error = %cause,
                 "decision"
             ),
-            _ => tracing::info!(outcome, reason, user_id, token_id, latency_us, "decision"),
+            _ => tracing::debug!(outcome, reason, user_id, token_id, latency_us, "decision"),
         }
-        self.metrics.emit(
-            &[
-                ("Service", "patgate"),
-                ("Outcome", outcome),
-                ("Reason", reason),
-            ],
+        // By outcome and reason, and by outcome alone: the crash alarm subtracts every
+        // Unauthorized from the function's Errors (a REST authorizer's 401 is one).
+        self.metrics.emit_with_rollup(
+            &[("Outcome", outcome), ("Reason", reason)],
+            Some(&["Outcome"]),
             &[
                 ("Decisions", Unit::Count, 1.0),
                 (
@@ -183,7 +185,9 @@ impl Authorizer {
             .and_then(|header| {
                 bearer_token(header).ok_or(AuthorizerError::Unauthorized("malformed_header"))
             })?;
-        let secret = TokenSecret::parse(&self.prefix, presented)
+        let secret = self
+            .prefixes
+            .parse(presented)
             .map_err(|e| AuthorizerError::Unauthorized(e.reason_code()))?;
 
         let found = self

@@ -10,11 +10,12 @@ use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    patgate::logging::init();
+    patgate::logging::init_without_handler_error_lines();
     let settings = Settings::from_env()?;
     let permissions = PermissionConfig::load(&settings.config_path)?;
     let store = TokenStore::new(connect().await, settings.table_name.clone());
-    let authorizer = Authorizer::new(&settings, store, permissions).with_metrics(Metrics::Stdout);
+    let metrics = Metrics::stdout(&settings);
+    let authorizer = Authorizer::new(&settings, store, permissions).with_metrics(metrics);
     run(service_fn(|event: LambdaEvent<Value>| {
         authorizer.handle(event.payload, chrono::Utc::now())
     }))

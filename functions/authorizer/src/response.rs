@@ -103,7 +103,7 @@ impl AuthorizerContext {
             hint: found.hint.clone(),
             limited: found.permissions.is_some().to_string(),
             secret_version: found.secret_version.to_string(),
-            owner_kind: found.owner_kind.clone(),
+            owner_kind: found.owner_kind.as_str().to_owned(),
             secret_state: if found.rotated_out {
                 "grace"
             } else {

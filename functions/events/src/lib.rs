@@ -3,8 +3,9 @@
 //! (see `patgate::events`). Nothing on the request path publishes anything.
 //!
 //! Failures are reported per record (`ReportBatchItemFailures`): Lambda retries from
-//! the first failed record, bisecting the batch, and after its retries sends the
-//! records to the template's dead-letter queue. A record that cannot be read (a
+//! the first failed record, bisecting the batch, and after its retries writes the
+//! whole failed batch to the template's failed-events bucket, from which
+//! `patgate-redrive` hands it to this same handler again. A record that cannot be read (a
 //! malformed image) fails the same way rather than being skipped silently.
 #![forbid(unsafe_code)]
 
@@ -41,7 +42,8 @@ pub async fn handle<S: EventSink>(
         match outcome {
             Ok(()) => {
                 published += 1;
-                tracing::info!(event_id = %event.event_id, detail_type = event.detail_type, "event published");
+                // The event itself and the EventsPublished metric are the record.
+                tracing::debug!(event_id = %event.event_id, detail_type = event.detail_type, "event published");
             }
             Err(err) => {
                 tracing::error!(event_id = %event.event_id, error = %err, "event not published");
@@ -52,7 +54,7 @@ pub async fn handle<S: EventSink>(
     let now = now.timestamp_millis();
     if published > 0 {
         metrics.emit(
-            &[("Service", "patgate")],
+            &[],
             &[(
                 "EventsPublished",
                 patgate::metrics::Unit::Count,
@@ -63,7 +65,7 @@ pub async fn handle<S: EventSink>(
     }
     if !failed.is_empty() {
         metrics.emit(
-            &[("Service", "patgate")],
+            &[],
             &[(
                 "EventsFailed",
                 patgate::metrics::Unit::Count,
@@ -81,5 +83,50 @@ pub async fn handle<S: EventSink>(
             failure
         })
         .collect();
+    response
+}
+
+/// The inventory's counters for one stream batch: each token item's change moves
+/// its counters (`TokenStore::count_inventory_change`, idempotent per record), then
+/// the batch's events are published ([`handle`]). A record whose counters could not
+/// move fails like one whose event could not be published.
+pub async fn handle_with_inventory<S: EventSink>(
+    store: &patgate::store::TokenStore,
+    sink: &S,
+    metrics: &Metrics,
+    batch: Event,
+    now: DateTime<Utc>,
+) -> DynamoDbEventResponse {
+    use patgate::store::items::{self, Item};
+    let mut failed: Vec<String> = Vec::new();
+    for record in &batch.records {
+        let keys: Item = record.change.keys.clone().into();
+        let is_token = keys
+            .get(items::SK)
+            .and_then(|v| v.as_s().ok())
+            .is_some_and(|sk| sk.starts_with(items::TOKEN_SK_PREFIX));
+        if !is_token {
+            continue;
+        }
+        let old: Item = record.change.old_image.clone().into();
+        let new: Item = record.change.new_image.clone().into();
+        let images = (
+            (!old.is_empty()).then_some(&old),
+            (!new.is_empty()).then_some(&new),
+        );
+        if let Err(err) = store
+            .count_inventory_change(&record.event_id, images.0, images.1)
+            .await
+        {
+            tracing::error!(event_id = %record.event_id, error = %err, "inventory counters not moved");
+            failed.push(record.change.sequence_number.clone().unwrap_or_default());
+        }
+    }
+    let mut response = handle(sink, metrics, batch, now).await;
+    for sequence in failed {
+        let mut failure = DynamoDbBatchItemFailure::default();
+        failure.item_identifier = Some(sequence);
+        response.batch_item_failures.push(failure);
+    }
     response
 }

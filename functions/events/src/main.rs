@@ -11,9 +11,22 @@ async fn main() -> Result<(), Error> {
     patgate::logging::init();
     let settings = Settings::from_env()?;
     let sink = EventBridgeSink::from_env(settings.event_bus_name.clone()).await;
-    let metrics = Metrics::Stdout;
+    let metrics = Metrics::stdout(&settings);
+    let store = patgate::store::TokenStore::new(
+        patgate::store::connect().await,
+        settings.table_name.clone(),
+    );
     run(service_fn(|event: LambdaEvent<Event>| async {
-        Ok::<_, Error>(events::handle(&sink, &metrics, event.payload, chrono::Utc::now()).await)
+        Ok::<_, Error>(
+            events::handle_with_inventory(
+                &store,
+                &sink,
+                &metrics,
+                event.payload,
+                chrono::Utc::now(),
+            )
+            .await,
+        )
     }))
     .await
 }

@@ -8,8 +8,11 @@
 //! (a conditional write, so overlapping runs never both send it), publishes the
 //! event, then deletes the item if it still holds the claim. A run that dies after
 //! claiming leaves a claim that expires after [`CLAIM_LEASE`], and a later run sends
-//! the reminder. Every hour before the current one that is fully done moves the
-//! checkpoint forward. Reminders are worked on 25 at a time, their DynamoDB calls in
+//! the reminder. An hour is done once it is over and every due reminder in it was
+//! sent or found gone; one still held by another run's claim keeps the hour (and so
+//! the checkpoint) open, because that run may have died: a later run reads the hour
+//! again and sends the reminder once the claim has expired. The checkpoint only moves
+//! over consecutive done hours, so it never passes an hour that still holds a reminder. Reminders are worked on 25 at a time, their DynamoDB calls in
 //! flight together; a run stops starting work after [`RUN_BUDGET`] (well within the
 //! function's timeout) and the next run goes on from the checkpoint.
 #![forbid(unsafe_code)]
@@ -19,7 +22,7 @@ use futures::future::join_all;
 use patgate::events::{expiring, EventSink};
 use patgate::metrics::{Metrics, Unit};
 use patgate::reminders::{hour_key, hour_start};
-use patgate::store::{Reminder, StoreError, TokenStore};
+use patgate::store::{Claim, Reminder, StoreError, TokenStore};
 use serde::Serialize;
 
 /// How far back a run looks when the checkpoint is older (or missing).
@@ -42,8 +45,11 @@ pub const RUN_BUDGET: std::time::Duration = std::time::Duration::from_secs(240);
 pub struct RunReport {
     pub hours_read: usize,
     pub sent: usize,
-    /// Due reminders another run had claimed, or that were gone by the time of the claim.
+    /// Due reminders that were gone by the time of the claim (sent, or revoked).
     pub skipped: usize,
+    /// Due reminders held by another run's unexpired claim: their hour stays open, and
+    /// a later run sends them if that run never does.
+    pub held: usize,
     pub failed: usize,
     pub checkpoint: Option<String>,
     /// The run stopped at its time budget; the next run goes on from the checkpoint.
@@ -65,6 +71,18 @@ impl<S: EventSink> ReminderJob<S> {
         }
     }
 
+    /// [`ReminderJob::run`], counting a run the store stopped as
+    /// `ReminderStoreFailures` (its alarm; the next run picks up where it stopped).
+    pub async fn run_counted(&self, now: DateTime<Utc>) -> Result<RunReport, StoreError> {
+        let result = self.run(now).await;
+        if let Err(err) = &result {
+            tracing::error!(error = %err, "reminder run stopped by the store");
+            self.metrics
+                .count("ReminderStoreFailures", &[], now.timestamp_millis());
+        }
+        result
+    }
+
     /// One run at `now`.
     pub async fn run(&self, now: DateTime<Utc>) -> Result<RunReport, StoreError> {
         let run_id = format!("{:016x}", rand::random::<u64>());
@@ -79,6 +97,8 @@ impl<S: EventSink> ReminderJob<S> {
         };
         let mut report = RunReport::default();
         let started = std::time::Instant::now();
+        // Once an hour is not done, no later hour moves the checkpoint in this run.
+        let mut open_hour_seen = false;
         while hour <= current {
             if started.elapsed() > RUN_BUDGET {
                 report.incomplete = true;
@@ -94,10 +114,12 @@ impl<S: EventSink> ReminderJob<S> {
                 .collect();
             report.hours_read += 1;
             let hour_done = self.send(&due, &run_id, now, started, &mut report).await?;
-            // An hour is done once it is over and nothing due in it failed.
-            if hour_done && hour + Duration::hours(1) <= now {
+            // An hour is done once it is over and every reminder due in it is out.
+            if hour_done && !open_hour_seen && hour + Duration::hours(1) <= now {
                 self.store.advance_reminder_checkpoint(&key).await?;
                 report.checkpoint = Some(key);
+            } else {
+                open_hour_seen = true;
             }
             hour += Duration::hours(1);
         }
@@ -105,11 +127,12 @@ impl<S: EventSink> ReminderJob<S> {
             hours_read = report.hours_read,
             sent = report.sent,
             skipped = report.skipped,
+            held = report.held,
             failed = report.failed,
             "reminder run"
         );
         self.metrics.emit(
-            &[("Service", "patgate")],
+            &[],
             &[
                 ("RemindersSent", Unit::Count, report.sent as f64),
                 ("RemindersFailed", Unit::Count, report.failed as f64),
@@ -120,7 +143,8 @@ impl<S: EventSink> ReminderJob<S> {
     }
 
     /// Claims, publishes and completes `due`, a batch at a time with the DynamoDB
-    /// calls of a batch in flight together; returns whether all of them went out.
+    /// calls of a batch in flight together; returns whether all of them are out (sent
+    /// now, or gone), so that none is left in the hour.
     async fn send(
         &self,
         due: &[Reminder],
@@ -142,10 +166,13 @@ impl<S: EventSink> ReminderJob<S> {
             .await;
             let mut claimed = Vec::new();
             for (reminder, claim) in batch.iter().zip(claims) {
-                if claim? {
-                    claimed.push(reminder);
-                } else {
-                    report.skipped += 1;
+                match claim? {
+                    Claim::Claimed => claimed.push(reminder),
+                    Claim::Gone => report.skipped += 1,
+                    Claim::Held => {
+                        report.held += 1;
+                        all_sent = false;
+                    }
                 }
             }
             let events: Vec<_> = claimed.iter().map(|r| expiring(r, now)).collect();

@@ -14,9 +14,11 @@ async fn main() -> Result<(), Error> {
     let settings = Settings::from_env()?;
     let store = TokenStore::new(connect().await, settings.table_name.clone());
     let sink = EventBridgeSink::from_env(settings.event_bus_name.clone()).await;
-    let job = ReminderJob::new(store, sink, Metrics::Stdout);
+    let job = ReminderJob::new(store, sink, Metrics::stdout(&settings));
     run(service_fn(|_: LambdaEvent<Value>| async {
-        job.run(chrono::Utc::now()).await.map_err(Error::from)
+        job.run_counted(chrono::Utc::now())
+            .await
+            .map_err(Error::from)
     }))
     .await
 }

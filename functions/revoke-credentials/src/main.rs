@@ -2,13 +2,14 @@
 
 use lambda_http::{run, service_fn, Error};
 use patgate::service::TokenService;
+use revoke_credentials::LeakReports;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     patgate::logging::init();
-    let service = TokenService::from_env().await?;
+    let reports = LeakReports::new(TokenService::from_env().await?);
     run(service_fn(|request| async {
-        Ok::<_, Error>(revoke_credentials::handle(&service, request, chrono::Utc::now()).await)
+        Ok::<_, Error>(reports.handle(request, chrono::Utc::now()).await)
     }))
     .await
 }

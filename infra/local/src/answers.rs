@@ -77,6 +77,26 @@ impl GatewayAnswers {
         response
     }
 
+    /// API Gateway's 403 for an `AWS_IAM` route called unsigned or mis-signed.
+    pub fn iam_refused(&self, refusal: crate::sigv4::IamRefusal) -> HttpResponse {
+        use crate::sigv4::IamRefusal;
+        match refusal {
+            IamRefusal::Missing => self.missing_token(),
+            IamRefusal::Expired | IamRefusal::BadSignature => self.gateway_response(
+                "INVALID_SIGNATURE",
+                403,
+                Some(refusal.message()),
+                "InvalidSignatureException",
+            ),
+            IamRefusal::Malformed | IamRefusal::UnknownKey => self.gateway_response(
+                "ACCESS_DENIED",
+                403,
+                Some(refusal.message()),
+                "IncompleteSignatureException",
+            ),
+        }
+    }
+
     /// What no route matches.
     pub fn missing_token(&self) -> HttpResponse {
         if self.kind == ApiKind::Http {

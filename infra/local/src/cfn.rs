@@ -467,7 +467,18 @@ impl Template {
                     c.table_name.clone()
                 }
                 Some(_) => other.to_owned(),
-                None => return err(format!("Ref to unknown parameter or resource {other}")),
+                // SAM's `!Ref <Function>.Alias` / `.Version` (AutoPublishAlias): the
+                // function's alias or version, as `local:<Function>.Alias`.
+                None => match other.rsplit_once('.') {
+                    Some((function, attribute @ ("Alias" | "Version")))
+                        if self.resource(function).is_some_and(|r| {
+                            Self::resource_type(r) == "AWS::Serverless::Function"
+                        }) =>
+                    {
+                        format!("local:{function}.{attribute}")
+                    }
+                    _ => return err(format!("Ref to unknown parameter or resource {other}")),
+                },
             },
         }))
     }

@@ -2,7 +2,7 @@
 //! deactivated one.
 
 use chrono_tz::Tz;
-use patgate::store::{StoreError, TokenStore};
+use patgate::directory::{Directory, UserWrite};
 use patgate::user::{User, UserId};
 
 /// A demo user the local stack seeds.
@@ -48,8 +48,8 @@ pub fn demo_users() -> Vec<DemoUser> {
     ]
 }
 
-/// Creates or updates every demo user through `TokenStore::put_user`.
-pub async fn seed_users(store: &TokenStore, users: &[DemoUser]) -> Result<(), String> {
+/// Creates or updates every demo user through the directory's user write.
+pub async fn seed_users(directory: &Directory, users: &[DemoUser]) -> Result<(), String> {
     for demo in users {
         let id = UserId::parse(demo.id).ok_or_else(|| format!("bad demo user id {}", demo.id))?;
         let user = User {
@@ -58,10 +58,10 @@ pub async fn seed_users(store: &TokenStore, users: &[DemoUser]) -> Result<(), St
             time_zone: demo.time_zone,
             active: demo.active,
         };
-        store
-            .put_user(&user)
+        directory
+            .put_user(&user.id, UserWrite::of(&user), chrono::Utc::now())
             .await
-            .map_err(|e: StoreError| format!("seeding {}: {e}", demo.id))?;
+            .map_err(|e| format!("seeding {}: {e}", demo.id))?;
     }
     Ok(())
 }

@@ -4,6 +4,8 @@
 use authorizer::{AuthorizerResponse, Diagnostic};
 use chrono::{DateTime, Utc};
 use lambda_http::{Body, Request, Response};
+use patgate::directory::Directory;
+use patgate::github::keys::{GitHubKeys, KEY_REFETCH_INTERVAL};
 use patgate::service::TokenService;
 
 use crate::lifecycle::Lifecycle;
@@ -22,6 +24,8 @@ pub enum ApiFunction {
     RotateToken,
     RevokeCredentials,
     DemoEcho,
+    Admin,
+    Scim,
 }
 
 impl ApiFunction {
@@ -34,6 +38,8 @@ impl ApiFunction {
             "rotate-token" => ApiFunction::RotateToken,
             "revoke-credentials" => ApiFunction::RevokeCredentials,
             "demo-echo" => ApiFunction::DemoEcho,
+            "admin" => ApiFunction::Admin,
+            "scim" => ApiFunction::Scim,
             _ => return None,
         })
     }
@@ -45,12 +51,36 @@ pub const AUTHORIZER_BINARY: &str = "authorizer";
 /// Everything the functions build at cold start, built once.
 pub struct Functions {
     pub service: TokenService,
+    /// The admin API's and SCIM's use cases (over the same token service).
+    pub directory: Directory,
+    /// GitHub's secret scanning keys, for the leak-report function's second route.
+    pub github_keys: GitHubKeys,
     pub authorizer: authorizer::Authorizer,
     /// The events function and the reminder job.
     pub lifecycle: Arc<Lifecycle>,
 }
 
 impl Functions {
+    /// The functions over `service`, with GitHub's keys from its settings.
+    pub fn new(
+        service: TokenService,
+        directory: Directory,
+        authorizer: authorizer::Authorizer,
+        lifecycle: Arc<Lifecycle>,
+    ) -> Self {
+        let github_keys = GitHubKeys::new(
+            service.settings.github_keys_url.clone(),
+            KEY_REFETCH_INTERVAL,
+        );
+        Functions {
+            service,
+            directory,
+            github_keys,
+            authorizer,
+            lifecycle,
+        }
+    }
+
     pub async fn call(
         &self,
         function: ApiFunction,
@@ -63,9 +93,11 @@ impl Functions {
             ApiFunction::RevokeToken => revoke_token::handle(&self.service, request, now).await,
             ApiFunction::RotateToken => rotate_token::handle(&self.service, request, now).await,
             ApiFunction::RevokeCredentials => {
-                revoke_credentials::handle(&self.service, request, now).await
+                revoke_credentials::dispatch(&self.service, &self.github_keys, request, now).await
             }
             ApiFunction::DemoEcho => demo_echo::handle(&request),
+            ApiFunction::Admin => admin::handle(&self.directory, request, now).await,
+            ApiFunction::Scim => scim::handle(&self.directory, request, now).await,
         }
     }
 

@@ -195,7 +195,12 @@ impl Gateway {
                 http_proxy_event(&self.identity, call, &key, &params, request_id, now)
             }
         };
-        if let Some(name) = &route.authorizer {
+        if route.authorizer.as_deref() == Some(crate::sam::AWS_IAM) {
+            match crate::sigv4::verify(call, Utc::now()) {
+                Ok(key) => set_iam_identity(&mut event, key),
+                Err(refusal) => return self.answers.iam_refused(refusal),
+            }
+        } else if let Some(name) = &route.authorizer {
             match self.authorize(name, call, &event, note).await {
                 Ok(context) => set_authorizer(&mut event, context),
                 Err(response) => return response,
@@ -262,6 +267,17 @@ impl Gateway {
                 self.answers.function_error()
             }
         }
+    }
+}
+
+/// `requestContext.identity` of a call API Gateway authorized by IAM.
+fn set_iam_identity(event: &mut Value, access_key: &str) {
+    if let Some(identity) = event.pointer_mut("/requestContext/identity") {
+        identity["accessKey"] = Value::from(access_key);
+        identity["accountId"] = Value::from("123456789012");
+        identity["caller"] = Value::from("AIDAPATGATELOCAL0001");
+        identity["user"] = Value::from("AIDAPATGATELOCAL0001");
+        identity["userArn"] = Value::from(crate::sigv4::LOCAL_USER_ARN);
     }
 }
 

@@ -22,10 +22,12 @@ pub mod response;
 pub mod routes;
 pub mod sam;
 pub mod session;
+pub mod sigv4;
 pub mod stack;
 pub mod streams;
 pub mod summary;
 pub mod table;
+pub mod ttl;
 pub mod web;
 
 use std::path::{Path, PathBuf};

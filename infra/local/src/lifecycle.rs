@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use patgate::directory::Directory;
 use patgate::events::{EventSink, FileSink, LifecycleEvent};
 use patgate::metrics::Metrics;
 use patgate::store::{StoreError, TokenStore};
@@ -71,7 +72,13 @@ impl Lifecycle {
 
     /// Follows the stream of `table` from now on, handing each batch to the events
     /// function, until the task is dropped.
-    pub async fn follow_stream(self: Arc<Self>, endpoint: String, table: String) {
+    pub async fn follow_stream(
+        self: Arc<Self>,
+        endpoint: String,
+        table: String,
+        directory: Directory,
+        ttl: Arc<crate::ttl::TtlSweeper>,
+    ) {
         let dynamodb = patgate::store::connect_local(&endpoint);
         let reader = StreamReader::open(&dynamodb, streams::client(&endpoint), &table, false).await;
         let mut reader = match reader {
@@ -83,9 +90,31 @@ impl Lifecycle {
         };
         loop {
             match reader.next_batch().await {
-                Ok(batch) if !batch.records.is_empty() => {
-                    let response =
-                        events::handle(&self.sink, &Metrics::Off, batch, Utc::now()).await;
+                Ok(mut batch) if !batch.records.is_empty() => {
+                    ttl.mark(&mut batch);
+                    // The two stream consumers, as their event source mappings would
+                    // call them: the repair (and cache flush) first, then events.
+                    let repaired = revocations::handle(
+                        &directory,
+                        &revocations::NoFlush,
+                        batch.clone(),
+                        Utc::now(),
+                    )
+                    .await;
+                    if !repaired.batch_item_failures.is_empty() {
+                        eprintln!(
+                            "patgate-local: {} stream records failed in the revocations function",
+                            repaired.batch_item_failures.len()
+                        );
+                    }
+                    let response = events::handle_with_inventory(
+                        directory.store(),
+                        &self.sink,
+                        &Metrics::Off,
+                        batch,
+                        Utc::now(),
+                    )
+                    .await;
                     if !response.batch_item_failures.is_empty() {
                         eprintln!(
                             "patgate-local: {} stream records failed in the events function",

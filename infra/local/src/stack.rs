@@ -14,6 +14,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use patgate::config::{Settings, PATGATE_CONFIG_PATH};
+use patgate::directory::Directory;
 use patgate::permissions::PermissionConfig;
 use patgate::service::TokenService;
 use patgate::store::TokenStore;
@@ -304,7 +305,6 @@ async fn prepare(
         }
     };
     let store = TokenStore::new(client, table_name.clone());
-    demo::seed_users(&store, &demo::demo_users()).await?;
     let events_file = repo_root().join("infra/.local/events.jsonl");
     if let Some(dir) = events_file.parent() {
         std::fs::create_dir_all(dir)?;
@@ -313,11 +313,6 @@ async fn prepare(
         store.clone(),
         LoggedSink::new(events_file, options.quiet),
     ));
-    tokio::spawn(
-        lifecycle
-            .clone()
-            .follow_stream(endpoint.clone(), table_name),
-    );
 
     // The file the functions read at cold start: --config, else the demo file.
     let config_path = options
@@ -332,11 +327,22 @@ async fn prepare(
     let settings = Settings::from_lookup(|name| environment.get(name).cloned())?;
     let permissions = PermissionConfig::load(&settings.config_path)?;
     let authorizer = authorizer::Authorizer::new(&settings, store.clone(), permissions.clone());
-    let functions = Arc::new(Functions {
-        service: TokenService::new(settings, store, permissions),
-        authorizer,
-        lifecycle,
-    });
+    let service = TokenService::new(settings, store, permissions);
+    let directory = Directory::new(service.clone());
+    demo::seed_users(&directory, &demo::demo_users()).await?;
+    let ttl = Arc::new(crate::ttl::TtlSweeper::new(
+        directory.store().client().clone(),
+        table_name.clone(),
+        table.ttl_attribute().unwrap_or("delete_after").to_owned(),
+    ));
+    tokio::spawn(ttl.clone().run());
+    tokio::spawn(lifecycle.clone().follow_stream(
+        endpoint.clone(),
+        table_name,
+        directory.clone(),
+        ttl,
+    ));
+    let functions = Arc::new(Functions::new(service, directory, authorizer, lifecycle));
     let local = LocalContext::default();
     let identity = |api_id: String, api: &LocalApi| ApiIdentity {
         api_id,

@@ -154,10 +154,16 @@ pub async fn create_table(client: &Client, name: &str, def: &TableDef) -> Result
             .map_err(definition_error)?;
         request = request.stream_specification(stream);
     }
-    request
-        .send()
-        .await
-        .map_err(|e| request_error(&format!("CreateTable {name}"), e))?;
+    match request.send().await {
+        Ok(_) => {}
+        // The SDK retried a create whose first answer came too late (three GSIs make
+        // it slow on a busy machine): that first attempt created the table.
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_in_use_exception()) => {}
+        Err(err) => return Err(request_error(&format!("CreateTable {name}"), err)),
+    }
     enable_ttl(client, name, def).await
 }
 

@@ -5,7 +5,13 @@
 //! patgate-users show <user-id>
 //! patgate-users import <file.jsonl | ->   # one {"id","roles","timeZone"?,"active"?} per line
 //! patgate-users revoke-all <user-id>        # offboarding: revokes every live token
+//! patgate-users recount-inventory           # rebuilds the inventory's counters (repair)
+//! patgate-users issue-credential scim|gitlab  # issues or rotates an integration credential
 //! ```
+//!
+//! Every command calls the same use cases as the admin API and SCIM
+//! ([`patgate::directory::Directory`]): a user write converges (its fan-out to the
+//! user's tokens completes, or a retry of the same command completes it).
 //!
 //! It writes to the table named by `TABLE_NAME` with the usual AWS configuration
 //! (`AWS_ENDPOINT_URL_DYNAMODB` points it at DynamoDB Local). `put` replaces the
@@ -16,8 +22,9 @@
 
 use std::io::BufRead;
 
+use patgate::directory::{Directory, UserWrite};
 use patgate::expiry::parse_time_zone;
-use patgate::store::{RevokeReason, TokenStore};
+use patgate::store::{IntegrationKind, RevokeReason};
 use patgate::user::{User, UserId};
 use serde::Deserialize;
 
@@ -27,13 +34,17 @@ pub enum Command {
     Show(UserId),
     Import(String),
     RevokeAll(UserId),
+    RecountInventory,
+    IssueCredential(IntegrationKind),
 }
 
 pub const USAGE: &str = "usage:
   patgate-users put <user-id> --roles Role[,Role...] [--time-zone Area/City] [--inactive]
   patgate-users show <user-id>
   patgate-users import <file.jsonl | ->   (lines of {\"id\",\"roles\",\"timeZone\"?,\"active\"?})
-  patgate-users revoke-all <user-id>      (offboarding: revokes all of the user's live tokens)";
+  patgate-users revoke-all <user-id>      (offboarding: revokes all of the user's live tokens)
+  patgate-users recount-inventory         (rebuilds the inventory's counters from its indexes)
+  patgate-users issue-credential scim|gitlab   (issues or rotates an integration credential)";
 
 /// Parses the command line (without the program name).
 pub fn parse_args(args: &[String]) -> Result<Command, String> {
@@ -81,6 +92,13 @@ pub fn parse_args(args: &[String]) -> Result<Command, String> {
         "revoke-all" => match rest {
             [id] => Ok(Command::RevokeAll(user_id(id)?)),
             _ => Err("revoke-all takes exactly one user id".into()),
+        },
+        "recount-inventory" if rest.is_empty() => Ok(Command::RecountInventory),
+        "issue-credential" => match rest {
+            [kind] => IntegrationKind::parse(kind)
+                .map(Command::IssueCredential)
+                .ok_or_else(|| "issue-credential takes scim or gitlab".to_owned()),
+            _ => Err("issue-credential takes scim or gitlab".into()),
         },
         "import" => match rest {
             [path] => Ok(Command::Import(path.clone())),
@@ -139,11 +157,30 @@ pub fn parse_import(reader: impl BufRead) -> Result<Vec<User>, String> {
 }
 
 /// Carries out a command; returns what to print.
-pub async fn execute(store: &TokenStore, command: Command) -> Result<String, String> {
+pub async fn execute(directory: &Directory, command: Command) -> Result<String, String> {
+    let store = directory.store();
+    let now = chrono::Utc::now();
     match command {
         Command::Put(user) => {
-            store.put_user(&user).await.map_err(|e| e.to_string())?;
+            directory
+                .put_user(&user.id, UserWrite::of(&user), now)
+                .await
+                .map_err(|e| e.to_string())?;
             Ok(format!("saved {}", describe(&user)))
+        }
+        Command::RecountInventory => {
+            let counted = store.recount_inventory().await.map_err(|e| e.to_string())?;
+            Ok(format!("recounted the inventory: {counted} tokens"))
+        }
+        Command::IssueCredential(kind) => {
+            let issued = directory
+                .issue_credential(kind, "patgate-users", now)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(format!(
+                "{} credential (shown once; the previous one works until {}):\n{}",
+                issued.kind, issued.previous_valid_until, issued.credential
+            ))
         }
         Command::Show(id) => match store.get_user(&id).await.map_err(|e| e.to_string())? {
             Some(stored) => Ok(describe(&stored.user)),
@@ -164,8 +201,8 @@ pub async fn execute(store: &TokenStore, command: Command) -> Result<String, Str
                 parse_import(std::io::BufReader::new(file))?
             };
             for user in &users {
-                store
-                    .put_user(user)
+                directory
+                    .put_user(&user.id, UserWrite::of(user), now)
                     .await
                     .map_err(|e| format!("{}: {e}", user.id))?;
             }

@@ -1,3 +1,7 @@
+use patgate::config::Settings;
+use patgate::directory::Directory;
+use patgate::permissions::PermissionConfig;
+use patgate::service::TokenService;
 use patgate::store::{connect, TokenStore};
 
 #[tokio::main]
@@ -14,8 +18,27 @@ async fn main() -> std::process::ExitCode {
         eprintln!("set TABLE_NAME to the patgate table (the stack's TokensTableName output)");
         return std::process::ExitCode::from(2);
     };
+    let settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(err) => {
+            eprintln!("{err}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    // The file the stack's functions read (its layer's /opt/patgate/config.json): the
+    // directory's drift follows the same roles.
+    let permissions = match PermissionConfig::load(&settings.config_path) {
+        Ok(permissions) => permissions,
+        Err(err) => {
+            eprintln!(
+                "{err}\nset PATGATE_CONFIG_PATH to the permission configuration the stack was built with (e.g. infra/config/permissions.json)"
+            );
+            return std::process::ExitCode::from(2);
+        }
+    };
     let store = TokenStore::new(connect().await, table);
-    match patgate_users::execute(&store, command).await {
+    let directory = Directory::new(TokenService::new(settings, store, permissions));
+    match patgate_users::execute(&directory, command).await {
         Ok(message) => {
             println!("{message}");
             std::process::ExitCode::SUCCESS

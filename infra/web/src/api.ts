@@ -23,6 +23,14 @@ export interface Token {
   status?: "active" | "revoked";
   revokedAt?: string | null;
   revokedReason?: string | null;
+  /** Permissions a role change took from the token (newer servers): which, and when. */
+  permissionsLost?: PermissionLoss[] | null;
+}
+
+/** A permission the token relied on and its owner no longer has (`lostAt`: RFC 3339). */
+export interface PermissionLoss {
+  permission: string;
+  lostAt: string;
 }
 
 export interface CreatedToken extends Token {
@@ -37,6 +45,8 @@ export interface Limits {
 
 export interface Caller {
   permissions?: string[];
+  /** False when the account is not active (servers that say so; others give no permissions). */
+  active?: boolean;
   timeZone?: string | null;
 }
 
@@ -59,6 +69,12 @@ export interface RotateRequest {
   expiresOn?: string;
   timeZone?: string;
   graceSeconds?: number;
+}
+
+/** Where a list of tokens comes from: `GET /tokens` here, an inventory route for an admin page. */
+export interface TokenSource {
+  list(options?: { nextToken?: string; status?: "revoked" }): Promise<TokenList>;
+  revoke(id: string): Promise<void>;
 }
 
 export type SessionProvider = () => Promise<string | null | undefined> | string | null | undefined;
@@ -86,7 +102,7 @@ const GATEWAY_CODES: Record<number, string> = {
   503: "service_unavailable",
 };
 
-export class TokenApi {
+export class TokenApi implements TokenSource {
   private readonly base: string;
 
   constructor(

@@ -9,8 +9,14 @@
  *   The verifier and state survive the round trip to the hosted UI in
  *   sessionStorage and are removed as soon as the page is back; the ID token is
  *   kept in memory only.
+ *
+ * A session that ends while a token is being created keeps what was typed: the
+ * element hands it over (`patgate-tokens:unauthenticated`, detail.draft) and gets it
+ * back after sign-in (`draft`). It waits in memory, or, across the round trip to the
+ * hosted UI, beside the PKCE state (removed as soon as the page is back).
  */
 import { html, nothing, render, type TemplateResult } from "lit";
+import type { CreateDraft } from "./create-rules.js";
 import "./patgate-tokens.js";
 import {
   OAuthError,
@@ -47,6 +53,8 @@ const account = document.getElementById("account") as HTMLElement;
 let session: { value: string; label: string } | null = null;
 let busy = false;
 let message = "";
+/** What was typed in the create dialog when the session ended, until the next sign-in. */
+let pendingDraft: CreateDraft | null = null;
 
 async function readConfig(): Promise<PageConfig> {
   // Matches the <link rel="preload"> in index.html, which starts this fetch early.
@@ -66,16 +74,23 @@ function show(main: TemplateResult, header: TemplateResult | typeof nothing = no
 }
 
 function tokensView(config: PageConfig): TemplateResult {
+  const draft = pendingDraft;
+  pendingDraft = null;
   return html`<patgate-tokens
     api-base=${config.apiBase}
+    .draft=${draft}
     .getSession=${() => session?.value ?? null}
-    @patgate-tokens:unauthenticated=${() => signedOut(config, "Your session has ended. Please sign in again.")}
+    @patgate-tokens:unauthenticated=${(event: CustomEvent<{ draft?: CreateDraft | null }>) => {
+      pendingDraft = event.detail?.draft ?? null;
+      const kept = pendingDraft ? " What you typed for the new token is kept." : "";
+      signedOut(config, `Your session has ended. Please sign in again.${kept}`);
+    }}
   ></patgate-tokens>`;
 }
 
 function accountBar(config: PageConfig): TemplateResult {
   return html`<span>Signed in as <strong>${session?.label}</strong></span>
-    <button type="button" class="small" @click=${() => signedOut(config, "You are signed out.")}>Sign out</button>`;
+    <button type="button" class="small" @click=${() => signedOut(config, "You are signed out.", true)}>Sign out</button>`;
 }
 
 function signedIn(config: PageConfig, value: string, label: string): void {
@@ -85,8 +100,10 @@ function signedIn(config: PageConfig, value: string, label: string): void {
   document.getElementById("main")?.focus();
 }
 
-function signedOut(config: PageConfig, note: string): void {
+/** Back to sign-in; signing out on purpose (`dropDraft`) forgets a kept draft. */
+function signedOut(config: PageConfig, note: string, dropDraft = false): void {
   session = null;
+  if (dropDraft) pendingDraft = null;
   message = note;
   if (config.mode === "local") localSignIn(config);
   else cognitoSignIn(config);
@@ -142,13 +159,22 @@ async function localSession(config: PageConfig, userId: string): Promise<void> {
       credentials: "omit",
       cache: "no-store",
     });
-    const body = (await response.json().catch(() => null)) as { session?: unknown } | null;
-    if (!response.ok || typeof body?.session !== "string") {
-      throw new Error(`the local stack answered ${response.status}`);
+    const body = (await response.json().catch(() => null)) as {
+      session?: unknown;
+      error?: { message?: unknown };
+    } | null;
+    if (response.ok && typeof body?.session === "string") {
+      signedIn(config, body.session, userId);
+      return;
     }
-    signedIn(config, body.session, userId);
-  } catch (error) {
-    message = `Sign-in failed: ${(error as Error).message}. Is the local stack running at ${config.apiBase}?`;
+    // The stack's own words when it has them (an unknown user: it names the demo users).
+    const said = typeof body?.error?.message === "string" ? body.error.message : "";
+    message = said
+      ? `Sign-in failed: ${said.endsWith(".") ? said : `${said}.`}`
+      : `Sign-in failed: the local stack answered ${response.status}.`;
+    localSignIn(config);
+  } catch {
+    message = `Sign-in failed: the local stack could not be reached. Is it running at ${config.apiBase}?`;
     localSignIn(config);
   } finally {
     busy = false;
@@ -169,7 +195,7 @@ function cognitoSignIn(config: PageConfig): void {
     const verifier = randomVerifier();
     const state = randomState();
     const challenge = await challengeS256(verifier);
-    sessionStorage.setItem(PKCE_KEY, JSON.stringify({ state, verifier }));
+    sessionStorage.setItem(PKCE_KEY, JSON.stringify({ state, verifier, draft: pendingDraft }));
     location.assign(authorizeUrl(settings, state, challenge));
   };
   show(html`
@@ -187,7 +213,7 @@ async function cognitoCallback(config: PageConfig): Promise<boolean> {
   const url = location.href;
   const stored = sessionStorage.getItem(PKCE_KEY);
   sessionStorage.removeItem(PKCE_KEY);
-  let pending: { state?: string; verifier?: string } = {};
+  let pending: { state?: string; verifier?: string; draft?: CreateDraft | null } = {};
   try {
     pending = stored ? (JSON.parse(stored) as typeof pending) : {};
   } catch {
@@ -202,6 +228,7 @@ async function cognitoCallback(config: PageConfig): Promise<boolean> {
     return false;
   }
   if (code === null) return false;
+  pendingDraft = pending.draft ?? null;
   history.replaceState(null, "", location.pathname); // the code leaves the address bar and history
   const settings = cognitoSettings(config.raw, url);
   try {

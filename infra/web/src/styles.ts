@@ -1,11 +1,13 @@
 import { css } from "lit";
 
 /**
- * The element's styles (adopted as a constructable stylesheet: no inline style,
- * so the page runs under `style-src 'self'`). Colours follow prefers-color-scheme;
- * hosts may override any `--pg-*` custom property.
+ * The elements' styles, adopted as constructable stylesheets: no inline style, so the
+ * page runs under `style-src 'self'`. `theme` (the `--pg-*` custom properties, light
+ * and dark) goes on the outer elements only, so that a host's overrides of them reach
+ * every part; `base` is shared by all the parts.
  */
-export const styles = css`
+export const theme = css`
+
   :host {
     --pg-bg: #ffffff;
     --pg-surface: #f6f8fa;
@@ -42,6 +44,12 @@ export const styles = css`
       --pg-warn-bg: #3a2d00;
       --pg-ok-fg: #56d364;
     }
+  }
+`;
+
+export const base = css`
+  :host {
+    display: block;
   }
   * {
     box-sizing: border-box;
@@ -91,6 +99,11 @@ export const styles = css`
     border: 1px solid var(--pg-border);
     border-radius: var(--pg-radius);
     padding: 1.25rem;
+  }
+  @media (max-width: 30rem) {
+    .card {
+      padding: 0.875rem 0.75rem;
+    }
   }
   .muted {
     color: var(--pg-muted);
@@ -151,118 +164,6 @@ export const styles = css`
     font-weight: 400;
   }
 
-  /* Form */
-  form {
-    display: grid;
-    gap: 1.25rem;
-  }
-  .field {
-    display: grid;
-    gap: 0.375rem;
-    min-width: 0;
-  }
-  .field-row {
-    display: grid;
-    gap: 1.25rem;
-    grid-template-columns: repeat(auto-fit, minmax(min(100%, 16rem), 1fr));
-  }
-  label,
-  legend {
-    font-weight: 600;
-  }
-  .label-line {
-    display: flex;
-    justify-content: space-between;
-    gap: 1rem;
-    align-items: baseline;
-  }
-  .counter {
-    font-size: 0.875rem;
-    color: var(--pg-muted);
-    font-variant-numeric: tabular-nums;
-  }
-  .counter.over {
-    color: var(--pg-danger);
-  }
-  input,
-  textarea,
-  select {
-    font: inherit;
-    color: var(--pg-fg);
-    background: var(--pg-bg);
-    border: 1px solid var(--pg-muted);
-    border-radius: var(--pg-radius);
-    padding: 0.5rem 0.625rem;
-    width: 100%;
-    min-width: 0;
-    min-height: 2.5rem;
-  }
-  textarea {
-    resize: vertical;
-    min-height: 4.5rem;
-  }
-  [aria-invalid="true"] {
-    border-color: var(--pg-danger);
-    border-width: 2px;
-  }
-  .hint {
-    font-size: 0.875rem;
-    color: var(--pg-muted);
-  }
-  .field-error {
-    font-size: 0.9rem;
-    color: var(--pg-danger);
-    font-weight: 600;
-  }
-  .picks {
-    display: flex;
-    flex-wrap: wrap;
-    gap: 0.5rem;
-    align-items: center;
-  }
-  .picks button[aria-pressed="true"] {
-    border-color: var(--pg-accent);
-    box-shadow: inset 0 0 0 1px var(--pg-accent);
-  }
-  .stop-line {
-    padding: 0.625rem 0.75rem;
-    border-left: 4px solid var(--pg-accent);
-    background: var(--pg-surface);
-    border-radius: 0 var(--pg-radius) var(--pg-radius) 0;
-  }
-  fieldset {
-    border: 1px solid var(--pg-border);
-    border-radius: var(--pg-radius);
-    padding: 0.75rem 1rem 1rem;
-    margin: 0;
-    min-width: 0;
-  }
-  .choice {
-    display: flex;
-    gap: 0.5rem;
-    align-items: baseline;
-    font-weight: 400;
-    padding: 0.25rem 0;
-  }
-  .choice input {
-    flex: none; /* a label on two lines must not squeeze the control */
-    width: auto;
-    min-height: 0;
-    margin: 0;
-  }
-  .perm-list {
-    display: grid;
-    grid-template-columns: repeat(auto-fill, minmax(12rem, 1fr));
-    gap: 0.25rem 1rem;
-    margin: 0.25rem 0 0 1.5rem;
-  }
-  .actions {
-    display: flex;
-    flex-wrap: wrap;
-    gap: 0.75rem;
-    align-items: center;
-  }
-
   /* Messages */
   .message {
     padding: 0.75rem 1rem;
@@ -283,6 +184,25 @@ export const styles = css`
     margin-top: 0.5rem;
   }
 
+  /* Dialogs */
+  dialog {
+    border: 1px solid var(--pg-border);
+    border-radius: var(--pg-radius);
+    padding: 1.5rem;
+    max-width: min(32rem, calc(100vw - 2rem));
+    color: var(--pg-fg);
+    background: var(--pg-bg);
+  }
+  dialog::backdrop {
+    background: rgb(0 0 0 / 0.45);
+  }
+  dialog .body {
+    display: grid;
+    gap: 1rem;
+  }
+  dialog .actions {
+    justify-content: flex-end;
+  }
   /* Reveal */
   .reveal {
     border: 2px solid var(--pg-accent);
@@ -307,48 +227,6 @@ export const styles = css`
     font-weight: 600;
   }
 
-  /* Token list */
-  .list-body {
-    display: grid;
-    gap: 1rem;
-  }
-  ul.tokens {
-    list-style: none;
-    margin: 0;
-    padding: 0;
-    display: grid;
-    gap: 0.75rem;
-  }
-  li.token {
-    border: 1px solid var(--pg-border);
-    border-radius: var(--pg-radius);
-    padding: 1rem;
-    display: grid;
-    gap: 0.5rem;
-    background: var(--pg-bg);
-  }
-  li.token.soon {
-    border-left: 6px solid var(--pg-warn-fg);
-  }
-  li.token:focus-visible,
-  li.token:focus {
-    outline: 3px solid var(--pg-focus);
-    outline-offset: 2px;
-  }
-  .token-head {
-    display: flex;
-    flex-wrap: wrap;
-    gap: 0.5rem 1rem;
-    align-items: center;
-    justify-content: space-between;
-  }
-  .token-title {
-    display: flex;
-    flex-wrap: wrap;
-    gap: 0.5rem;
-    align-items: center;
-    min-width: 0;
-  }
   .badge {
     display: inline-block;
     font-size: 0.8rem;
@@ -363,23 +241,6 @@ export const styles = css`
     background: var(--pg-surface);
     color: var(--pg-muted);
     border-color: var(--pg-border);
-  }
-  dl {
-    display: grid;
-    grid-template-columns: repeat(auto-fit, minmax(min(100%, 13rem), 1fr));
-    gap: 0.5rem 1.5rem;
-    margin: 0;
-  }
-  dt {
-    font-size: 0.8rem;
-    font-weight: 600;
-    color: var(--pg-muted);
-    text-transform: uppercase;
-    letter-spacing: 0.03em;
-  }
-  dd {
-    margin: 0;
-    overflow-wrap: anywhere;
   }
   code {
     font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
@@ -399,23 +260,31 @@ export const styles = css`
     border-radius: var(--pg-radius);
   }
 
-  /* Dialogs */
-  dialog {
+  ul.revoked {
+    list-style: none;
+    margin: 0.5rem 0 0;
+    padding: 0;
+    display: grid;
+    gap: 0.5rem;
+  }
+  ul.revoked li {
     border: 1px solid var(--pg-border);
     border-radius: var(--pg-radius);
-    padding: 1.5rem;
-    max-width: min(32rem, calc(100vw - 2rem));
-    color: var(--pg-fg);
-    background: var(--pg-bg);
+    padding: 0.5rem 0.75rem;
   }
-  dialog::backdrop {
-    background: rgb(0 0 0 / 0.45);
+  .revoked-title {
+    display: flex;
+    flex-wrap: wrap;
+    gap: 0.5rem;
+    align-items: center;
   }
-  dialog .body {
-    display: grid;
-    gap: 1rem;
+  .notice + .list-body {
+    margin-top: 1rem;
   }
-  dialog .actions {
-    justify-content: flex-end;
+  .notice {
+    padding: 0.75rem 1rem;
+    border-radius: var(--pg-radius);
+    border: 1px solid var(--pg-warn-fg);
+    background: var(--pg-warn-bg);
   }
 `;

@@ -280,9 +280,9 @@ export function dayLabel(date: string): string {
   return dayLabelAt(Date.UTC(year, month - 1, day), dayParts);
 }
 
-/** "end of Thu 31 Dec 2026, Europe/Paris". */
+/** The one way the page spells an expiry: "Thu 31 Dec 2026, end of day in Europe/Paris". */
 export function expiryLabel(expiresOn: string, zone: string): string {
-  return `end of ${dayLabel(expiresOn)}, ${zone}`;
+  return `${dayLabel(expiresOn)}, end of day in ${zone}`;
 }
 
 const zonedFormatters = new Map<string, Intl.DateTimeFormat>();

@@ -38,8 +38,8 @@ describe("endOfDay: the first instant of the next local day", () => {
 describe("expiry display", () => {
   it("shows the end of the chosen day in its zone", () => {
     assert.equal(time.dayLabel("2026-12-31"), "Thu 31 Dec 2026");
-    assert.equal(time.expiryLabel("2026-12-31", "Europe/Paris"), "end of Thu 31 Dec 2026, Europe/Paris");
-    assert.equal(time.expiryLabel("2028-02-29", "Asia/Kathmandu"), "end of Tue 29 Feb 2028, Asia/Kathmandu");
+    assert.equal(time.expiryLabel("2026-12-31", "Europe/Paris"), "Thu 31 Dec 2026, end of day in Europe/Paris");
+    assert.equal(time.expiryLabel("2028-02-29", "Asia/Kathmandu"), "Tue 29 Feb 2028, end of day in Asia/Kathmandu");
   });
 
   it("shows an instant in a zone", () => {

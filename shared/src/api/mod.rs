@@ -1,8 +1,11 @@
 //! The token API's wire format: who the caller is, request reading, the views it
 //! answers with ([`views`]), and the one place a handler's result becomes an HTTP response.
 
+pub mod admin;
+mod idempotency;
 mod views;
 
+pub use idempotency::*;
 pub use views::*;
 
 use std::collections::BTreeSet;
@@ -76,7 +79,8 @@ pub fn web_session_caller(request: &Request) -> Result<UserId, ApiError> {
     })
 }
 
-fn body_bytes(request: &Request) -> &[u8] {
+/// The request body's bytes as received (what a signature covers).
+pub fn body_bytes(request: &Request) -> &[u8] {
     match request.body() {
         Body::Text(text) => text.as_bytes(),
         Body::Binary(bytes) => bytes,

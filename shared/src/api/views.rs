@@ -31,6 +31,16 @@ pub struct TokenView {
     pub status: &'static str,
     pub revoked_at: Option<String>,
     pub revoked_reason: Option<&'static str>,
+    /// Permissions the token relied on that its owner's roles no longer grant.
+    pub permissions_lost: Vec<LostPermission>,
+}
+
+/// One permission a token lost to a role change, and when.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct LostPermission {
+    pub permission: String,
+    pub lost_at: String,
 }
 
 impl From<&TokenRecord> for TokenView {
@@ -57,6 +67,14 @@ impl From<&TokenRecord> for TokenView {
             status: "active",
             revoked_at: None,
             revoked_reason: None,
+            permissions_lost: record
+                .permissions_lost
+                .iter()
+                .map(|(permission, at)| LostPermission {
+                    permission: permission.clone(),
+                    lost_at: wire_time(*at),
+                })
+                .collect(),
         }
     }
 }
@@ -80,6 +98,9 @@ pub struct IssuedToken {
     /// The plaintext token, shown once.
     #[serde(rename = "token")]
     pub secret: String,
+    /// The answer replays an earlier creation (header `Idempotent-Replayed: true`).
+    #[serde(skip)]
+    pub replayed: bool,
 }
 
 /// What the caller may give a token, so the web UI can offer exactly that.

@@ -108,6 +108,7 @@ pub(crate) fn cancellation_reasons<R>(
     }
 }
 
+/// The cancellation code of the transaction's item at `index`.
 pub(crate) fn code_at(reasons: &[CancellationReason], index: usize) -> Option<&str> {
     reasons.get(index).and_then(|r| r.code())
 }

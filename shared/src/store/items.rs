@@ -11,22 +11,39 @@
 //! | hash lookup | `HASH#{sha256 hex}`    | `HASH`                |
 //! | reminder    | `REMIND#{utc hour}`    | `{tokenId}#{daysLeft}`|
 //! | checkpoint  | `JOB#reminders`        | `CHECKPOINT`          |
+//! | replay      | `REPLAY#{sha256 hex}`  | `REPLAY` ([`replay`]) |
+//!
+//! Principals (users and service accounts), the userName index, owned service
+//! accounts and the directory index are in [`principal`]; the inventory's keys and
+//! counters in [`inventory`]; integration credentials in [`credential`].
 //!
 //! Every item that should disappear on its own carries `delete_after` (epoch
 //! seconds), the table's TTL attribute. TTL deletes late, so reads never rely on it.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{
-    LastUse, Reminder, ReminderKey, RevokeReason, RevokedToken, StoreError, StoredUser, TokenRecord,
-};
+use super::{LastUse, Reminder, ReminderKey, RevokeReason, RevokedToken, StoreError, TokenRecord};
 use crate::expiry::{parse_time_zone, Expiry};
 use crate::token::{TokenHash, TokenId};
-use crate::user::{User, UserId};
+use crate::user::{PrincipalKind, UserId};
+
+mod credential;
+mod inventory;
+mod principal;
+
+pub use credential::*;
+pub use inventory::*;
+pub use principal::*;
+
+mod idempotency;
+
+pub use idempotency::*;
+
+pub mod replay;
 
 pub type Item = HashMap<String, AttributeValue>;
 
@@ -47,11 +64,13 @@ pub const SLOTS_ATTRIBUTE: &str = "live";
 
 /// The token item attributes the authorizer may write, and nothing else of any item;
 /// template.yaml's authorizer policy lists the same (a test keeps them in step).
-pub const LAST_USE_ATTRIBUTES: [&str; 4] = [
+pub const LAST_USE_ATTRIBUTES: [&str; 5] = [
     "last_used_at",
     "last_used_ip",
     "last_used_user_agent",
     "secret_reused_at",
+    // The inventory's idle key (day of last use), so a use moves the token in it.
+    INVENTORY_IDLE,
 ];
 
 /// How long a revoked token's record stays, so its owner sees that (and why) it was
@@ -130,106 +149,38 @@ pub fn number(value: i64) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
-fn corrupt(what: &str) -> StoreError {
+pub fn number_u64(value: u64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+pub(crate) fn corrupt(what: &str) -> StoreError {
     StoreError::Internal(format!("stored {what} item is malformed"))
 }
 
-fn to_item<T: Serialize>(value: &T) -> Result<Item, StoreError> {
+pub(crate) fn to_item<T: Serialize>(value: &T) -> Result<Item, StoreError> {
     serde_dynamo::to_item(value)
         .map_err(|e| StoreError::Internal(format!("cannot marshal item: {e}")))
 }
 
-fn parse_time(raw: &str, what: &str) -> Result<DateTime<Utc>, StoreError> {
+pub(crate) fn parse_time(raw: &str, what: &str) -> Result<DateTime<Utc>, StoreError> {
     DateTime::parse_from_rfc3339(raw)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|_| corrupt(what))
 }
 
-fn parse_optional_time(raw: Option<&str>, what: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+pub(crate) fn parse_optional_time(
+    raw: Option<&str>,
+    what: &str,
+) -> Result<Option<DateTime<Utc>>, StoreError> {
     raw.map(|t| parse_time(t, what)).transpose()
+}
+
+fn first_secret_version() -> u64 {
+    1
 }
 
 fn epoch(raw: i64, what: &str) -> Result<DateTime<Utc>, StoreError> {
     DateTime::from_timestamp(raw, 0).ok_or_else(|| corrupt(what))
-}
-
-// ---------------------------------------------------------------- users
-
-#[derive(Debug, Serialize, Deserialize)]
-struct UserItem {
-    pk: String,
-    sk: String,
-    user_id: String,
-    roles: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    time_zone: Option<String>,
-    active: bool,
-    /// Bumped by every change of `roles` or `active`.
-    #[serde(default)]
-    access_version: u64,
-}
-
-pub fn user_to_item(stored: &StoredUser) -> Result<Item, StoreError> {
-    let user = &stored.user;
-    to_item(&UserItem {
-        pk: user_pk(&user.id),
-        sk: PROFILE_SK.to_owned(),
-        user_id: user.id.as_str().to_owned(),
-        roles: user.roles.clone(),
-        time_zone: user.time_zone.map(|tz| tz.name().to_owned()),
-        active: user.active,
-        access_version: stored.access_version,
-    })
-}
-
-pub fn user_from_item(item: Item) -> Result<StoredUser, StoreError> {
-    let raw: UserItem = serde_dynamo::from_item(item).map_err(|_| corrupt("user"))?;
-    let id = UserId::parse(&raw.user_id).ok_or_else(|| corrupt("user"))?;
-    let time_zone = match raw.time_zone.as_deref() {
-        Some(name) => Some(parse_time_zone(name).ok_or_else(|| corrupt("user"))?),
-        None => None,
-    };
-    Ok(StoredUser {
-        user: User {
-            id,
-            roles: raw.roles,
-            time_zone,
-            active: raw.active,
-        },
-        access_version: raw.access_version,
-    })
-}
-
-/// `SET` expression and values that bring a hash item in step with its owner's
-/// roles and active flag, unless it already carries that version or a later one.
-pub fn access_update(owner: &StoredUser) -> (&'static str, &'static str, Item) {
-    let values = HashMap::from([
-        (
-            ":roles".to_owned(),
-            AttributeValue::L(
-                owner
-                    .user
-                    .roles
-                    .iter()
-                    .cloned()
-                    .map(AttributeValue::S)
-                    .collect(),
-            ),
-        ),
-        (
-            ":active".to_owned(),
-            AttributeValue::Bool(owner.user.active),
-        ),
-        (
-            ":version".to_owned(),
-            AttributeValue::N(owner.access_version.to_string()),
-        ),
-    ]);
-    (
-        "SET #roles = :roles, active = :active, access_version = :version",
-        "attribute_exists(pk) AND access_version < :version",
-        values,
-    )
 }
 
 // ---------------------------------------------------------------- tokens
@@ -268,10 +219,32 @@ struct TokenItem {
     last_used_user_agent: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     secret_reused_at: Option<String>,
+    /// Items written before versions existed read as version 1.
+    #[serde(default = "first_secret_version")]
+    secret_version: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     revoked_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     revoked_reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    revoked_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    revoked_note: Option<String>,
+    /// `user` or `service`; absent on tokens created before service accounts (users').
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    owner_kind: Option<String>,
+    /// Permission → when the owner's roles stopped granting it (drift).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    permissions_lost: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    created_by: Option<String>,
+    /// The inventory's keys (live tokens only): partition, expiry and idle sort keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    inv_pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    inv_expiry: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    inv_idle: Option<String>,
 }
 
 fn token_item(record: &TokenRecord, sk: String, delete_after: i64) -> TokenItem {
@@ -298,8 +271,24 @@ fn token_item(record: &TokenRecord, sk: String, delete_after: i64) -> TokenItem 
         last_used_ip: last_use.and_then(|u| u.ip.clone()),
         last_used_user_agent: last_use.and_then(|u| u.user_agent.clone()),
         secret_reused_at: record.secret_reused_at.map(timestamp),
+        secret_version: record.secret_version,
         revoked_at: None,
         revoked_reason: None,
+        revoked_by: None,
+        revoked_note: None,
+        owner_kind: Some(record.owner_kind.as_str().to_owned()),
+        permissions_lost: record
+            .permissions_lost
+            .iter()
+            .map(|(permission, at)| (permission.clone(), timestamp(*at)))
+            .collect(),
+        created_by: record.created_by.clone(),
+        inv_pk: Some(inventory_pk(
+            record.owner_kind,
+            record.permissions.is_some(),
+        )),
+        inv_expiry: Some(inventory_expiry(record)),
+        inv_idle: Some(inventory_idle(record)),
     }
 }
 
@@ -343,6 +332,17 @@ fn token_from_raw(raw: TokenItem) -> Result<TokenRecord, StoreError> {
             user_agent: raw.last_used_user_agent,
         }),
         secret_reused_at: parse_optional_time(raw.secret_reused_at.as_deref(), what)?,
+        secret_version: raw.secret_version,
+        owner_kind: match raw.owner_kind.as_deref() {
+            Some(kind) => PrincipalKind::parse(kind).ok_or_else(|| corrupt(what))?,
+            None => PrincipalKind::User,
+        },
+        permissions_lost: raw
+            .permissions_lost
+            .iter()
+            .map(|(permission, at)| Ok((permission.clone(), parse_time(at, what)?)))
+            .collect::<Result<_, StoreError>>()?,
+        created_by: raw.created_by,
     })
 }
 
@@ -364,6 +364,10 @@ pub fn revoked_to_item(revoked: &RevokedToken) -> Result<Item, StoreError> {
     raw.previous_hash = None;
     raw.revoked_at = Some(timestamp(revoked.revoked_at));
     raw.revoked_reason = Some(revoked.reason.as_str().to_owned());
+    raw.revoked_by = revoked.revoked_by.clone();
+    raw.revoked_note = revoked.note.clone();
+    // Revoked records are not in the inventory.
+    (raw.inv_pk, raw.inv_expiry, raw.inv_idle) = (None, None, None);
     to_item(&raw)
 }
 
@@ -371,6 +375,8 @@ pub fn revoked_from_item(item: Item) -> Result<RevokedToken, StoreError> {
     let mut raw: TokenItem = serde_dynamo::from_item(item).map_err(|_| corrupt("revoked token"))?;
     let revoked_at = raw.revoked_at.take();
     let reason = raw.revoked_reason.take();
+    let revoked_by = raw.revoked_by.take();
+    let note = raw.revoked_note.take();
     let token = token_from_raw(raw)?;
     Ok(RevokedToken {
         token,
@@ -379,6 +385,8 @@ pub fn revoked_from_item(item: Item) -> Result<RevokedToken, StoreError> {
             .as_deref()
             .and_then(RevokeReason::parse)
             .ok_or_else(|| corrupt("revoked token"))?,
+        revoked_by,
+        note,
     })
 }
 
@@ -487,18 +495,20 @@ impl ReminderKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::StoredUser;
     use crate::token::{TokenPrefix, TokenSecret};
     use chrono::Duration;
 
     fn owner() -> StoredUser {
         StoredUser {
-            user: User {
+            user: crate::user::User {
                 id: UserId::parse("alice").unwrap(),
                 roles: vec!["Viewer".into()],
                 time_zone: Some(chrono_tz::Europe::Paris),
                 active: true,
             },
             access_version: 3,
+            profile: Default::default(),
         }
     }
 
@@ -535,6 +545,10 @@ mod tests {
                 user_agent: Some("curl/8".into()),
             }),
             secret_reused_at: None,
+            secret_version: 2,
+            owner_kind: PrincipalKind::Service,
+            permissions_lost: BTreeMap::from([("entity:edit".to_owned(), created_at)]),
+            created_by: Some("arn:aws:iam::123456789012:user/ops".into()),
         }
     }
 
@@ -558,8 +572,14 @@ mod tests {
             token: original.clone(),
             revoked_at,
             reason: RevokeReason::Leaked,
+            revoked_by: None,
+            note: None,
         };
         let item = revoked_to_item(&revoked).unwrap();
+        assert!(
+            !item.contains_key("inv_pk"),
+            "revoked records leave the inventory"
+        );
         assert_eq!(item[SK].as_s().unwrap(), &revoked_sk(&original.id));
         assert_eq!(
             item[TTL_ATTRIBUTE].as_n().unwrap(),
@@ -592,7 +612,10 @@ mod tests {
             ("n", original.hint.as_str())
         );
         assert_eq!(back.expires_at, original.expiry.expires_at);
-        assert_eq!((back.secret_version, back.owner_kind.as_str()), (1, "user"));
+        assert_eq!(
+            (back.secret_version, back.owner_kind),
+            (original.secret_version, original.owner_kind)
+        );
         assert!(!item.contains_key("token_hash") && !item.contains_key("secret"));
         let mut older = item.clone();
         for added in ["name", "hint", "expires_at"] {
@@ -609,15 +632,6 @@ mod tests {
         assert_eq!(
             (back.secret_version, back.owner_kind.as_str()),
             (4, "service")
-        );
-    }
-
-    #[test]
-    fn users_round_trip() {
-        let stored = owner();
-        assert_eq!(
-            user_from_item(user_to_item(&stored).unwrap()).unwrap(),
-            stored
         );
     }
 

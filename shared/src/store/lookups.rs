@@ -62,7 +62,24 @@ impl TokenStore {
         Ok(found)
     }
 
-    async fn batch_get(&self, keys: Vec<Item>, consistent: bool) -> Result<Vec<Item>, StoreError> {
+    /// The items of `keys` (any number; 100 per request), unprocessed keys retried.
+    pub(crate) async fn batch_get(
+        &self,
+        keys: Vec<Item>,
+        consistent: bool,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut found = Vec::new();
+        for chunk in keys.chunks(BATCH_GET_LIMIT) {
+            found.extend(self.batch_get_chunk(chunk.to_vec(), consistent).await?);
+        }
+        Ok(found)
+    }
+
+    async fn batch_get_chunk(
+        &self,
+        keys: Vec<Item>,
+        consistent: bool,
+    ) -> Result<Vec<Item>, StoreError> {
         let mut pending = keys;
         let mut found = Vec::new();
         let mut attempt = 0;
@@ -124,6 +141,13 @@ impl TokenStore {
         let mut set = vec![format!("{attribute} = :at")];
         let mut remove = Vec::new();
         if let LastUseWrite::Used(last_use) = write {
+            // The inventory's idle key moves to the day of this use (the index is
+            // written only when the day changes).
+            set.push(format!("{} = :idle", items::INVENTORY_IDLE));
+            values.insert(
+                ":idle".to_owned(),
+                string(items::inventory_idle_used(last_use.at, id)),
+            );
             for (name, value) in [
                 ("last_used_ip", &last_use.ip),
                 ("last_used_user_agent", &last_use.user_agent),

@@ -3,29 +3,45 @@
 //! Each concern has its own file: user records, and keeping their roles on their
 //! tokens' hash items ([`users`]),
 //! token creation, listing, revocation and rotation ([`tokens`]), the authorizer's
-//! lookups and last-use writes ([`lookups`]), the reminder queue ([`reminder_queue`]).
+//! lookups and last-use writes ([`lookups`]), the reminder queue ([`reminder_queue`]),
+//! principals beyond their access (SCIM attributes, service accounts, the userName
+//! index and the directory index: [`principals`]), the organisation's inventory
+//! ([`inventory`]) integration credentials ([`credentials`]) and the GitHub replay marker
+//! ([`replay`]).
 //! Marshalling lives in [`items`] only; the client and error sorting in [`client`].
 
 pub mod client;
+mod credentials;
+mod idempotency;
+pub mod inventory;
 pub mod items;
 mod lookups;
+mod principals;
 mod reminder_queue;
+mod replay;
 mod rotation;
+mod settle;
 mod tokens;
 mod users;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Utc};
 
 use crate::expiry::Expiry;
 use crate::token::{TokenHash, TokenId};
-use crate::user::{User, UserId};
+use crate::user::{PrincipalKind, User, UserId};
 
 pub use client::{classify, connect, connect_local, local_config, StoreError};
+pub use credentials::{CredentialRecord, IntegrationKind};
+pub use inventory::{InventoryFilter, InventoryPage, InventoryRow, InventorySummary};
 pub use lookups::LastUseWrite;
-pub use tokens::{CreateTokenError, Page, RevokeOutcome, RotateOutcome, Rotation};
+pub use principals::PrincipalWrite;
+pub use principals::{Email, Profile, ScimAttributes, ServiceAccount, TokenAccess};
+pub use reminder_queue::Claim;
+pub use rotation::HANDOVER;
+pub use tokens::{CreateTokenError, Page, RevokeOutcome, Revoker, RotateOutcome, Rotation};
 
 #[derive(Debug, Clone)]
 pub struct TokenStore {
@@ -44,6 +60,11 @@ impl TokenStore {
     pub fn table(&self) -> &str {
         &self.table
     }
+
+    /// The DynamoDB client (the local stack's TTL sweeper reuses it).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
 }
 
 /// A user record as stored: the user, and the version of their roles and active
@@ -53,6 +74,9 @@ impl TokenStore {
 pub struct StoredUser {
     pub user: User,
     pub access_version: u64,
+    /// Everything else of the record (kind, fan-out progress, SCIM attributes, a
+    /// service account's details).
+    pub profile: Profile,
 }
 
 /// A token's metadata, as stored. The plaintext is never part of it.
@@ -77,6 +101,16 @@ pub struct TokenRecord {
     pub last_use: Option<LastUse>,
     /// When a secret this token had before a rotation was last presented after its grace.
     pub secret_reused_at: Option<DateTime<Utc>>,
+    /// Which secret the token has: 1 at creation, one more at every rotation (or
+    /// re-issue), so that every change of secret is told apart, even two in a second.
+    pub secret_version: u64,
+    /// A person's token or a service account's.
+    pub owner_kind: PrincipalKind,
+    /// Permissions the token relied on that its owner's roles no longer grant, with
+    /// when they were lost (drift), kept by the fan-out of each role change.
+    pub permissions_lost: BTreeMap<String, DateTime<Utc>>,
+    /// Who created a service account's token (an administrator).
+    pub created_by: Option<String>,
 }
 
 impl TokenRecord {
@@ -104,6 +138,8 @@ pub enum RevokeReason {
     Leaked,
     /// Its owner left: all their tokens were revoked at once.
     Offboarded,
+    /// An administrator revoked it (`revoked_by` says who).
+    Admin,
 }
 
 impl RevokeReason {
@@ -112,6 +148,7 @@ impl RevokeReason {
             RevokeReason::User => "user",
             RevokeReason::Leaked => "leaked",
             RevokeReason::Offboarded => "offboarded",
+            RevokeReason::Admin => "admin",
         }
     }
 
@@ -120,6 +157,7 @@ impl RevokeReason {
             RevokeReason::User,
             RevokeReason::Leaked,
             RevokeReason::Offboarded,
+            RevokeReason::Admin,
         ]
         .into_iter()
         .find(|r| r.as_str() == raw)
@@ -132,6 +170,10 @@ pub struct RevokedToken {
     pub token: TokenRecord,
     pub revoked_at: DateTime<Utc>,
     pub reason: RevokeReason,
+    /// Who revoked it, when not its owner: an administrator's user id or IAM ARN.
+    pub revoked_by: Option<String>,
+    /// The administrator's reason, as they wrote it.
+    pub note: Option<String>,
 }
 
 /// What the authorizer learns from a secret's hash, in one read: the token, and its
@@ -156,8 +198,20 @@ pub struct HashRecord {
     pub expires_at: DateTime<Utc>,
     /// Which secret of the token this is: 1 at creation, +1 per rotation.
     pub secret_version: u64,
-    /// `user` or `service`.
-    pub owner_kind: String,
+    pub owner_kind: PrincipalKind,
+}
+
+/// A creation's idempotency key, kept a day with the token it created: a retry with
+/// the same key and the same request gets that token back (with its secret re-issued).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyRecord {
+    pub user_id: UserId,
+    /// SHA-256 (hex) of the `Idempotency-Key` header.
+    pub key_hash: String,
+    pub token_id: TokenId,
+    /// SHA-256 (hex) of the request as read (see `api::CreateTokenRequest::digest`).
+    pub request_hash: String,
+    pub created_at: DateTime<Utc>,
 }
 
 /// Where a reminder item lives: the UTC hour it falls due in, its token, and how many

@@ -2,6 +2,8 @@
 //! claimed by one run of the reminder job at a time, deleted once their event is out,
 //! and a checkpoint of the last hour fully done.
 
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 use chrono::{DateTime, Utc};
 
 use super::client::classify;
@@ -35,17 +37,17 @@ impl TokenStore {
         }
     }
 
-    /// Claims a reminder for run `run` until `lease_until`. Returns whether this run
-    /// may send it: false when it is gone (sent, or its token revoked) or another run
-    /// holds an unexpired claim. A claim left by a run that died expires, so the
-    /// reminder is sent by a later run.
+    /// Claims a reminder for run `run` until `lease_until`. Another run's unexpired
+    /// claim keeps it [`Claim::Held`]: that run may still send it, or may have died, in
+    /// which case a later run claims it once the claim has expired. A reminder that is
+    /// gone (sent, or its token revoked) is [`Claim::Gone`].
     pub async fn claim_reminder(
         &self,
         key: &ReminderKey,
         run: &str,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Claim, StoreError> {
         let result = self
             .client
             .update_item()
@@ -58,9 +60,22 @@ impl TokenStore {
             .expression_attribute_values(":run", string(run))
             .expression_attribute_values(":until", string(items::timestamp(lease_until)))
             .expression_attribute_values(":now", string(items::timestamp(now)))
+            // A refused claim says whether the item is still there (held) or gone.
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
-        conditional(result)
+        match result {
+            Ok(_) => Ok(Claim::Claimed),
+            Err(err) => match err.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(refused)) => {
+                    Ok(match refused.item() {
+                        Some(item) if !item.is_empty() => Claim::Held,
+                        _ => Claim::Gone,
+                    })
+                }
+                _ => Err(classify(err)),
+            },
+        }
     }
 
     /// Deletes a reminder whose event is out, if `run` still holds its claim.
@@ -114,8 +129,19 @@ impl TokenStore {
     }
 }
 
+/// What a claim found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// This run holds the reminder now: it sends it, then deletes it.
+    Claimed,
+    /// Another run holds an unexpired claim: the reminder is still pending.
+    Held,
+    /// The reminder is gone: sent already, or its token was revoked.
+    Gone,
+}
+
 /// `Ok(true)` for a write that happened, `Ok(false)` for one whose condition refused it.
-fn conditional<O, E, R>(
+pub(super) fn conditional<O, E, R>(
     result: Result<O, aws_sdk_dynamodb::error::SdkError<E, R>>,
 ) -> Result<bool, StoreError>
 where

@@ -1,14 +1,28 @@
 //! Rotation: a new secret for an existing token, the replaced one kept for a grace
 //! period and its later reuse recognised.
+//!
+//! A rotation never leaves its caller without a working secret: the transaction keeps
+//! the replaced secret working for at least [`HANDOVER`], and only once the write is
+//! known to have committed, right before the new secret is answered, is that cut
+//! down to the grace the caller asked for (0 by default). If the answer cannot be
+//! given (the outcome stayed unknown) or the cut fails, the replaced secret still
+//! works for the handover, in which the owner can rotate again.
 
 use std::collections::BTreeSet;
 
+use aws_sdk_dynamodb::operation::transact_write_items::builders::TransactWriteItemsFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use chrono::{DateTime, Utc};
 
-use super::client::{backoff, internal};
-use super::items::{self, number, string};
-use super::tokens::{request_token, transact_delete, transact_put, Retry, WRITE_ATTEMPTS};
+use super::client::{backoff, classify, internal};
+use super::items::{self, number, number_u64, string};
+use super::settle::{request_token, transact_delete, transact_put, Settled};
+use super::tokens::WRITE_ATTEMPTS;
 use super::*;
+
+/// How long a secret replaced by a rotation keeps working at the least until the
+/// rotation's answer is on its way.
+pub const HANDOVER: chrono::Duration = chrono::Duration::minutes(5);
 
 impl TokenStore {
     /// Gives `current` a new secret, in one transaction that only succeeds if the token
@@ -30,38 +44,80 @@ impl TokenStore {
             rotated_at: Some(rotation.at),
             previous_hash: Some(current.hash.clone()),
             reminders: rotation.reminders.iter().map(|r| r.key.clone()).collect(),
+            secret_version: current.secret_version + 1,
             ..current.clone()
         };
         for attempt in 0..WRITE_ATTEMPTS {
-            match self
-                .write_rotation(current, &rotated, rotation, owner)
-                .await
-            {
-                Ok(()) => {
-                    self.catch_up_access(owner, &rotated.hash).await?;
+            let transaction = self.rotation(current, &rotated, rotation, owner, attempt)?;
+            let stored = || async {
+                Ok(self
+                    .get_token(&current.user_id, &current.id)
+                    .await?
+                    .is_some_and(|now| now.hash == rotated.hash))
+            };
+            match self.write_settled(transaction, stored).await {
+                Settled::Committed => {
+                    // Committed: from here on nothing turns the rotation into an error.
+                    let grace_until = rotation.grace_until.min(rotated.expiry.expires_at);
+                    if grace_until < rotation.at + HANDOVER {
+                        self.end_handover(current, grace_until).await;
+                    }
+                    self.catch_up_after_commit(owner, &rotated.hash).await;
                     return Ok(RotateOutcome::Rotated(Box::new(rotated)));
                 }
-                Err(Retry::Changed) => {
+                Settled::Cancelled(refusal) if refusal.condition_failed_at(0) => {
                     return Ok(match self.get_token(&current.user_id, &current.id).await? {
                         Some(_) => RotateOutcome::Conflict,
                         None => RotateOutcome::NotFound,
                     });
                 }
-                Err(Retry::Conflict) => backoff(attempt + 1).await,
-                Err(Retry::No(err)) => return Err(err),
+                Settled::Cancelled(refusal) if refusal.transient() => backoff(attempt + 1).await,
+                Settled::Cancelled(refusal) => return Err(refusal.error),
+                Settled::Unsent(err) | Settled::Unknown(err) => return Err(err),
             }
         }
         Ok(RotateOutcome::Conflict)
     }
 
-    async fn write_rotation(
+    /// Cuts the replaced secret's validity down from the handover to the grace asked
+    /// for, unless a later rotation has replaced it already.
+    async fn end_handover(&self, current: &TokenRecord, until: DateTime<Utc>) {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(items::hash_key(&current.hash)))
+            .update_expression("SET valid_until = :until")
+            .condition_expression(
+                "attribute_exists(pk) AND rotated_out = :true AND valid_until > :until",
+            )
+            .expression_attribute_values(":until", number(until.timestamp()))
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .send()
+            .await;
+        match result {
+            Ok(_) => {}
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
+            Err(err) => {
+                let err = classify(err);
+                tracing::warn!(token_id = %current.id, error = %err, "the replaced secret keeps working until the end of the handover");
+            }
+        }
+    }
+
+    /// The transaction of one attempt at a rotation.
+    fn rotation(
         &self,
         current: &TokenRecord,
         rotated: &TokenRecord,
         rotation: &Rotation,
         owner: &StoredUser,
-    ) -> Result<(), Retry> {
-        let no_retry = |e| Retry::No(internal(e));
+        attempt: u32,
+    ) -> Result<TransactWriteItemsFluentBuilder, StoreError> {
+        let no_retry = internal;
         let reminder_keys: Vec<String> =
             rotated.reminders.iter().map(ReminderKey::encode).collect();
         let update_token = Update::builder()
@@ -70,13 +126,14 @@ impl TokenStore {
             .update_expression(
                 "SET token_hash = :new, hint = :hint, rotated_at = :at, previous_hash = :seen, \
                  expires_on = :expires_on, time_zone = :time_zone, expires_at = :expires_at, \
-                 delete_after = :delete_after, reminders = :reminders",
+                 delete_after = :delete_after, reminders = :reminders, secret_version = :version, inv_expiry = :inv_expiry",
             )
             .condition_expression("token_hash = :seen")
             .expression_attribute_values(":new", string(rotated.hash.as_str()))
             .expression_attribute_values(":hint", string(&rotated.hint))
             .expression_attribute_values(":at", string(items::timestamp(rotation.at)))
             .expression_attribute_values(":seen", string(current.hash.as_str()))
+            .expression_attribute_values(":version", number_u64(rotated.secret_version))
             .expression_attribute_values(
                 ":expires_on",
                 string(rotated.expiry.expires_on.format("%Y-%m-%d").to_string()),
@@ -90,13 +147,18 @@ impl TokenStore {
                 ":delete_after",
                 number(rotated.expiry.expires_at.timestamp()),
             )
+            .expression_attribute_values(":inv_expiry", string(items::inventory_expiry(rotated)))
             .expression_attribute_values(
                 ":reminders",
                 AttributeValue::L(reminder_keys.into_iter().map(AttributeValue::S).collect()),
             )
             .build()
             .map_err(no_retry)?;
-        let grace_until = rotation.grace_until.min(rotated.expiry.expires_at);
+        // At least the handover, which the answer ends (see the module's comment).
+        let grace_until = rotation
+            .grace_until
+            .max(rotation.at + HANDOVER)
+            .min(rotated.expiry.expires_at);
         let retire_old = Update::builder()
             .table_name(&self.table)
             .set_key(Some(items::hash_key(&current.hash)))
@@ -144,7 +206,9 @@ impl TokenStore {
                 None,
             )?);
         }
-        self.client
+        let attempt = attempt.to_string();
+        Ok(self
+            .client
             .transact_write_items()
             .set_transact_items(Some(writes))
             .client_request_token(request_token(&[
@@ -152,10 +216,7 @@ impl TokenStore {
                 current.id.as_str(),
                 current.hash.as_str(),
                 rotated.hash.as_str(),
-            ]))
-            .send()
-            .await
-            .map_err(Retry::from_transaction)?;
-        Ok(())
+                &attempt,
+            ])))
     }
 }

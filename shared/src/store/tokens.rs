@@ -3,9 +3,10 @@
 //! The per-user cap is a set of token ids on the user's slots item. Creation first
 //! reserves a slot with one conditional `ADD` on that single item (single-item
 //! conditional writes to one key serialise in DynamoDB, so contention can only make a
-//! creation wait, never fail), then writes the token in a transaction, and gives the
-//! slot back if DynamoDB cancelled that write (after a timeout the token may be
-//! stored, so its slot stays). A slot whose token expired, was never stored, or was
+//! creation wait, never fail), then writes the token in a transaction, settled (see
+//! [`super::settle`]): committed, the token is stored; cancelled or never sent, its
+//! slot is given back; still unknown after reading back and sending again, the token
+//! may be stored, so its slot stays. A slot whose token expired, was never stored, or was
 //! revoked without its slot being given back, is found by recounting the user's token
 //! items when the set is full and some slot is old enough to be stale: the rare path.
 
@@ -13,17 +14,16 @@ use std::collections::HashSet;
 
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+    AttributeValue, Delete, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
 };
 use chrono::{DateTime, Utc};
-use sha2::{Digest, Sha256};
 
-use super::client::{
-    backoff, cancellation_reasons, classify, classify_transaction, code_at, has_code, internal,
-};
+use super::client::{backoff, classify, internal};
 use super::items::{self, number, string, Item, SLOTS_ATTRIBUTE};
+use super::settle::{nonce, request_token, transact_delete, transact_put, Settled};
 use super::{
-    Reminder, RevokeReason, RevokedToken, StoreError, StoredUser, TokenRecord, TokenStore,
+    IdempotencyRecord, Reminder, RevokeReason, RevokedToken, StoreError, StoredUser, TokenRecord,
+    TokenStore,
 };
 use crate::expiry::Expiry;
 use crate::token::{TokenHash, TokenId};
@@ -40,6 +40,9 @@ pub(super) const WRITE_ATTEMPTS: u32 = 4;
 pub enum CreateTokenError {
     #[error("live token limit of {0} reached")]
     LimitReached(u32),
+    /// Another creation stored its token under the same idempotency key first.
+    #[error("the idempotency key was used by another creation")]
+    IdempotencyKeyUsed,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -78,6 +81,24 @@ pub enum RotateOutcome {
     NotFound,
 }
 
+/// Why a token is revoked, and by whom when not by its owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revoker {
+    pub reason: RevokeReason,
+    pub by: Option<String>,
+    pub note: Option<String>,
+}
+
+impl Revoker {
+    pub fn new(reason: RevokeReason) -> Self {
+        Revoker {
+            reason,
+            by: None,
+            note: None,
+        }
+    }
+}
+
 /// Which token list to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Listing {
@@ -94,46 +115,6 @@ impl Listing {
     }
 }
 
-/// An idempotency key for a transaction: the same logical write gets the same key, so
-/// an SDK retry of a transaction that did commit succeeds instead of failing its
-/// conditions (DynamoDB remembers keys for 10 minutes).
-pub(super) fn request_token(parts: &[&str]) -> String {
-    let mut digest = Sha256::new();
-    for part in parts {
-        digest.update(part.as_bytes());
-        digest.update([0]);
-    }
-    digest
-        .finalize()
-        .iter()
-        .take(16)
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-pub(super) fn transact_put(
-    table: &str,
-    item: Item,
-    condition: Option<&str>,
-) -> Result<TransactWriteItem, StoreError> {
-    let put = Put::builder()
-        .table_name(table)
-        .set_item(Some(item))
-        .set_condition_expression(condition.map(str::to_owned))
-        .build()
-        .map_err(internal)?;
-    Ok(TransactWriteItem::builder().put(put).build())
-}
-
-pub(super) fn transact_delete(table: &str, key: Item) -> Result<TransactWriteItem, StoreError> {
-    let delete = Delete::builder()
-        .table_name(table)
-        .set_key(Some(key))
-        .build()
-        .map_err(internal)?;
-    Ok(TransactWriteItem::builder().delete(delete).build())
-}
-
 impl TokenStore {
     /// Stores a new token (its item, its hash item with `owner`'s access, and its
     /// reminders) unless its user already holds `limit` live tokens.
@@ -144,25 +125,84 @@ impl TokenStore {
         limit: u32,
         owner: &StoredUser,
     ) -> Result<(), CreateTokenError> {
+        self.create(record, reminders, limit, owner, None).await
+    }
+
+    /// [`TokenStore::create_token`], with the idempotency record of the request in the
+    /// same transaction: of two creations under one key, one stores its token and the
+    /// other gets [`CreateTokenError::IdempotencyKeyUsed`] (and gives its slot back).
+    pub async fn create_token_once(
+        &self,
+        record: &TokenRecord,
+        reminders: &[Reminder],
+        limit: u32,
+        owner: &StoredUser,
+        idempotency: &IdempotencyRecord,
+    ) -> Result<(), CreateTokenError> {
+        self.create(record, reminders, limit, owner, Some(idempotency))
+            .await
+    }
+
+    async fn create(
+        &self,
+        record: &TokenRecord,
+        reminders: &[Reminder],
+        limit: u32,
+        owner: &StoredUser,
+        idempotency: Option<&IdempotencyRecord>,
+    ) -> Result<(), CreateTokenError> {
         self.reserve_slot(&record.user_id, &record.id, limit, record.created_at)
             .await?;
-        if let Err(failed) = self.put_new_token(record, reminders, owner).await {
-            // Only a cancelled (or unsent) transaction surely wrote nothing. After a
-            // timeout or a lost answer the token may be stored (a retry with the same
-            // request token would have succeeded), so its slot stays: giving it back
-            // would let the cap miss a stored token, while a slot held for nothing is
-            // freed by the recount once no creation can still be in flight.
-            if failed.wrote_nothing {
-                if let Err(err) = self.release_slot(&record.user_id, &record.id).await {
-                    tracing::warn!(token_id = %record.id, error = %err, "could not release a token slot; the next recount frees it");
+        let failure = match self
+            .put_new_token(record, reminders, owner, idempotency)
+            .await
+        {
+            Settled::Committed => None,
+            Settled::Cancelled(refusal) => {
+                self.give_slot_back(record).await;
+                // The idempotency record is the third item of the transaction.
+                if idempotency.is_some() && refusal.condition_failed_at(2) {
+                    return Err(CreateTokenError::IdempotencyKeyUsed);
                 }
-            } else {
-                tracing::warn!(token_id = %record.id, "token write outcome unknown; its slot stays held until a recount");
+                Some(refusal.error)
             }
-            return Err(failed.error.into());
+            Settled::Unsent(err) => {
+                self.give_slot_back(record).await;
+                Some(err)
+            }
+            // The token may be stored: giving its slot back would let the cap miss it,
+            // while a slot held for nothing is freed by the recount once no creation
+            // can still be in flight.
+            Settled::Unknown(err) => {
+                tracing::warn!(token_id = %record.id, "token write outcome unknown; its slot stays held until a recount");
+                Some(err)
+            }
+        };
+        if let Some(err) = failure {
+            return Err(err.into());
         }
-        self.catch_up_access(owner, &record.hash).await?;
+        // Committed: from here on nothing turns the creation into an error.
+        self.catch_up_after_commit(owner, &record.hash).await;
         Ok(())
+    }
+
+    async fn give_slot_back(&self, record: &TokenRecord) {
+        if let Err(err) = self.release_slot(&record.user_id, &record.id).await {
+            tracing::warn!(token_id = %record.id, error = %err, "could not release a token slot; the next recount frees it");
+        }
+    }
+
+    /// [`TokenStore::catch_up_access`] after a committed write, whose success it never
+    /// turns into a failure: if it cannot run, the hash item keeps the access it was
+    /// written with until the next write of its owner brings it in step.
+    pub(super) async fn catch_up_after_commit(
+        &self,
+        owner: &StoredUser,
+        hash: &crate::token::TokenHash,
+    ) {
+        if let Err(err) = self.catch_up_access(owner, hash).await {
+            tracing::error!(user_id = %owner.user.id, error = %err, "could not check the owner's access after the write; the hash item keeps the access it was written with");
+        }
     }
 
     async fn reserve_slot(
@@ -283,12 +323,41 @@ impl TokenStore {
         record: &TokenRecord,
         reminders: &[Reminder],
         owner: &StoredUser,
-    ) -> Result<(), FailedWrite> {
+        idempotency: Option<&IdempotencyRecord>,
+    ) -> Settled {
+        let writes = match self.new_token_writes(record, reminders, owner, idempotency) {
+            Ok(writes) => writes,
+            Err(err) => return Settled::Unsent(err),
+        };
+        let transaction = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .client_request_token(request_token(&["create", record.id.as_str()]));
+        let stored = || async {
+            Ok(self
+                .get_token(&record.user_id, &record.id)
+                .await?
+                .is_some_and(|stored| stored.hash == record.hash))
+        };
+        self.write_settled(transaction, stored).await
+    }
+
+    fn new_token_writes(
+        &self,
+        record: &TokenRecord,
+        reminders: &[Reminder],
+        owner: &StoredUser,
+        idempotency: Option<&IdempotencyRecord>,
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
         let fresh = Some("attribute_not_exists(pk)");
         let mut writes = vec![
             transact_put(&self.table, items::token_to_item(record)?, fresh)?,
             transact_put(&self.table, items::hash_to_item(record, owner)?, fresh)?,
         ];
+        if let Some(idempotency) = idempotency {
+            writes.push(self.idempotency_put(idempotency)?);
+        }
         for reminder in reminders {
             writes.push(transact_put(
                 &self.table,
@@ -296,17 +365,7 @@ impl TokenStore {
                 None,
             )?);
         }
-        self.client
-            .transact_write_items()
-            .set_transact_items(Some(writes))
-            .client_request_token(request_token(&["create", record.id.as_str()]))
-            .send()
-            .await
-            .map_err(|err| FailedWrite {
-                wrote_nothing: cancellation_reasons(&err).is_some(),
-                error: classify_transaction(err),
-            })?;
-        Ok(())
+        Ok(writes)
     }
 
     /// One of `user`'s live or expired (not yet deleted) tokens, strongly consistent.
@@ -321,7 +380,7 @@ impl TokenStore {
             .transpose()
     }
 
-    async fn get(&self, key: Item) -> Result<Option<Item>, StoreError> {
+    pub(super) async fn get(&self, key: Item) -> Result<Option<Item>, StoreError> {
         let output = self
             .client
             .get_item()
@@ -408,15 +467,6 @@ impl TokenStore {
         Ok((output.items.unwrap_or_default(), next))
     }
 
-    /// Every live or expired token item of `user`, projected to `projection`.
-    pub(crate) async fn token_items(
-        &self,
-        user: &UserId,
-        projection: Option<&str>,
-    ) -> Result<Vec<Item>, StoreError> {
-        self.query_all(user, Listing::Live, projection).await
-    }
-
     /// Every item of one listing (for recounts and offboarding), page by page.
     async fn query_all(
         &self,
@@ -458,6 +508,21 @@ impl TokenStore {
         reason: RevokeReason,
         now: DateTime<Utc>,
     ) -> Result<RevokeOutcome, StoreError> {
+        self.revoke_token_by(user, id, Revoker::new(reason), now)
+            .await
+    }
+
+    /// Like [`TokenStore::revoke_token`], recording who revoked it and why (an
+    /// administrator's revoke).
+    pub async fn revoke_token_by(
+        &self,
+        user: &UserId,
+        id: &TokenId,
+        revoker: Revoker,
+        now: DateTime<Utc>,
+    ) -> Result<RevokeOutcome, StoreError> {
+        let Revoker { reason, by, note } = revoker;
+        let call = nonce();
         for attempt in 0..WRITE_ATTEMPTS {
             let Some(record) = self.get_token(user, id).await? else {
                 let revoked = self.get(items::revoked_key(user, id)).await?;
@@ -470,18 +535,30 @@ impl TokenStore {
                 token: record,
                 revoked_at: now,
                 reason,
+                revoked_by: by.clone(),
+                note: note.clone(),
             };
-            match self.write_revocation(&revoked).await {
-                Ok(()) => {
+            let transaction = match self.revocation(&revoked, &call, attempt) {
+                Ok(transaction) => transaction,
+                Err(err) => return Err(err),
+            };
+            let gone = || async { Ok(self.get(items::revoked_key(user, id)).await?.is_some()) };
+            match self.write_settled(transaction, gone).await {
+                Settled::Committed => {
                     if let Err(err) = self.release_slot(user, id).await {
                         tracing::warn!(token_id = %id, error = %err, "could not release a token slot; the next recount frees it");
                     }
                     return Ok(RevokeOutcome::Revoked(Box::new(revoked)));
                 }
                 // A rotation, a concurrent revoke or a last-use write changed the token
-                // since it was read: read it again.
-                Err(Retry::Changed | Retry::Conflict) => backoff(attempt + 1).await,
-                Err(Retry::No(err)) => return Err(err),
+                // since it was read (or collided with this write): read it again.
+                Settled::Cancelled(refusal)
+                    if refusal.condition_failed_at(0) || refusal.transient() =>
+                {
+                    backoff(attempt + 1).await
+                }
+                Settled::Cancelled(refusal) => return Err(refusal.error),
+                Settled::Unsent(err) | Settled::Unknown(err) => return Err(err),
             }
         }
         Err(StoreError::Unavailable(
@@ -489,7 +566,14 @@ impl TokenStore {
         ))
     }
 
-    async fn write_revocation(&self, revoked: &RevokedToken) -> Result<(), Retry> {
+    /// The transaction of one attempt at a revocation (`call` tells this revoke's
+    /// request tokens apart from another's of the same token).
+    fn revocation(
+        &self,
+        revoked: &RevokedToken,
+        call: &str,
+        attempt: u32,
+    ) -> Result<aws_sdk_dynamodb::operation::transact_write_items::builders::TransactWriteItemsFluentBuilder, StoreError>{
         let token = &revoked.token;
         let delete_token = Delete::builder()
             .table_name(&self.table)
@@ -497,7 +581,7 @@ impl TokenStore {
             .condition_expression("token_hash = :seen")
             .expression_attribute_values(":seen", string(token.hash.as_str()))
             .build()
-            .map_err(|e| Retry::No(internal(e)))?;
+            .map_err(internal)?;
         let mut writes = vec![
             TransactWriteItem::builder().delete(delete_token).build(),
             transact_put(&self.table, items::revoked_to_item(revoked)?, None)?,
@@ -512,15 +596,18 @@ impl TokenStore {
                 items::reminder_item_key(reminder),
             )?);
         }
-        let token_id = token.id.as_str();
-        self.client
+        let attempt = attempt.to_string();
+        Ok(self
+            .client
             .transact_write_items()
             .set_transact_items(Some(writes))
-            .client_request_token(request_token(&["revoke", token_id, token.hash.as_str()]))
-            .send()
-            .await
-            .map_err(Retry::from_transaction)?;
-        Ok(())
+            .client_request_token(request_token(&[
+                "revoke",
+                token.id.as_str(),
+                token.hash.as_str(),
+                call,
+                &attempt,
+            ])))
     }
 
     /// Revokes every live token of `user` (offboarding); returns how many it revoked.
@@ -545,55 +632,5 @@ impl TokenStore {
             }
         }
         Ok(revoked)
-    }
-}
-
-/// A failed transaction, and whether it surely wrote nothing (DynamoDB cancelled it,
-/// or it was never sent) rather than leaving its outcome unknown (timed out, cut off,
-/// throttled after an attempt that may have committed).
-pub(super) struct FailedWrite {
-    wrote_nothing: bool,
-    error: StoreError,
-}
-
-/// Failures before the transaction is sent (building its items).
-impl From<StoreError> for FailedWrite {
-    fn from(error: StoreError) -> Self {
-        FailedWrite {
-            wrote_nothing: true,
-            error,
-        }
-    }
-}
-
-/// How a token transaction failed: the token changed since it was read (its
-/// condition failed), it collided with another write in flight, or anything else.
-pub(super) enum Retry {
-    Changed,
-    Conflict,
-    No(StoreError),
-}
-
-impl From<StoreError> for Retry {
-    fn from(err: StoreError) -> Self {
-        Retry::No(err)
-    }
-}
-
-impl Retry {
-    pub(super) fn from_transaction<R: std::fmt::Debug>(
-        err: aws_sdk_dynamodb::error::SdkError<
-            aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
-            R,
-        >,
-    ) -> Self {
-        let reasons = cancellation_reasons(&err).unwrap_or_default();
-        if code_at(reasons, 0) == Some("ConditionalCheckFailed") {
-            Retry::Changed
-        } else if has_code(reasons, "TransactionConflict") {
-            Retry::Conflict
-        } else {
-            Retry::No(classify_transaction(err))
-        }
     }
 }

@@ -151,6 +151,22 @@ pub(super) fn parse_statement(function: &str, raw: &Value) -> Statement {
     }
 }
 
+/// Whether a statement's actions could name a DynamoDB action: a statement whose every
+/// action belongs to another service (`s3:PutObject`) grants nothing here and is left
+/// to that service (its own condition keys are unknown to this evaluator).
+fn may_act_on_dynamodb(raw: &Value) -> bool {
+    let actions = match &raw["Action"] {
+        Value::String(one) => vec![one.as_str()],
+        Value::Array(list) => list.iter().filter_map(Value::as_str).collect(),
+        _ => return true,
+    };
+    actions.is_empty()
+        || actions.iter().any(|action| {
+            let service = action.split(':').next().unwrap_or("");
+            action.starts_with("dynamodb:") || service.contains('*') || service.contains('?')
+        })
+}
+
 /// The statements of one function's resolved `Policies`.
 pub(super) fn statements_of(function: &str, policies: &Value) -> Vec<Statement> {
     let entries = match policies {
@@ -166,7 +182,11 @@ pub(super) fn statements_of(function: &str, policies: &Value) -> Vec<Statement> 
                     Value::Array(list) => list.clone(),
                     single => vec![single.clone()],
                 };
-                statements.extend(raw.iter().map(|s| parse_statement(function, s)));
+                statements.extend(
+                    raw.iter()
+                        .filter(|s| may_act_on_dynamodb(s))
+                        .map(|s| parse_statement(function, s)),
+                );
             }
             Value::Object(map) if map.len() == 1 => {
                 let name = map.keys().next().map(String::as_str).unwrap_or("");

@@ -36,7 +36,9 @@ const TABLE_ARN: &str = "local:TokensTable.Arn";
 /// template fails the test, since it might).
 const NON_DYNAMODB_TEMPLATES: [&str; 2] = ["EventBridgePutEventsPolicy", "SQSSendMessagePolicy"];
 
+mod directory;
 mod evaluator;
+mod invokers;
 mod refusals;
 mod requests;
 
@@ -247,7 +249,29 @@ async fn create_token_flows(rig: &Rig) -> Seen {
     let (answer, recorded) = rig.watch(rig.watched.create(&ann, body)).await;
     rig.proxy.heal();
     assert_eq!(answer.status, 503, "{}", answer.text);
+    assert!(
+        recorded.iter().any(|r| r.operation == "GetItem"
+            && r.body["Key"]["pk"]["S"]
+                .as_str()
+                .is_some_and(|pk| pk.starts_with("TOKENS#"))),
+        "the outcome was read back"
+    );
     seen.add("create whose write fails", recorded);
+
+    // With an Idempotency-Key: the record is read and written; the retry re-issues
+    // the secret (a rotation: token item, hash items, reminders).
+    let body = json!({"name":"keyed","expiresOn":date_in(30, chrono_tz::Tz::UTC, Utc::now()),"timeZone":"UTC"});
+    let (answer, recorded) = rig
+        .watch(rig.watched.create_keyed(&ann, body.clone(), "iam-key"))
+        .await;
+    assert_eq!(answer.status, 201, "{}", answer.text);
+    seen.add("create with an idempotency key", recorded);
+    let (answer, recorded) = rig
+        .watch(rig.watched.create_keyed(&ann, body, "iam-key"))
+        .await;
+    assert_eq!(answer.status, 201, "{}", answer.text);
+    assert_eq!(answer.headers["idempotent-replayed"], "true");
+    seen.add("create replayed with its key", recorded);
     seen
 }
 
@@ -336,6 +360,41 @@ async fn token_management_flows(rig: &Rig) -> BTreeMap<&'static str, Seen> {
         "both tokens revoked"
     );
     report.add("leak report", recorded);
+
+    // GitHub's alert: the replay marker's put, the lookups and revocation; and one
+    // whose revocation fails, which removes its marker again.
+    let github = patgate_tests::github::GitHubSigner::generate("k1");
+    let server = patgate_tests::github::KeyServer::start(&[&github]).await;
+    let keys = patgate::github::keys::GitHubKeys::new(
+        Some(server.url.clone()),
+        patgate::github::keys::KEY_REFETCH_INTERVAL,
+    );
+    let leaked = rig.setup.issue(&eve).await;
+    let body = json!([{"token": leaked.token, "type": "patgate_token"}]).to_string();
+    let (answer, recorded) = rig
+        .watch(
+            rig.watched
+                .github_alert(&keys, &github.headers(body.as_bytes()), &body),
+        )
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    report.add("GitHub alert", recorded);
+    let other = rig.setup.issue(&eve).await;
+    let body = json!([{"token": other.token, "type": "patgate_token"}]).to_string();
+    rig.proxy.set_for(Fault::Reset, "BatchGetItem", None);
+    let (answer, recorded) = rig
+        .watch(
+            rig.watched
+                .github_alert(&keys, &github.headers(body.as_bytes()), &body),
+        )
+        .await;
+    rig.proxy.heal();
+    assert_eq!(answer.status, 503, "{}", answer.text);
+    assert!(
+        recorded.iter().any(|r| r.operation == "DeleteItem"),
+        "the marker is removed"
+    );
+    report.add("GitHub alert whose revocation fails", recorded);
     seen
 }
 
@@ -451,126 +510,4 @@ async fn every_request_each_function_makes_is_allowed_by_its_own_policy() {
         }
     }
     assert!(refused.is_empty(), "{}", refused.join("\n"));
-}
-
-// ---------------------------------------------------------------- who may invoke the authorizer
-
-/// Source ARNs of the Lambda permissions that let API Gateway invoke the authorizer,
-/// with the template evaluated for `client_apis` (the `AuthorizerClientApiArns`
-/// parameter). `PatgateApi`'s own comes from SAM, which adds a permission for this
-/// API's authorizers when the Api declares a Lambda authorizer without an invoke role.
-fn authorizer_invokers(client_apis: &str) -> Vec<String> {
-    let text = std::fs::read_to_string(repo_root().join("template.yaml")).expect("template.yaml");
-    let overrides = BTreeMap::from([
-        ("AuthorizerClientApiArns".to_owned(), client_apis.to_owned()),
-        ("WebOrigin".to_owned(), WEB_ORIGIN.to_owned()),
-    ]);
-    let parameters = sam::local_parameters(&overrides);
-    let context = LocalContext::default();
-    let template = Template::parse(&text, &parameters, &context).expect("template reads");
-    let function_arn = json!("local:AuthorizerFunction.Arn");
-    let mut invokers = Vec::new();
-
-    let authorizer = template
-        .resource("PatgateApi")
-        .and_then(|api| api.pointer("/Properties/Auth/Authorizers/PatgateAuthorizer"))
-        .expect("PatgateApi declares PatgateAuthorizer");
-    let authorizer = template.resolve(authorizer).unwrap().unwrap();
-    assert_eq!(authorizer["FunctionArn"], function_arn);
-    assert!(
-        authorizer.get("FunctionInvokeRole").is_none(),
-        "with an invoke role SAM adds no scoped permission"
-    );
-    invokers.push(format!(
-        "arn:aws:execute-api:{}:{}:PatgateApi/authorizers/*",
-        context.region, context.account_id
-    ));
-
-    let function = template
-        .resource("AuthorizerFunction")
-        .expect("AuthorizerFunction");
-    assert!(
-        function.pointer("/Properties/Events").is_none(),
-        "an event source on the authorizer would add permissions of its own"
-    );
-
-    let resources = template.root()["Resources"].as_object().unwrap();
-    for resource in resources.values() {
-        if Template::resource_type(resource) != "AWS::Lambda::Permission" {
-            continue;
-        }
-        if let Some(condition) = resource["Condition"].as_str() {
-            let exists = template
-                .resolve(&json!({"Fn::If": [condition, true, false]}))
-                .unwrap()
-                .unwrap();
-            if exists == json!(false) {
-                continue;
-            }
-        }
-        let properties = template.resolve(&resource["Properties"]).unwrap().unwrap();
-        if properties["FunctionName"] != function_arn {
-            continue;
-        }
-        assert_eq!(properties["Action"], "lambda:InvokeFunction");
-        assert_eq!(properties["Principal"], "apigateway.amazonaws.com");
-        assert_eq!(properties["SourceAccount"], json!(context.account_id));
-        let source = properties["SourceArn"].as_str().unwrap_or_else(|| {
-            panic!(
-                "a permission without SourceArn lets any API invoke the authorizer: {properties}"
-            )
-        });
-        invokers.push(source.to_owned());
-    }
-    invokers
-}
-
-fn may_invoke(invokers: &[String], source_arn: &str) -> bool {
-    invokers.iter().any(|pattern| like(pattern, source_arn))
-}
-
-#[test]
-fn the_authorizer_may_be_invoked_by_this_api_and_the_listed_apis_only() {
-    let ours = "arn:aws:execute-api:us-east-1:123456789012:PatgateApi/authorizers/k3j4h5";
-    let listed = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/authorizers/*";
-    let listed_one = "arn:aws:execute-api:us-east-1:123456789012:f6g7h8i9j0/authorizers/abc123";
-    let unlisted = "arn:aws:execute-api:us-east-1:123456789012:zzzzzzzzzz/authorizers/abc123";
-
-    let alone = authorizer_invokers("");
-    assert_eq!(alone.len(), 1, "{alone:?}");
-    assert!(may_invoke(&alone, ours));
-    for other in [
-        listed_one,
-        unlisted,
-        "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/authorizers/x",
-    ] {
-        assert!(!may_invoke(&alone, other), "{other}");
-    }
-
-    let shared = authorizer_invokers(&format!("{listed},{listed_one}"));
-    assert_eq!(shared.len(), 3, "{shared:?}");
-    assert!(may_invoke(&shared, ours));
-    assert!(may_invoke(
-        &shared,
-        "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/authorizers/x"
-    ));
-    assert!(may_invoke(&shared, listed_one));
-    for other in [
-        unlisted,
-        "arn:aws:execute-api:us-east-1:123456789012:f6g7h8i9j0/authorizers/other",
-        "arn:aws:execute-api:us-east-1:999999999999:a1b2c3d4e5/authorizers/x",
-    ] {
-        assert!(!may_invoke(&shared, other), "{other}");
-    }
-
-    // Five slots: every one of five listed APIs gets its own permission.
-    let five: Vec<String> = (1..=5)
-        .map(|i| format!("arn:aws:execute-api:us-east-1:123456789012:api{i}abcdef/authorizers/*"))
-        .collect();
-    let all = authorizer_invokers(&five.join(","));
-    assert_eq!(all.len(), 6, "{all:?}");
-    for listed in &five {
-        assert!(may_invoke(&all, &listed.replace('*', "k3j4h5")), "{listed}");
-    }
-    assert!(!may_invoke(&all, unlisted));
 }

@@ -80,12 +80,18 @@ pub(super) fn queried_partition(body: &Value) -> String {
             word.to_owned()
         }
     };
+    // A Query of an index fixes that index's partition key (IAM's LeadingKeys).
+    let key = match body["IndexName"].as_str() {
+        None => PK,
+        Some(patgate::store::items::DIRECTORY_INDEX) => "dir_pk",
+        Some(_) => patgate::store::items::INVENTORY_PK,
+    };
     for part in expression.split(" AND ").chain(expression.split(" and ")) {
         if let Some((left, right)) = part.split_once('=') {
             let (left, right) = (left.trim(), right.trim());
-            let placeholder = if resolve(left) == PK {
+            let placeholder = if resolve(left) == key {
                 right
-            } else if resolve(right) == PK {
+            } else if resolve(right) == key {
                 left
             } else {
                 continue;
@@ -144,7 +150,10 @@ pub(super) struct Translator<'a> {
 impl Translator<'_> {
     pub(super) fn resource(&self, body: &Value) -> String {
         match body["TableName"].as_str() {
-            Some(name) if name == self.table => TABLE_ARN.to_owned(),
+            Some(name) if name == self.table => match body["IndexName"].as_str() {
+                Some(index) => format!("{TABLE_ARN}/index/{index}"),
+                None => TABLE_ARN.to_owned(),
+            },
             Some(other) => format!("local:table/{other}"),
             None => "local:no-table".to_owned(),
         }

@@ -28,7 +28,7 @@ fn record() -> HashRecord {
         hint: "pgt_…abcd".into(),
         expires_at: Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap(),
         secret_version: 1,
-        owner_kind: "user".into(),
+        owner_kind: patgate::user::PrincipalKind::User,
     }
 }
 

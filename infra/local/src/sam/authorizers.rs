@@ -211,12 +211,18 @@ fn authorizer_function(
             ));
         }
     }
+    // `!GetAtt <Function>.Arn`, or SAM's `!Ref <Function>.Alias` (its alias).
     let function = arn
         .pointer("/Fn::GetAtt/0")
         .and_then(Value::as_str)
+        .or_else(|| {
+            arn.get("Ref")
+                .and_then(Value::as_str)
+                .and_then(|r| r.strip_suffix(".Alias"))
+        })
         .ok_or_else(|| {
             TemplateError(format!(
-                "authorizer {name}: FunctionArn must be !GetAtt <Function>.Arn, or !Ref to an SSM parameter (patgate's authorizer)"
+                "authorizer {name}: FunctionArn must be !GetAtt <Function>.Arn, !Ref <Function>.Alias, or !Ref to an SSM parameter (patgate's authorizer)"
             ))
         })?
         .to_owned();

@@ -36,11 +36,17 @@ pub enum ApiKind {
     Http,
 }
 
+/// The route authorizer that means IAM authorization (SigV4-signed requests).
+pub const AWS_IAM: &str = "AWS_IAM";
+
 /// Local values for the template parameters that have no default, or whose default
 /// does not suit a developer machine. `--param` and the dedicated flags override them.
-pub const LOCAL_PARAMETERS: [(&str, &str); 3] = [
+pub const LOCAL_PARAMETERS: [(&str, &str); 4] = [
     ("EnableDemoApi", "true"),
     ("EnableApiAccessLogs", "false"),
+    // No GitHub alerts locally: nothing leaves the machine for GitHub's keys (the
+    // tests sign alerts with keys of their own and serve them from 127.0.0.1).
+    ("GitHubSecretScanningKeysUrl", ""),
     (
         "WebUserPoolArn",
         "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_local",
@@ -365,6 +371,10 @@ fn apply_default_authorizer(
             route.authorizer = None;
         }
         if let Some(name) = &route.authorizer {
+            // API Gateway's own IAM authorization (SigV4), not a declared authorizer.
+            if name == AWS_IAM {
+                continue;
+            }
             if !authorizers.contains_key(name) {
                 return err(format!(
                     "{}.{}: unknown authorizer {name}",
@@ -493,10 +503,19 @@ mod tests {
         let report = find("POST", "/credentials/revoke").unwrap();
         assert_eq!(report.binary, "revoke-credentials");
         assert_eq!(report.authorizer, None);
+        let alert = find("POST", "/integrations/github/secret-scanning").unwrap();
+        assert_eq!(
+            (alert.binary.as_str(), alert.authorizer.as_deref()),
+            ("revoke-credentials", None)
+        );
         let demo = find("PUT", "/catalog/{entityId}").unwrap();
         assert_eq!(demo.binary, "demo-echo");
         assert_eq!(demo.authorizer.as_deref(), Some("PatgateAuthorizer"));
-        assert_eq!(api.routes.len(), 5 + 9);
+        assert_eq!(
+            api.routes.len(),
+            6 + 9 + 21 + 11,
+            "token, demo, admin and SCIM routes"
+        );
         match &api.authorizers["PatgateAuthorizer"] {
             AuthorizerDef::Lambda {
                 binary,
@@ -532,7 +551,7 @@ mod tests {
         overrides.insert("EnableDemoApi".into(), "false".into());
         let api = parse(&repo_template(), &overrides, &LocalContext::default()).unwrap();
         assert!(api.routes.iter().all(|r| r.binary != "demo-echo"));
-        assert_eq!(api.routes.len(), 5);
+        assert_eq!(api.routes.len(), 6 + 21 + 11);
     }
 
     #[test]
@@ -546,9 +565,17 @@ mod tests {
             table.key_schema,
             vec![("pk".into(), "HASH".into()), ("sk".into(), "RANGE".into())]
         );
+        let attributes: Vec<String> = table.attributes.iter().map(|a| a.0.clone()).collect();
+        let expected = "pk sk dir_pk dir_sk inv_pk inv_expiry inv_idle";
+        assert_eq!(attributes.join(" "), expected);
+        let indexes: Vec<String> = table
+            .global_secondary_indexes
+            .iter()
+            .map(|i| i.name.clone())
+            .collect();
         assert_eq!(
-            table.attributes,
-            vec![("pk".into(), "S".into()), ("sk".into(), "S".into())]
+            indexes.join(" "),
+            "directory inventory-by-expiry inventory-by-idle"
         );
         assert_eq!(table.ttl_attribute(), Some("delete_after"));
         assert_eq!(table.billing_mode, "PAY_PER_REQUEST");
@@ -556,7 +583,7 @@ mod tests {
         assert_eq!(cors.allow_origin, "http://localhost:3000");
         assert_eq!(
             cors.allow_headers.as_deref(),
-            Some("Authorization,Content-Type")
+            Some("Authorization,Content-Type,Idempotency-Key")
         );
         assert_eq!(
             cors.allow_methods.as_deref(),
@@ -574,7 +601,8 @@ mod tests {
         )));
         assert_eq!(api.gateway_responses["DEFAULT_5XX"].status, None);
         assert_eq!(api.environment["TABLE_NAME"], "patgate-local");
-        assert_eq!(api.environment["TOKEN_PREFIX"], "pgt");
+        assert_eq!(api.environment["TOKEN_PREFIX"], "pgt_");
+        assert_eq!(api.environment["GITHUB_SECRET_SCANNING_KEYS_URL"], "");
         assert_eq!(api.environment["WEB_ORIGIN"], "http://localhost:3000");
         assert_eq!(api.environment["MAX_TOKENS_PER_USER"], "50");
     }

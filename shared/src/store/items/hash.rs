@@ -5,13 +5,12 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use super::{corrupt, epoch, hash_pk, parse_time, timestamp, to_item, Item, HASH_SK};
+use super::{
+    corrupt, epoch, first_secret_version, hash_pk, parse_time, timestamp, to_item, Item, HASH_SK,
+};
 use crate::store::{HashRecord, StoreError, StoredUser, TokenRecord};
 use crate::token::TokenId;
-use crate::user::UserId;
-
-/// `owner_kind` of items written before principals had kinds.
-const DEFAULT_OWNER_KIND: &str = "user";
+use crate::user::{PrincipalKind, UserId};
 
 #[derive(Debug, Serialize, Deserialize)]
 struct HashItem {
@@ -39,9 +38,9 @@ struct HashItem {
     hint: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     expires_at: Option<String>,
-    /// Which secret of the token this is (1 at creation, +1 per rotation); absent: 1.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    secret_version: Option<u64>,
+    /// The token's `secret_version` when this secret was issued.
+    #[serde(default = "first_secret_version")]
+    secret_version: u64,
     /// `user` or `service`; absent: `user`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     owner_kind: Option<String>,
@@ -65,8 +64,8 @@ pub fn hash_to_item(record: &TokenRecord, owner: &StoredUser) -> Result<Item, St
         name: record.name.clone(),
         hint: record.hint.clone(),
         expires_at: Some(timestamp(record.expiry.expires_at)),
-        secret_version: None,
-        owner_kind: None,
+        secret_version: record.secret_version,
+        owner_kind: Some(record.owner_kind.as_str().to_owned()),
     })
 }
 
@@ -88,9 +87,11 @@ pub fn hash_from_item(item: Item) -> Result<HashRecord, StoreError> {
         name: raw.name,
         hint: raw.hint,
         expires_at,
-        secret_version: raw.secret_version.unwrap_or(1),
+        secret_version: raw.secret_version,
         owner_kind: raw
             .owner_kind
-            .unwrap_or_else(|| DEFAULT_OWNER_KIND.to_owned()),
+            .as_deref()
+            .and_then(PrincipalKind::parse)
+            .unwrap_or_default(),
     })
 }
