@@ -12,6 +12,9 @@
 #               build them with infra/scripts/build-arm64.sh)
 #   lifecycle   stream records per second through the events function, and a day of
 #               reminders (infra/scripts/bench-lifecycle.sh, --lifecycle-tokens)
+#   cache mix   authorizer invocations per 1,000 requests of 20 tokens x 10 routes,
+#               TTL 300 s, with the cache keyed by token and route (template.yaml's
+#               identity sources) against token alone (infra/local authorizer-cache-mix)
 #   local stack the local gateway's req/s with the policy cache off against raw
 #               consistent GetItem/s at the same concurrency, release builds
 #               (infra/scripts/bench-local.sh --compare-getitem), when wrk is installed
@@ -23,7 +26,7 @@
 #   --bootstraps DIR      where the aarch64 bootstraps are (default: check-bootstraps.sh's
 #                         own choice, .aws-sam/build or target/lambda)
 #   --lifecycle-tokens N  tokens of the day of reminders (default 10000)
-#   --skip NAME           leave out decision, cold-start, size, lifecycle or local
+#   --skip NAME           leave out decision, cold-start, size, lifecycle, cache-mix or local
 #
 # Host release builds (the workspace release profile, which `cargo bench` inherits).
 # The figures are ratios taken within one run, so they compare like with like on a
@@ -106,6 +109,12 @@ fi
 if wanted lifecycle; then
   log "lifecycle throughput (infra/scripts/bench-lifecycle.sh $lifecycle_tokens)"
   bash "$scripts/bench-lifecycle.sh" "$lifecycle_tokens" | tee "$out/lifecycle"
+fi
+
+# ---------------------------------------------------------------- cache mix
+if wanted cache-mix; then
+  log "authorizer invocations per 1,000 requests (cargo run --release -p patgate-local --bin authorizer-cache-mix)"
+  cargo run -q --release --locked -p patgate-local --bin authorizer-cache-mix | tee "$out/cache-mix"
 fi
 
 # ---------------------------------------------------------------- local stack
@@ -191,6 +200,12 @@ if life:
     if m:
         row("lifecycle", f"day of {m.group(1)} reminders: time / one run's budget",
             float(m.group(2)) / float(m.group(5)), "", f"{m.group(2)} s in {m.group(4)} runs, {float(m.group(3)):.0f}/s")
+
+mix = read("cache-mix")
+for m in re.finditer(r"(\d+) requests per TTL: token key ([\d.]+), token\+route key ([\d.]+) invocations", mix or ""):
+    per_ttl, before, after = m.groups()
+    row("cache mix", f"invocations per 1000 req, token+route / token ({per_ttl} req per TTL)",
+        float(after) / float(before), "", f"{after} / {before} per 1000 requests")
 
 local = read("local")
 if local:

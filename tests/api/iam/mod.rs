@@ -38,6 +38,7 @@ const NON_DYNAMODB_TEMPLATES: [&str; 2] = ["EventBridgePutEventsPolicy", "SQSSen
 
 mod directory;
 mod evaluator;
+mod execute_api;
 mod invokers;
 mod refusals;
 mod requests;
