@@ -189,29 +189,12 @@ settings = {var: params[ref] for var, ref in re.findall(r"^        (\w+):\s*!Ref
 settings.update(TABLE_NAME=table, WEB_ORIGIN="https://app.example.com")
 # The permission configuration (the layer's /opt/patgate/config.json on Lambda): the
 # demo file, and for "authorizer-200routes" a realistic one of 200 routes and 10 roles
-# in 5 tables, to see what reading a large file adds to a cold start.
+# in 5 tables (infra/scripts/large_config.py), to see what reading a large file adds
+# to a cold start.
 demo_config = os.path.join(repo, "infra/config/permissions.json")
-large_config = f"{work}/permissions-200routes.json"
-def write_large_config():
-    demo = json.load(open(demo_config))
-    perms = {f"area{i}:{verb}": f"{verb} area {i}" for i in range(10) for verb in ("read", "edit")}
-    perms.update(demo["permissions"])
-    roles = {f"Role{r}": sorted(p for p in perms if p != "token:rotate-self" and (len(p) + r) % 3 != 0) for r in range(6)}
-    roles.update(demo["roles"])
-    apis = {"patgate": {"routes": list(demo["apis"]["patgate"]["routes"])}}
-    methods = ["GET", "PUT", "POST", "DELETE"]
-    count = len(apis["patgate"]["routes"])
-    t = 0
-    while count < 200:
-        name = f"team{t % 4}"
-        table = apis.setdefault(name, {"apiIds": [f"team{t % 4}api00"], "routes": []})
-        i = len(table["routes"])
-        path = f"/r{i // 8}" + ("/{id}" if i % 2 else "") + (f"/sub{i // 2 % 4}" if i % 8 >= 4 else "")
-        table["routes"].append({"method": methods[i % 4], "path": path, "permission": f"area{i % 10}:{'read' if i % 4 == 0 else 'edit'}"})
-        count += 1
-        t += 1
-    json.dump({"version": 1, "permissions": perms, "roles": roles, "apis": apis}, open(large_config, "w"), indent=2)
-write_large_config()
+large_config_path = f"{work}/permissions-200routes.json"
+from large_config import large_config
+json.dump(large_config(), open(large_config_path, "w"), indent=2)
 
 def environment(fn):
     env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "TZ": "UTC", **settings,
@@ -226,7 +209,7 @@ def environment(fn):
            "AWS_LAMBDA_LOG_LEVEL": "INFO", "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/patgate-{fn}",
            "AWS_LAMBDA_LOG_STREAM_NAME": "bench", "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
            "LAMBDA_TASK_ROOT": "/var/task", "_HANDLER": "bootstrap",
-           "PATGATE_CONFIG_PATH": large_config if fn == "authorizer-200routes" else demo_config}
+           "PATGATE_CONFIG_PATH": large_config_path if fn == "authorizer-200routes" else demo_config}
     if tls:
         env["SSL_CERT_FILE"] = f"{work}/roots.pem"
     return env

@@ -48,6 +48,9 @@ cargo run -q --locked -p patgate-config -- openapi infra/openapi.yaml --api patg
 stage "template checks (cfn-lint, sam validate --lint, the SAM transform of every parameter combination, checkov)"
 "$scripts/lint-template.sh"
 
+stage "the permission configuration layer as sam build builds it"
+"$scripts/check-config-layer.sh"
+
 stage "scanner rules: detect-secrets, secretlint and gitleaks' regex (RE2) on tests/scanners"
 python3 -m pip install -q -r infra/scanners/requirements.txt
 (cd infra/scanners && npm ci --no-audit --no-fund --loglevel=error)

@@ -178,25 +178,28 @@ fn route_issues(
         }
     }
     for (i, route) in routes.iter().enumerate() {
-        let entry = format!("{entry}/routes/{i}");
-        let label = format!("{} {}", route.method, route.path);
+        // Named only when something is wrong: a valid file of hundreds of routes is
+        // checked at every cold start.
+        let entry = || format!("{entry}/routes/{i}");
+        let label = || format!("{} {}", route.method, route.path);
         let mut valid = true;
         if !METHODS.contains(&route.method.as_str()) {
             issue(
-                entry.clone(),
-                format!("{label}: method must be one of {}", METHODS.join(", ")),
+                entry(),
+                format!("{}: method must be one of {}", label(), METHODS.join(", ")),
             );
             valid = false;
         }
         if let Some(problem) = path_problem(&route.path) {
-            issue(entry.clone(), format!("{label}: {problem}"));
+            issue(entry(), format!("{}: {problem}", label()));
             valid = false;
         }
         if !catalogue.contains_key(&route.permission) {
             issue(
-                entry.clone(),
+                entry(),
                 format!(
-                    "{label}: permission `{}` is not in the permission catalogue",
+                    "{}: permission `{}` is not in the permission catalogue",
+                    label(),
                     route.permission
                 ),
             );
@@ -210,6 +213,7 @@ fn route_issues(
             if !collides {
                 continue;
             }
+            let (entry, label) = (entry(), label());
             let message = if *other == usize::MAX {
                 format!("{label}: the built-in route {method} {} of table `{PATGATE_API}` is not configurable", route.path)
             } else if *permission == route.permission {
@@ -217,7 +221,7 @@ fn route_issues(
             } else {
                 format!("{label}: overlaps routes[{other}], which needs `{permission}` (same method or ANY, same path up to parameter names): one call, two permissions")
             };
-            issue(entry.clone(), message);
+            issue(entry, message);
             break;
         }
         same_shape.push((&route.method, i, &route.permission));
