@@ -48,7 +48,17 @@ fn the_demo_file_loads_with_the_built_in_roles() {
     assert!(config.is_known("token:rotate-self") && config.is_known("settings:admin"));
     assert!(!config.is_known("settings:write"));
     let names: Vec<&str> = config.tables().map(|t| t.name.as_str()).collect();
-    assert_eq!(names, ["example-http", "example-rest", "patgate"]);
+    assert_eq!(
+        names,
+        [
+            "example-http",
+            "example-rest",
+            "orders",
+            "orders-http",
+            "patgate"
+        ]
+    );
+    assert!(granted(&config, "Admin").contains("patgate:admin"));
 }
 
 #[test]
