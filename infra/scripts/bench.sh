@@ -12,6 +12,13 @@
 #               build them with infra/scripts/build-arm64.sh)
 #   lifecycle   stream records per second through the events function, and a day of
 #               reminders (infra/scripts/bench-lifecycle.sh, --lifecycle-tokens)
+#   config      reading and checking the permission configuration at cold start: the
+#               demo file against a 200-route, 10-role one (infra/scripts/large_config.py,
+#               patgate-config time); the cold start rows include the authorizer with
+#               that file (authorizer-200routes)
+#   cache mix   authorizer invocations per 1,000 requests of 20 tokens x 10 routes,
+#               TTL 300 s, with the cache keyed by token and route (template.yaml's
+#               identity sources) against token alone (infra/local authorizer-cache-mix)
 #   local stack the local gateway's req/s with the policy cache off against raw
 #               consistent GetItem/s at the same concurrency, release builds
 #               (infra/scripts/bench-local.sh --compare-getitem), when wrk is installed
@@ -27,7 +34,8 @@
 #   --bootstraps DIR      where the aarch64 bootstraps are (default: check-bootstraps.sh's
 #                         own choice, .aws-sam/build or target/lambda)
 #   --lifecycle-tokens N  tokens of the day of reminders (default 10000)
-#   --skip NAME           leave out decision, cold-start, size, lifecycle, local or revocation
+#   --skip NAME           leave out decision, cold-start, size, lifecycle, config, cache-mix,
+#                         local or revocation
 #
 # Host release builds (the workspace release profile, which `cargo bench` inherits).
 # The figures are ratios taken within one run, so they compare like with like on a
@@ -110,6 +118,20 @@ fi
 if wanted lifecycle; then
   log "lifecycle throughput (infra/scripts/bench-lifecycle.sh $lifecycle_tokens)"
   bash "$scripts/bench-lifecycle.sh" "$lifecycle_tokens" | tee "$out/lifecycle"
+fi
+
+# ---------------------------------------------------------------- config
+if wanted config; then
+  log "permission configuration load at cold start (patgate-config time)"
+  python3 "$scripts/large_config.py" "$out/permissions-200routes.json"
+  cargo run -q --release --locked -p patgate-config -- time --runs 500 \
+    infra/config/permissions.json "$out/permissions-200routes.json" | tee "$out/config"
+fi
+
+# ---------------------------------------------------------------- cache mix
+if wanted cache-mix; then
+  log "authorizer invocations per 1,000 requests (cargo run --release -p patgate-local --bin authorizer-cache-mix)"
+  cargo run -q --release --locked -p patgate-local --bin authorizer-cache-mix | tee "$out/cache-mix"
 fi
 
 # ---------------------------------------------------------------- local stack
@@ -203,6 +225,24 @@ if life:
     if m:
         row("lifecycle", f"day of {m.group(1)} reminders: time / one run's budget",
             float(m.group(2)) / float(m.group(5)), "", f"{m.group(2)} s in {m.group(4)} runs, {float(m.group(3)):.0f}/s")
+
+config = read("config")
+loads = re.findall(r"load and check p50 (\d+) us, p90 (\d+) us \((\d+) bytes, (\d+) routes", config or "")
+if len(loads) == 2:
+    (demo_us, _, _, demo_routes), (large_us, _, large_bytes, large_routes) = loads
+    row("config", f"load {large_routes} routes / load {demo_routes} routes (p50)", int(large_us) / int(demo_us), "",
+        f"{large_us} us / {demo_us} us; {large_bytes} bytes")
+    cold_rows = [json.loads(l) for l in (read("cold.jsonl") or "").splitlines()]
+    hello = sorted(r["init_ms"] for r in cold_rows if r["function"] == "hello")
+    if hello:
+        row("config", "200-route load / hello init", int(large_us) / 1000 / hello[len(hello) // 2], "",
+            f"{large_us} us / {hello[len(hello) // 2]:.2f} ms")
+
+mix = read("cache-mix")
+for m in re.finditer(r"(\d+) requests per TTL: token key ([\d.]+), token\+route key ([\d.]+) invocations", mix or ""):
+    per_ttl, before, after = m.groups()
+    row("cache mix", f"invocations per 1000 req, token+route / token ({per_ttl} req per TTL)",
+        float(after) / float(before), "", f"{after} / {before} per 1000 requests")
 
 revocation = read("revocation")
 if revocation:

@@ -187,6 +187,14 @@ for name, body in re.findall(r"^  (\w+):\n((?:    .*\n|\s*\n)*)", section, re.M)
 genv = re.search(r"^Globals:\n.*?^    Environment:\n      Variables:\n((?:        .*\n)+)", text, re.S | re.M).group(1)
 settings = {var: params[ref] for var, ref in re.findall(r"^        (\w+):\s*!Ref\s+(\w+)", genv, re.M) if ref in params}
 settings.update(TABLE_NAME=table, WEB_ORIGIN="https://app.example.com")
+# The permission configuration (the layer's /opt/patgate/config.json on Lambda): the
+# demo file, and for "authorizer-200routes" a realistic one of 200 routes and 10 roles
+# in 5 tables (infra/scripts/large_config.py), to see what reading a large file adds
+# to a cold start.
+demo_config = os.path.join(repo, "infra/config/permissions.json")
+large_config_path = f"{work}/permissions-200routes.json"
+from large_config import large_config
+json.dump(large_config(), open(large_config_path, "w"), indent=2)
 
 def environment(fn):
     env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "TZ": "UTC", **settings,
@@ -200,7 +208,8 @@ def environment(fn):
            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST", "AWS_LAMBDA_LOG_FORMAT": "JSON",
            "AWS_LAMBDA_LOG_LEVEL": "INFO", "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/patgate-{fn}",
            "AWS_LAMBDA_LOG_STREAM_NAME": "bench", "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
-           "LAMBDA_TASK_ROOT": "/var/task", "_HANDLER": "bootstrap"}
+           "LAMBDA_TASK_ROOT": "/var/task", "_HANDLER": "bootstrap",
+           "PATGATE_CONFIG_PATH": large_config_path if fn == "authorizer-200routes" else demo_config}
     if tls:
         env["SSL_CERT_FILE"] = f"{work}/roots.pem"
     return env
@@ -238,11 +247,14 @@ def event(fn, rnd, token):
     if fn == "create-token":
         return proxy("POST", "/tokens", "/tokens", body=json.dumps(
             {"name": f"bench-{rnd}", "expiresOn": expires, "timeZone": "Europe/Paris"}))
-    if fn == "authorizer":
+    if fn in ("authorizer", "authorizer-200routes"):
         e = json.load(open(f"{fixtures}/authorizer-request.json"))
         e["headers"]["Authorization"] = f"Bearer {token['token']}"
         e["methodArn"] = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/GET/catalog"
         e["resource"] = e["path"] = "/catalog"
+        e["httpMethod"] = e["requestContext"]["httpMethod"] = "GET"
+        e["requestContext"]["resourcePath"] = "/catalog"
+        e["stageVariables"] = {"patgateApi": "patgate"}
         e["requestContext"]["identity"]["sourceIp"] = "203.0.113.7"
         return e
     if fn == "rotate-token":
@@ -278,7 +290,7 @@ def answer(r):
     return "ok"
 
 # What each event must get: a wrong answer means the measurement is of an error path.
-expected = {"create-token": "201", "authorizer": "Allow", "rotate-token": "201",
+expected = {"create-token": "201", "authorizer": "Allow", "authorizer-200routes": "Allow", "rotate-token": "201",
             "revoke-token": "204", "list-tokens": "200", "revoke-credentials": "202",
             "events": "ok", "reminders": "ok", "demo-echo": "200", "hello": "ok"}
 
@@ -287,9 +299,10 @@ for c in compare:
     label, _, path = c.partition("=")
     sets.append((label, os.path.abspath(path)))
 binaries = [("hello", "hello", os.path.join(bin_dir, "hello-lambda"))]
-for fn in functions:
+measured = [g for fn in functions for g in ([fn, "authorizer-200routes"] if fn == "authorizer" else [fn])]
+for fn in measured:
     for label, path in sets:
-        binary = os.path.join(path, fn)
+        binary = os.path.join(path, "authorizer" if fn == "authorizer-200routes" else fn)
         if label != "release" and not os.access(binary, os.X_OK):
             log(f"--compare {label}: no {fn} in {path}, left out")
             continue
@@ -305,7 +318,7 @@ for rnd in range(1, runs + 1):
     tokens = {}
     for label, fn, binary in binaries:
         token = tokens.get(label) or tokens.get("release")
-        if token is None and fn in ("authorizer", "rotate-token", "revoke-token"):
+        if token is None and fn in ("authorizer", "authorizer-200routes", "rotate-token", "revoke-token"):
             raise SystemExit(f"round {rnd}: no token was issued, so {fn} has no event")
         ev = event(fn, rnd, token)
         r = measure([binary], json.dumps(ev).encode(), f"patgate-{fn}", env=environment(fn),

@@ -41,8 +41,15 @@ if [[ -n "$long_files" ]]; then
   exit 1
 fi
 
+stage "permission configuration: the demo file checks, and its table patgate is infra/openapi.yaml's"
+cargo run -q --locked -p patgate-config -- check infra/config/permissions.json
+cargo run -q --locked -p patgate-config -- openapi infra/openapi.yaml --api patgate --check infra/config/permissions.json
+
 stage "template checks (cfn-lint, sam validate --lint, the SAM transform of every parameter combination, checkov)"
 "$scripts/lint-template.sh"
+
+stage "the permission configuration layer as sam build builds it"
+"$scripts/check-config-layer.sh"
 
 stage "scanner rules: detect-secrets, secretlint and gitleaks' regex (RE2) on tests/scanners"
 python3 -m pip install -q -r infra/scanners/requirements.txt

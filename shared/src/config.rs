@@ -27,6 +27,10 @@ pub const SELF_ROTATE_MIN_INTERVAL_SECONDS: &str = "SELF_ROTATE_MIN_INTERVAL_SEC
 pub const GITHUB_KEYS_URL_DEFAULT: &str = "https://api.github.com/meta/public_keys/secret_scanning";
 /// Most earlier prefixes a deployment may keep accepting.
 pub const MAX_EARLIER_PREFIXES: usize = 5;
+/// The permission configuration file (`crate::permissions`), read once at cold start.
+pub const PATGATE_CONFIG_PATH: &str = "PATGATE_CONFIG_PATH";
+/// Where the layer `PatgateConfigLayer` puts the permission configuration.
+pub const DEFAULT_CONFIG_PATH: &str = "/opt/patgate/config.json";
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
@@ -66,11 +70,13 @@ pub struct Settings {
     pub metric_namespace: String,
     /// Value of the metrics' `Service` dimension (the stack's, by default its name).
     pub metric_service: String,
+    /// The permission configuration file.
+    pub config_path: std::path::PathBuf,
 }
 
 impl Settings {
     /// Every environment variable [`Settings::from_env`] reads.
-    pub const VARIABLES: [&'static str; 13] = [
+    pub const VARIABLES: [&'static str; 14] = [
         TABLE_NAME,
         TOKEN_PREFIX,
         EARLIER_TOKEN_PREFIXES,
@@ -84,6 +90,7 @@ impl Settings {
         WEB_ORIGIN,
         METRIC_NAMESPACE,
         METRIC_SERVICE,
+        PATGATE_CONFIG_PATH,
     ];
 
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -155,6 +162,9 @@ impl Settings {
                 .unwrap_or_else(|| crate::metrics::DEFAULT_NAMESPACE.to_owned()),
             metric_service: get(METRIC_SERVICE)
                 .unwrap_or_else(|| crate::metrics::DEFAULT_SERVICE.to_owned()),
+            config_path: get(PATGATE_CONFIG_PATH)
+                .unwrap_or_else(|| DEFAULT_CONFIG_PATH.to_owned())
+                .into(),
         })
     }
 }
@@ -282,6 +292,13 @@ mod tests {
         assert_eq!(s.web_origin, None);
         assert_eq!(s.metric_namespace, "patgate");
         assert_eq!(s.metric_service, "patgate");
+        assert_eq!(
+            s.config_path,
+            std::path::Path::new("/opt/patgate/config.json")
+        );
+        let elsewhere =
+            settings(&[(TABLE_NAME, "t"), (PATGATE_CONFIG_PATH, "/tmp/p.json")]).unwrap();
+        assert_eq!(elsewhere.config_path, std::path::Path::new("/tmp/p.json"));
     }
 
     #[test]

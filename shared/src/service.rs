@@ -84,14 +84,15 @@ impl TokenService {
         self
     }
 
-    /// Reads the settings and permissions, and builds the DynamoDB client. Metrics go
+    /// Reads the settings and the permission configuration, and builds the DynamoDB client. Metrics go
     /// to stdout, as embedded metric format lines.
     pub async fn from_env() -> Result<Self, ConfigError> {
         let settings = Settings::from_env()?;
-        let permissions = PermissionConfig::bundled().map_err(|e| ConfigError::Invalid {
-            name: "permissions.json",
-            reason: e.to_string(),
-        })?;
+        let permissions =
+            PermissionConfig::load(&settings.config_path).map_err(|e| ConfigError::Invalid {
+                name: crate::config::PATGATE_CONFIG_PATH,
+                reason: e.to_string(),
+            })?;
         let store = TokenStore::new(connect().await, settings.table_name.clone());
         let metrics = Metrics::stdout(&settings);
         Ok(TokenService::new(settings, store, permissions).with_metrics(metrics))

@@ -3,7 +3,6 @@
 
 use authorizer::{Authorizer, AuthorizerError, AuthorizerResponse};
 use chrono::{Duration, Utc};
-use patgate::permissions::PermissionConfig;
 use patgate::store::{StoreError, TokenStore};
 use patgate::token::{TokenPrefix, TokenSecret};
 use patgate::user::{User, UserId};
@@ -58,11 +57,12 @@ async fn a_valid_token_gets_a_policy_for_its_user_with_context_from_both_event_t
     let allowed = call(&authorizer, &token, GET_CATALOG)
         .await
         .expect("allowed");
-    assert_eq!(allowed.principal_id, "alice");
-    assert_eq!(allowed.context.user_id, "alice");
-    assert_eq!(allowed.context.token_id, id);
-    assert_eq!(allowed.context.permissions, "catalog:read");
-    assert!(allowed
+    let policy = allowed.policy().expect("a policy");
+    assert_eq!(policy.principal_id, "alice");
+    assert_eq!(allowed.context().user_id, "alice");
+    assert_eq!(allowed.context().token_id, id);
+    assert_eq!(allowed.context().permissions, "catalog:read");
+    assert!(policy
         .policy_document
         .allows(&method_arn("GET", "/catalog")));
     let wire = serde_json::to_value(&allowed).unwrap();
@@ -78,21 +78,20 @@ async fn a_valid_token_gets_a_policy_for_its_user_with_context_from_both_event_t
         .handle(event, Utc::now())
         .await
         .expect("REQUEST event allowed");
-    assert_eq!(allowed.principal_id, "alice");
+    assert_eq!(allowed.policy().unwrap().principal_id, "alice");
 }
 
 #[tokio::test]
-async fn viewer_reads_but_cannot_write_even_with_a_policy_cached_from_a_read() {
+async fn viewer_reads_but_cannot_write_and_each_answer_names_only_its_route() {
     let app = TestApp::new().await;
     let vic = app.user("vic", &["Viewer"], None).await;
     let token = app.issue(&vic).await.token;
     let authorizer = app.authorizer();
-    // API Gateway caches this policy (made for GET /catalog) and reuses it for every route.
-    let policy = call(&authorizer, &token, GET_CATALOG)
-        .await
-        .unwrap()
-        .policy_document;
-    assert!(policy.allows(&method_arn("GET", "/catalog/svc-1")));
+    assert!(app.allows(&authorizer, &token, "GET", "/catalog").await);
+    assert!(
+        app.allows(&authorizer, &token, "GET", "/catalog/svc-1")
+            .await
+    );
     for (method, path) in [
         ("POST", "/catalog"),
         ("PUT", "/catalog/svc-1"),
@@ -101,17 +100,32 @@ async fn viewer_reads_but_cannot_write_even_with_a_policy_cached_from_a_read() {
         ("GET", "/settings"),
     ] {
         assert!(
-            !policy.allows(&method_arn(method, path)),
+            !app.allows(&authorizer, &token, method, path).await,
             "{method} {path} must be 403"
         );
     }
-    // A policy produced for a write call is just as safe.
-    let policy = call(&authorizer, &token, ("POST", "/catalog"))
-        .await
-        .unwrap()
-        .policy_document;
-    assert!(!policy.allows(&method_arn("POST", "/catalog")));
+    // API Gateway caches an answer per token and route (the route is an identity
+    // source): the answer for GET /catalog names that route only, so it can never
+    // be applied to a write, nor to a deeper path. (Before routes keyed the cache,
+    // one policy listed every route the token could call; deliberately changed.)
+    let read = call(&authorizer, &token, GET_CATALOG).await.unwrap();
+    let policy = &read.policy().unwrap().policy_document;
     assert!(policy.allows(&method_arn("GET", "/catalog")));
+    assert_eq!(policy.statement.len(), 1);
+    assert_eq!(
+        policy.statement[0].resource,
+        [method_arn("GET", "/catalog")]
+    );
+    assert!(!policy.allows(&method_arn("GET", "/catalog/svc-1")));
+    assert!(!policy.allows(&method_arn("POST", "/catalog")));
+    // A write's answer is a Deny for that write alone.
+    let write = call(&authorizer, &token, ("POST", "/catalog"))
+        .await
+        .unwrap();
+    assert!(!write.is_allowed());
+    let policy = &write.policy().unwrap().policy_document;
+    assert!(!policy.allows(&method_arn("POST", "/catalog")));
+    assert!(!policy.allows(&method_arn("GET", "/catalog")));
 }
 
 #[tokio::test]
@@ -120,25 +134,17 @@ async fn role_changes_apply_to_existing_tokens_without_touching_them() {
     let mia = app.user("mia", &["Admin"], None).await;
     let token = app.issue(&mia).await.token;
     let authorizer = app.authorizer();
-    assert!(call(&authorizer, &token, GET_CATALOG)
-        .await
-        .unwrap()
-        .policy_document
-        .allows(&method_arn("PUT", "/settings")));
+    assert!(app.allows(&authorizer, &token, "PUT", "/settings").await);
     app.table
         .store
         .put_user(&user("mia", &["Viewer"], true))
         .await
         .unwrap();
-    let policy = call(&authorizer, &token, GET_CATALOG)
-        .await
-        .unwrap()
-        .policy_document;
     assert!(
-        !policy.allows(&method_arn("PUT", "/settings")),
+        !app.allows(&authorizer, &token, "PUT", "/settings").await,
         "downgrade applies at once"
     );
-    assert!(policy.allows(&method_arn("GET", "/catalog")));
+    assert!(app.allows(&authorizer, &token, "GET", "/catalog").await);
 }
 
 #[tokio::test]
@@ -274,11 +280,7 @@ async fn malformed_and_forged_tokens_are_refused_without_touching_dynamodb() {
     let table = TestTable::new().await;
     // A store that cannot answer: any DynamoDB call would make the outcome Unavailable.
     let dead = TokenStore::new(client("http://127.0.0.1:9"), table.name());
-    let authorizer = Authorizer::new(
-        &table.settings(),
-        dead,
-        PermissionConfig::bundled().unwrap(),
-    );
+    let authorizer = Authorizer::new(&table.settings(), dead, test_permissions());
     let forged = format!("pgt_{}", "A".repeat(patgate::token::BODY_LEN));
     for token in [forged.as_str(), "pgt_short", "nope"] {
         assert!(

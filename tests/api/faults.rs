@@ -193,6 +193,8 @@ fn assert_succeeded(entry: Entry, outcome: &Outcome) {
         Outcome::Decision(decision) => {
             let allowed = decision.as_ref().expect("healed: a decision");
             assert!(allowed
+                .policy()
+                .expect("a policy")
                 .policy_document
                 .allows(&method_arn("GET", "/catalog")));
         }

@@ -449,7 +449,7 @@ async fn the_function_serves_both_routes_by_the_route_api_gateway_matched() {
     let service = patgate::service::TokenService::new(
         settings,
         table.store.clone(),
-        patgate::permissions::PermissionConfig::bundled().unwrap(),
+        patgate_tests::test_permissions(),
     );
     let reports = revoke_credentials::LeakReports::new(service);
     let body = alert(&["ghp_x"]);

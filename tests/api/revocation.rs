@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 use authorizer::Authorizer;
 use chrono::Utc;
 use patgate::directory::UserWrite;
-use patgate::permissions::PolicyDecision;
 use patgate::store::items;
 use patgate::user::{User, UserId};
 use patgate_local::authz::PolicyCache;
@@ -90,8 +89,8 @@ impl Rig {
     /// One call through the stage: API Gateway's cache per identity source, else
     /// the authorizer (its answer cached).
     async fn call(&self, token: &str, method: &str, path: &str) -> Outcome {
-        let key = format!("Bearer {token}");
-        let arn = method_arn(method, path);
+        // API Gateway's cache key: the identity sources, the route among them.
+        let key = format!("Bearer {token} {method} {path}");
         let (answer, cached) = match self.cache.get(&key, Instant::now()) {
             Some(answer) => (answer, true),
             None => match self
@@ -106,9 +105,10 @@ impl Rig {
                 Err(_) => return Outcome::Refused,
             },
         };
-        match answer.policy_document.decide(&arn) {
-            PolicyDecision::Allow => Outcome::Allowed { cached },
-            _ => Outcome::Refused,
+        if answer.is_allowed() {
+            Outcome::Allowed { cached }
+        } else {
+            Outcome::Refused
         }
     }
 

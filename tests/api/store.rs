@@ -363,7 +363,7 @@ async fn the_users_cli_feeds_user_records() {
 async fn a_table_declaring_a_stream_is_created_with_it() {
     let client = client(&endpoint());
     let name = format!("patgate-test-{:016x}", rand::random::<u64>());
-    let mut declared = template().table.clone();
+    let mut declared = template().table.clone().expect("the tokens table");
     declared.stream_view_type = Some("NEW_AND_OLD_IMAGES".to_owned());
     patgate_local::table::create_table(&client, &name, &declared)
         .await

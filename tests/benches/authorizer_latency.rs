@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 use authorizer::Authorizer;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::Utc;
-use patgate::permissions::PermissionConfig;
 use patgate::store::TokenStore;
 use patgate::token::TokenHash;
 use patgate_tests::*;
@@ -82,7 +81,7 @@ async fn main() {
 
     // Malformed and forged tokens, with a store that would fail if it were ever called.
     let dead = TokenStore::new(client("http://127.0.0.1:9"), table.name());
-    let offline = Authorizer::new(&settings, dead, PermissionConfig::bundled().unwrap());
+    let offline = Authorizer::new(&settings, dead, patgate_tests::test_permissions());
     let forged = token_authorizer_event(
         &format!("Bearer pgt_{}", "A".repeat(patgate::token::BODY_LEN)),
         &method_arn("GET", "/catalog"),

@@ -44,6 +44,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def port_is_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
 def child_pids(pid: int) -> list[int]:
     """Direct children of pid (Linux /proc)."""
     children: list[int] = []
@@ -70,6 +79,8 @@ class Stack:
     process: subprocess.Popen
     log_path: Path
     web_url: str
+    # The example client APIs (infra/examples/*), by kind: "rest", "http".
+    clients: dict[str, str]
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -156,6 +167,10 @@ def running_stack(log_dir: Path, cache_ttl_seconds: int):
     if not BINARY.is_file():
         pytest.fail(f"{BINARY} not found: build it first with `cargo build -p patgate-local`")
     port, dynamodb_port, web_port = free_port(), free_port(), free_port()
+    # Two consecutive free ports for the client templates (--client-port counts up).
+    client_port = free_port()
+    while not port_is_free(client_port + 1):
+        client_port = free_port()
     log_path = log_dir / "patgate-local.log"
     log = open(log_path, "wb")
     process = subprocess.Popen(
@@ -168,6 +183,9 @@ def running_stack(log_dir: Path, cache_ttl_seconds: int):
             "--web-origin", "http://localhost:3000",
             "--authorizer-cache-ttl", str(cache_ttl_seconds),
             "--dev-clock-control",
+            "--client-template", str(REPO / "infra/examples/client-rest/template.yaml"),
+            "--client-template", str(REPO / "infra/examples/client-http/template.yaml"),
+            "--client-port", str(client_port),
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -184,7 +202,12 @@ def running_stack(log_dir: Path, cache_ttl_seconds: int):
             pytest.fail(f"patgate-local not ready within {READY_TIMEOUT_SECONDS} s:\n{log_path.read_text()}")
         time.sleep(0.05)
     stack = Stack(
-        f"http://127.0.0.1:{port}", f"http://127.0.0.1:{dynamodb_port}", process, log_path, f"http://127.0.0.1:{web_port}"
+        f"http://127.0.0.1:{port}",
+        f"http://127.0.0.1:{dynamodb_port}",
+        process,
+        log_path,
+        f"http://127.0.0.1:{web_port}",
+        {"rest": f"http://127.0.0.1:{client_port}", "http": f"http://127.0.0.1:{client_port + 1}"},
     )
     java = [pid for pid in child_pids(process.pid) if "java" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")]
     assert java, f"no DynamoDB Local child of patgate-local:\n{stack.log()}"

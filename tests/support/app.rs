@@ -6,7 +6,6 @@ use authorizer::{Authorizer, AuthorizerError, AuthorizerResponse};
 use chrono::{DateTime, Utc};
 use http::HeaderMap;
 use lambda_http::{Body, Request, Response};
-use patgate::permissions::PermissionConfig;
 use patgate::service::TokenService;
 use serde_json::{json, Value};
 
@@ -246,7 +245,7 @@ impl TestApp {
         Authorizer::new(
             &self.service.settings,
             self.service.store.clone(),
-            PermissionConfig::bundled().expect("bundled permissions"),
+            crate::test_permissions(),
         )
     }
 
@@ -262,5 +261,25 @@ impl TestApp {
         let event =
             request_authorizer_event(Some(&format!("Bearer {token}")), &method_arn(method, path));
         authorizer.handle(event, now).await
+    }
+
+    /// Whether `Bearer token` may call `METHOD path` now: the authorizer's answer for
+    /// that call's route, applied to that call as API Gateway applies it.
+    pub async fn allows(
+        &self,
+        authorizer: &Authorizer,
+        token: &str,
+        method: &str,
+        path: &str,
+    ) -> bool {
+        let answer = self
+            .authorize(authorizer, token, method, path, Utc::now())
+            .await
+            .expect("a decision");
+        answer
+            .policy()
+            .expect("a REST API answer is a policy")
+            .policy_document
+            .allows(&method_arn(method, path))
     }
 }

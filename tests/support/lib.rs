@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use lambda_http::{Body, Request, Response};
 use patgate::config::Settings;
 use patgate::directory::{Directory, UserWrite};
-use patgate::permissions::PermissionConfig;
+use patgate::permissions::{ExecuteApiArn, PermissionConfig, PATGATE_API, STAGE_VARIABLE};
 use patgate::service::TokenService;
 use patgate::store::TokenStore;
 use patgate::user::{User, UserId};
@@ -55,6 +55,34 @@ pub fn template() -> &'static LocalApi {
     })
 }
 
+/// The demo permission configuration, `infra/config/permissions.json`, as the
+/// functions load it at cold start.
+pub fn demo_permissions() -> PermissionConfig {
+    static DEMO: OnceLock<PermissionConfig> = OnceLock::new();
+    DEMO.get_or_init(|| {
+        PermissionConfig::load(&demo_config_path()).expect("the demo permission configuration")
+    })
+    .clone()
+}
+
+/// The demo configuration with table `patgate` also listing the test API's id
+/// ([`TEST_API_ID`]): a TOKEN event names no stage variable, so only a table that lists
+/// its API id can answer it. What the test authorizers load.
+pub fn test_permissions() -> PermissionConfig {
+    static TEST: OnceLock<PermissionConfig> = OnceLock::new();
+    TEST.get_or_init(|| {
+        let text = std::fs::read_to_string(demo_config_path()).expect("the demo file");
+        let mut file: Value = serde_json::from_str(&text).expect("JSON");
+        file["apis"][PATGATE_API]["apiIds"] = json!([TEST_API_ID]);
+        PermissionConfig::from_json(&file.to_string()).expect("a valid configuration")
+    })
+    .clone()
+}
+
+pub fn demo_config_path() -> PathBuf {
+    repo_root().join("infra/config/permissions.json")
+}
+
 pub fn endpoint() -> String {
     std::env::var("PATGATE_TEST_DYNAMODB").unwrap_or_else(|_| "http://127.0.0.1:8000".to_owned())
 }
@@ -62,6 +90,14 @@ pub fn endpoint() -> String {
 /// A DynamoDB client for the DynamoDB Local at `endpoint`.
 pub fn client(endpoint: &str) -> Client {
     patgate::store::connect_local(endpoint)
+}
+
+/// template.yaml's tokens table.
+pub fn tokens_table() -> &'static patgate_local::sam::TableDef {
+    template()
+        .table
+        .as_ref()
+        .expect("template.yaml declares the tokens table")
 }
 
 /// A table of its own for one test, in the shared DynamoDB Local.
@@ -76,14 +112,14 @@ impl TestTable {
     }
 
     pub async fn at(endpoint: &str) -> Self {
-        Self::from_definition(endpoint, &template().table).await
+        Self::from_definition(endpoint, tokens_table()).await
     }
 
     /// The template's table without its GSIs, for the tests that watch DynamoDB
     /// Local's TTL sweeper: it leaves expired items of a table with a GSI in place
     /// (DynamoDB itself does not), so those tests use a table without one.
     pub async fn without_indexes(endpoint: &str) -> Self {
-        let mut definition = template().table.clone();
+        let mut definition = tokens_table().clone();
         definition.global_secondary_indexes.clear();
         definition
             .attributes
@@ -148,7 +184,7 @@ impl TestTable {
         TokenService::new(
             self.settings_with(overrides),
             self.store.clone(),
-            PermissionConfig::bundled().expect("bundled permissions"),
+            demo_permissions(),
         )
     }
 
@@ -341,9 +377,45 @@ pub fn token_authorizer_event(authorization: &str, method_arn: &str) -> Value {
     event
 }
 
-/// A REQUEST authorizer event (SAM's sample with our header, method ARN, and a
-/// caller at 198.51.100.7 with the user agent `patgate-tests/1.0`).
+/// A REST API REQUEST authorizer event (SAM's sample with our header, method ARN,
+/// and a caller at 198.51.100.7 with the user agent `patgate-tests/1.0`) on patgate's
+/// own API (stage variable `patgateApi: patgate`). The route template is the demo
+/// route the called path belongs to (the path itself when none).
 pub fn request_authorizer_event(authorization: Option<&str>, method_arn: &str) -> Value {
+    // An unreadable ARN (a bad-input case) keeps the route the sample names.
+    let Some(arn) = ExecuteApiArn::parse(method_arn) else {
+        return rest_authorizer_event(
+            authorization,
+            "GET",
+            "/catalog",
+            method_arn,
+            Some(PATGATE_API),
+        );
+    };
+    let path = format!("/{}", arn.path);
+    let resource = demo_permissions()
+        .table(PATGATE_API)
+        .and_then(|table| table.route_of_call(arn.method, &path))
+        .map(|route| route.path.clone())
+        .unwrap_or_else(|| path.clone());
+    rest_authorizer_event(
+        authorization,
+        arn.method,
+        &resource,
+        method_arn,
+        Some(PATGATE_API),
+    )
+}
+
+/// A REST API REQUEST authorizer event for the route `method resource`, called as
+/// `method_arn`, on the API whose stage variable `patgateApi` is `api`.
+pub fn rest_authorizer_event(
+    authorization: Option<&str>,
+    method: &str,
+    resource: &str,
+    method_arn: &str,
+    api: Option<&str>,
+) -> Value {
     let mut event = fixture("authorizer-request.json");
     if let Some(value) = authorization {
         event["headers"]["Authorization"] = json!(value);
@@ -351,6 +423,20 @@ pub fn request_authorizer_event(authorization: Option<&str>, method_arn: &str) -
     event["headers"]["User-Agent"] = json!(USER_AGENT);
     event["requestContext"]["identity"]["sourceIp"] = json!(SOURCE_IP);
     event["methodArn"] = json!(method_arn);
+    event["httpMethod"] = json!(method);
+    event["resource"] = json!(resource);
+    event["requestContext"]["httpMethod"] = json!(method);
+    event["requestContext"]["resourcePath"] = json!(resource);
+    if let Some(arn) = ExecuteApiArn::parse(method_arn) {
+        let path = format!("/{}", arn.path);
+        event["path"] = json!(path);
+        event["requestContext"]["path"] = json!(path);
+        event["requestContext"]["apiId"] = json!(arn.api_id);
+    }
+    event["stageVariables"] = match api {
+        Some(name) => json!({ STAGE_VARIABLE: name }),
+        None => Value::Null,
+    };
     event
 }
 
@@ -358,9 +444,13 @@ pub fn request_authorizer_event(authorization: Option<&str>, method_arn: &str) -
 pub const SOURCE_IP: &str = "198.51.100.7";
 pub const USER_AGENT: &str = "patgate-tests/1.0";
 
+/// The test API: its account and id.
+pub const TEST_ACCOUNT: &str = "123456789012";
+pub const TEST_API_ID: &str = "abcdef1234";
+
 /// The ARN API Gateway passes for `METHOD /path` on the test API.
 pub fn method_arn(method: &str, path: &str) -> String {
-    format!("arn:aws:execute-api:us-east-1:123456789012:abcdef123/prod/{method}{path}")
+    format!("arn:aws:execute-api:us-east-1:{TEST_ACCOUNT}:{TEST_API_ID}/prod/{method}{path}")
 }
 
 pub fn json_body(response: &Response<Body>) -> Value {
@@ -411,11 +501,7 @@ impl PutUser for TokenStore {
         let table = self.table().to_owned();
         let settings = Settings::from_lookup(|name| (name == "TABLE_NAME").then(|| table.clone()))
             .expect("test settings are valid");
-        let service = TokenService::new(
-            settings,
-            self.clone(),
-            PermissionConfig::bundled().expect("bundled permissions"),
-        );
+        let service = TokenService::new(settings, self.clone(), demo_permissions());
         Directory::new(service)
             .put_user(&user.id, UserWrite::of(user), Utc::now())
             .await

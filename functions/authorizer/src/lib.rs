@@ -1,21 +1,25 @@
-//! The patgate Lambda authorizer for API Gateway REST APIs.
+//! The patgate Lambda authorizer, for REST APIs and HTTP APIs.
 //!
-//! Input: a REQUEST event (`Authorization` header, caller's source IP and user agent)
-//! or a TOKEN event (`authorizationToken`), each with the `methodArn` of the call.
-//! The header must read `Bearer <token>` (scheme in any case, surrounding whitespace
-//! tolerated).
+//! Input: a REST API REQUEST event (`Authorization` header, the route template
+//! `httpMethod` + `resource`, the stage variable `patgateApi`, the caller's source IP
+//! and user agent), an HTTP API REQUEST event of payload format 2.0 (the same, with
+//! the route key), or a TOKEN event (`authorizationToken` and the called method ARN
+//! only; for an authorizer without cache). The header must read `Bearer <token>`
+//! (scheme in any case, surrounding whitespace tolerated).
 //!
 //! Outcomes:
 //! - anything malformed or with a bad checksum: the error `Unauthorized` (API Gateway
 //!   answers 401) by parsing alone, before any DynamoDB call;
 //! - a well-formed token: one consistent GetItem reads its hash item, which carries
-//!   the token's validity and permission list and its owner's current roles and active
-//!   flag. An unknown, revoked or expired token, a rotated-out secret past its grace,
-//!   a deactivated user: `Unauthorized`;
-//! - a valid token: an IAM policy for principal = user id that allows the routes its
-//!   permissions (the user's now, narrowed to the token's own list) grant and denies
-//!   the other configured routes (403), for every route of the API since API Gateway
-//!   caches it per token; context carries the token's facts ([`AuthorizerContext`]);
+//!   the token's validity, name, hint, expiry and permission list and its owner's
+//!   current roles and active flag. An unknown, revoked or expired token, a
+//!   rotated-out secret past its grace, a deactivated user: `Unauthorized`;
+//! - a valid token: the call's route is looked up exactly in the route table its API
+//!   names (`crate::decide`); an answer for that one route: Allow when the token's
+//!   permissions (the user's now, narrowed to the token's own list) include the
+//!   route's, Deny (403) otherwise, and Deny for an unknown API or an unlisted route.
+//!   The identity sources include the route, so API Gateway caches one answer per
+//!   token and route. The context carries the token's facts (see [`AuthorizerContext`]);
 //! - DynamoDB unavailable or failing: an error that is not `Unauthorized`, which API
 //!   Gateway turns into a 500. Never an Allow.
 //!
@@ -27,31 +31,30 @@
 #![forbid(unsafe_code)]
 
 pub mod cache;
+pub mod event;
+pub mod response;
+pub mod verdict;
 
+pub use event::{read_event, AuthorizerCall, CalledRoute, MAX_USER_AGENT_CHARS};
 pub use lambda_runtime::Diagnostic;
+pub use response::{AuthorizerContext, AuthorizerResponse, PolicyResponse, SimpleResponse};
 
 use std::time::{Duration, Instant};
 
-use aws_lambda_events::apigw::{
-    ApiGatewayCustomAuthorizerRequest, ApiGatewayCustomAuthorizerRequestTypeRequest,
-};
 use chrono::{DateTime, Utc};
 use patgate::config::Settings;
 use patgate::metrics::{Metrics, Unit};
-use patgate::permissions::{PermissionConfig, PolicyDocument};
+use patgate::permissions::PermissionConfig;
 use patgate::store::{HashRecord, LastUse, LastUseWrite, StoreError, TokenStore};
 use patgate::token::{bearer_token, AcceptedPrefixes, TokenId};
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use cache::TtlMap;
+use verdict::{verdict, Verdict};
 
 /// The longest a decision waits for its (throttled, best-effort) last-use write.
 /// Normal writes take milliseconds; a slower store loses the record, not the call.
 pub const LAST_USE_WAIT: Duration = Duration::from_millis(250);
-
-/// Longest user agent kept as a token's last-used origin.
-pub const MAX_USER_AGENT_CHARS: usize = 256;
 
 /// Tokens whose use this container remembers having recorded (bounds memory).
 const RECENT_USES_CAPACITY: usize = 10_000;
@@ -90,18 +93,6 @@ impl From<AuthorizerError> for Diagnostic {
     }
 }
 
-/// What API Gateway expects back from a REST API Lambda authorizer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AuthorizerResponse {
-    pub principal_id: String,
-    pub policy_document: PolicyDocument,
-    pub context: AuthorizerContext,
-}
-
-/// Handed to the backend as `requestContext.authorizer.*`, so it needs no second lookup.
-pub use patgate::token_context::TokenContext as AuthorizerContext;
-
 pub struct Authorizer {
     store: TokenStore,
     prefixes: AcceptedPrefixes,
@@ -139,15 +130,17 @@ impl Authorizer {
         let started = Instant::now();
         let mut seen: Option<HashRecord> = None;
         let result = self.decide(&event, now, &mut seen).await;
+        let (outcome, reason) = match &result {
+            Ok(verdict) if verdict.response.is_allowed() => ("allow", verdict.reason),
+            Ok(verdict) => ("deny", verdict.reason),
+            Err(err @ AuthorizerError::Unauthorized(_)) => ("unauthorized", err.reason()),
+            Err(err @ AuthorizerError::Unavailable(_)) => ("error", err.reason()),
+        };
+        let result = result.map(|verdict| verdict.response);
         let elapsed = started.elapsed();
         let latency_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
         let user_id = seen.as_ref().map(|s| s.user_id.as_str()).unwrap_or("");
         let token_id = seen.as_ref().map(|s| s.token_id.as_str()).unwrap_or("");
-        let (outcome, reason) = match &result {
-            Ok(_) => ("allow", "valid_token"),
-            Err(err @ AuthorizerError::Unauthorized(_)) => ("unauthorized", err.reason()),
-            Err(err @ AuthorizerError::Unavailable(_)) => ("error", err.reason()),
-        };
         match &result {
             Err(AuthorizerError::Unavailable(cause)) => tracing::error!(
                 outcome,
@@ -183,7 +176,7 @@ impl Authorizer {
         event: &Value,
         now: DateTime<Utc>,
         seen: &mut Option<HashRecord>,
-    ) -> Result<AuthorizerResponse, AuthorizerError> {
+    ) -> Result<Verdict, AuthorizerError> {
         let call = read_event(event).ok_or(AuthorizerError::Unauthorized("malformed_event"))?;
         let presented = call
             .authorization
@@ -218,21 +211,26 @@ impl Authorizer {
         let granted = self
             .permissions
             .effective(&found.roles, found.permissions.as_ref());
-        let policy_document = self
-            .permissions
-            .policy(&granted, &call.method_arn)
-            .ok_or(AuthorizerError::Unauthorized("malformed_method_arn"))?;
+        let context = AuthorizerContext::new(&found, &granted);
+        let answer = verdict(
+            &self.permissions,
+            &call.route,
+            found.user_id.as_str(),
+            &granted,
+            context,
+        );
+        // A method or route ARN that cannot be read names no call to answer for (as
+        // before routes keyed the answers): refused, and no use is recorded.
+        if answer.reason == verdict::MALFORMED_ARN {
+            return Err(AuthorizerError::Unauthorized("malformed_method_arn"));
+        }
         let last_use = LastUse {
             at: now,
             ip: call.source_ip,
             user_agent: call.user_agent,
         };
         self.record(&found, LastUseWrite::Used(last_use)).await;
-        Ok(AuthorizerResponse {
-            principal_id: found.user_id.as_str().to_owned(),
-            policy_document,
-            context: AuthorizerContext::new(&found, &granted),
-        })
+        Ok(answer)
     }
 
     /// Records a use (or a secret's reuse) at most once per interval per token and
@@ -263,117 +261,9 @@ impl Authorizer {
     }
 }
 
-/// The parts of a REQUEST or TOKEN authorizer event the decision needs.
-#[derive(Debug, PartialEq, Eq)]
-pub struct AuthorizerCall {
-    pub authorization: Option<String>,
-    pub method_arn: String,
-    /// The caller's address and user agent (REQUEST events only).
-    pub source_ip: Option<String>,
-    pub user_agent: Option<String>,
-}
-
-/// Header names are case-insensitive; `HeaderMap` keys are lower case.
-const AUTHORIZATION: &str = "authorization";
-const USER_AGENT: &str = "user-agent";
-
-/// Reads a REQUEST or TOKEN authorizer event as API Gateway sends it.
-pub fn read_event(event: &Value) -> Option<AuthorizerCall> {
-    match event.get("type")?.as_str()? {
-        "TOKEN" => {
-            let request: ApiGatewayCustomAuthorizerRequest =
-                Deserialize::deserialize(event).ok()?;
-            Some(AuthorizerCall {
-                authorization: request.authorization_token,
-                method_arn: request.method_arn?,
-                source_ip: None,
-                user_agent: None,
-            })
-        }
-        "REQUEST" => {
-            let request: ApiGatewayCustomAuthorizerRequestTypeRequest =
-                Deserialize::deserialize(event).ok()?;
-            let header = |name: &str| {
-                request
-                    .headers
-                    .get(name)
-                    .or_else(|| request.multi_value_headers.get(name))
-                    // UTF-8, not only visible ASCII (`to_str`): user agents may hold more.
-                    .and_then(|value| std::str::from_utf8(value.as_bytes()).ok())
-                    .map(str::to_owned)
-            };
-            let identity = request.request_context.identity.as_ref();
-            let user_agent = header(USER_AGENT).or_else(|| {
-                event
-                    .pointer("/requestContext/identity/userAgent")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-            });
-            Some(AuthorizerCall {
-                authorization: header(AUTHORIZATION),
-                method_arn: request.method_arn?,
-                source_ip: identity
-                    .and_then(|i| i.source_ip.clone())
-                    .map(|ip| ip.chars().take(64).collect()),
-                user_agent: user_agent
-                    .map(|agent| agent.chars().take(MAX_USER_AGENT_CHARS).collect()),
-            })
-        }
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn token_and_request_events_are_read() {
-        let token = json!({"type":"TOKEN","authorizationToken":"Bearer x","methodArn":"arn:a"});
-        assert_eq!(
-            read_event(&token),
-            Some(AuthorizerCall {
-                authorization: Some("Bearer x".into()),
-                method_arn: "arn:a".into(),
-                source_ip: None,
-                user_agent: None,
-            })
-        );
-        let request = json!({"type":"REQUEST","methodArn":"arn:b",
-            "headers":{"AUTHORIZATION":"Bearer y","User-Agent":"curl/8.5"},
-            "requestContext":{"identity":{"sourceIp":"198.51.100.7"}}});
-        let call = read_event(&request).unwrap();
-        assert_eq!(call.authorization.as_deref(), Some("Bearer y"));
-        assert_eq!(call.source_ip.as_deref(), Some("198.51.100.7"));
-        assert_eq!(call.user_agent.as_deref(), Some("curl/8.5"));
-        let no_header =
-            json!({"type":"REQUEST","methodArn":"arn:b","headers":{},"requestContext":{}});
-        assert_eq!(read_event(&no_header).unwrap().authorization, None);
-        assert_eq!(read_event(&json!({"type":"OTHER"})), None);
-        assert_eq!(
-            read_event(&json!({"type":"TOKEN","authorizationToken":"x"})),
-            None
-        );
-    }
-
-    #[test]
-    fn long_user_agents_are_cut_to_256_characters() {
-        let agent = "é".repeat(300);
-        let request = json!({"type":"REQUEST","methodArn":"arn:b",
-            "headers":{"user-agent": agent},"requestContext":{"identity":{"userAgent":"ignored"}}});
-        let call = read_event(&request).unwrap();
-        assert_eq!(
-            call.user_agent.unwrap().chars().count(),
-            MAX_USER_AGENT_CHARS
-        );
-        let from_identity = json!({"type":"REQUEST","methodArn":"arn:b","headers":{},
-            "requestContext":{"identity":{"userAgent":"Mozilla/5.0"}}});
-        assert_eq!(
-            read_event(&from_identity).unwrap().user_agent.as_deref(),
-            Some("Mozilla/5.0")
-        );
-    }
 
     #[test]
     fn only_unauthorized_reads_unauthorized() {

@@ -12,7 +12,7 @@ use serde_json::Value;
 async fn main() -> Result<(), Error> {
     patgate::logging::init_without_handler_error_lines();
     let settings = Settings::from_env()?;
-    let permissions = PermissionConfig::bundled()?;
+    let permissions = PermissionConfig::load(&settings.config_path)?;
     let store = TokenStore::new(connect().await, settings.table_name.clone());
     let metrics = Metrics::stdout(&settings);
     let authorizer = Authorizer::new(&settings, store, permissions).with_metrics(metrics);

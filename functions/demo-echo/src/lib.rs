@@ -1,8 +1,9 @@
 //! The demo API's backend: answers any route with the caller as the patgate
-//! authorizer described them (`requestContext.authorizer`), so a person trying the
-//! service sees what a real backend would receive. Like a product backend should, it
-//! tells every token caller when its token expires (`Patgate-Token-Expiration`, from
-//! the authorizer's `expiresAt`: no read).
+//! authorizer described them (REST `requestContext.authorizer`, HTTP API
+//! `requestContext.authorizer.lambda`), so a person trying the service sees what a
+//! real backend would receive. Like a product backend should, it tells every token
+//! caller when its token expires (`Patgate-Token-Expiration`, from the authorizer's
+//! `expiresAt`: no read).
 #![forbid(unsafe_code)]
 
 use lambda_http::http::HeaderValue;
@@ -14,6 +15,11 @@ use serde_json::{json, Value};
 pub fn handle(request: &Request) -> Response<Body> {
     let authorizer = match request.request_context_ref() {
         Some(RequestContext::ApiGatewayV1(context)) => context.authorizer.fields.clone(),
+        Some(RequestContext::ApiGatewayV2(context)) => context
+            .authorizer
+            .as_ref()
+            .map(|authorizer| authorizer.fields.clone())
+            .unwrap_or_default(),
         _ => Default::default(),
     };
     let field = |name: &str| authorizer.get(name).cloned().unwrap_or(Value::Null);

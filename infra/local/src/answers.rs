@@ -1,6 +1,8 @@
-//! The answers API Gateway gives itself, without calling a function: its gateway
-//! responses (with the template's `GatewayResponses` status and headers), the CORS
-//! preflight, and "Missing Authentication Token" for what no route matches.
+//! The answers API Gateway gives itself, without calling a function: a REST API's
+//! gateway responses (with the template's `GatewayResponses` status and headers), the
+//! CORS preflight, and "Missing Authentication Token" for what no route matches; an
+//! HTTP API's fixed answers (`{"message":"Not Found"}`, `Unauthorized`, `Forbidden`,
+//! `Internal Server Error`).
 
 use std::collections::BTreeMap;
 
@@ -8,9 +10,10 @@ use serde_json::json;
 
 use crate::authz::{deny_message, GatewayError};
 use crate::response::{insert, json as json_response, with_body, HttpResponse};
-use crate::sam::{CorsDef, GatewayResponseDef, LocalApi};
+use crate::sam::{ApiKind, CorsDef, GatewayResponseDef, LocalApi};
 
 pub struct GatewayAnswers {
+    kind: ApiKind,
     cors: Option<CorsDef>,
     gateway_responses: BTreeMap<String, GatewayResponseDef>,
     /// CORS origin of the answers the template does not describe (`/local/` routes).
@@ -20,6 +23,7 @@ pub struct GatewayAnswers {
 impl GatewayAnswers {
     pub fn new(api: &LocalApi, web_origin: String) -> Self {
         GatewayAnswers {
+            kind: api.kind,
             cors: api.cors.clone(),
             gateway_responses: api.gateway_responses.clone(),
             web_origin,
@@ -93,7 +97,11 @@ impl GatewayAnswers {
         }
     }
 
+    /// What no route matches.
     pub fn missing_token(&self) -> HttpResponse {
+        if self.kind == ApiKind::Http {
+            return http_api_answer(404, "Not Found");
+        }
         self.gateway_response(
             "MISSING_AUTHENTICATION_TOKEN",
             403,
@@ -103,6 +111,9 @@ impl GatewayAnswers {
     }
 
     pub fn too_large(&self) -> HttpResponse {
+        if self.kind == ApiKind::Http {
+            return http_api_answer(413, "Request Entity Too Large");
+        }
         self.gateway_response(
             "REQUEST_TOO_LARGE",
             413,
@@ -112,6 +123,9 @@ impl GatewayAnswers {
     }
 
     pub fn configuration_error(&self) -> HttpResponse {
+        if self.kind == ApiKind::Http {
+            return http_api_answer(500, "Internal Server Error");
+        }
         self.gateway_response(
             "API_CONFIGURATION_ERROR",
             500,
@@ -121,6 +135,9 @@ impl GatewayAnswers {
     }
 
     pub fn function_error(&self) -> HttpResponse {
+        if self.kind == ApiKind::Http {
+            return http_api_answer(500, "Internal Server Error");
+        }
         self.gateway_response(
             "DEFAULT_5XX",
             502,
@@ -130,6 +147,13 @@ impl GatewayAnswers {
     }
 
     pub fn error(&self, error: GatewayError) -> HttpResponse {
+        if self.kind == ApiKind::Http {
+            return match error {
+                GatewayError::Unauthorized => http_api_answer(401, "Unauthorized"),
+                GatewayError::AccessDenied(_) => http_api_answer(403, "Forbidden"),
+                GatewayError::AuthorizerFailure => http_api_answer(500, "Internal Server Error"),
+            };
+        }
         match error {
             GatewayError::Unauthorized => self.gateway_response(
                 "UNAUTHORIZED",
@@ -180,6 +204,11 @@ impl GatewayAnswers {
     }
 }
 
+/// An HTTP API's own answer: `{"message": ...}`, no gateway responses to apply.
+fn http_api_answer(status: u16, message: &str) -> HttpResponse {
+    json_response(status, &json!({ "message": message }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,6 +231,7 @@ mod tests {
             },
         );
         GatewayAnswers {
+            kind: ApiKind::Rest,
             cors: None,
             gateway_responses: responses,
             web_origin: "http://w".to_owned(),
@@ -226,5 +256,27 @@ mod tests {
             answers.preflight().headers()["access-control-allow-methods"],
             "POST,OPTIONS"
         );
+    }
+
+    #[test]
+    fn http_apis_answer_with_their_own_fixed_messages() {
+        let answers = GatewayAnswers {
+            kind: ApiKind::Http,
+            ..answers()
+        };
+        let cases = [
+            (answers.missing_token(), 404),
+            (answers.error(GatewayError::Unauthorized), 401),
+            (
+                answers.error(GatewayError::AccessDenied(PolicyDecision::ExplicitDeny)),
+                403,
+            ),
+            (answers.error(GatewayError::AuthorizerFailure), 500),
+            (answers.function_error(), 500),
+        ];
+        for (response, status) in cases {
+            assert_eq!(response.status(), status);
+            assert!(!response.headers().contains_key("www-authenticate"));
+        }
     }
 }

@@ -1,7 +1,9 @@
-//! Authorization as API Gateway does it for a route: a Lambda (REQUEST or TOKEN)
-//! authorizer's answer cached per identity source value (the `Authorization` header) for the
-//! authorizer's TTL, its policy evaluated against each call's method ARN; or, for a
-//! Cognito user pool authorizer, the development-only session check standing in for it.
+//! Authorization as API Gateway does it for a route: a Lambda authorizer (REST TOKEN
+//! or REQUEST, HTTP API payload 2.0) called unless one of its identity sources is
+//! missing or empty, its answer cached by the identity sources' values for the
+//! authorizer's TTL and applied to the call (a policy evaluated against the call's
+//! ARN, or an HTTP API simple response's flag); or, for a Cognito user pool
+//! authorizer, the development-only session check standing in for it.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -16,17 +18,25 @@ use patgate::permissions::PolicyDecision;
 use serde_json::{json, Value};
 
 use crate::event::{request_authorizer_event, token_authorizer_event, ApiIdentity, HttpCall};
+use crate::event_v2::http_authorizer_event;
 use crate::functions::{AuthorizerFailure, Functions, AUTHORIZER_BINARY};
 use crate::response::header_value;
-use crate::sam::{AuthorizerDef, PayloadType};
+use crate::sam::{AuthorizerDef, IdentitySource, PayloadType};
 use crate::session::{cognito_style_claims, SessionKeys};
 
-/// Most policies kept per authorizer.
+/// Most answers kept per authorizer.
 const POLICY_CACHE_CAPACITY: usize = 10_000;
 
-/// Authorizer answers cached per identity source value, for the authorizer's TTL
-/// (0 disables caching), with the authorizer function's own bounded map.
+/// Authorizer answers cached by their identity sources' values ([`cache_key`]), for
+/// the authorizer's TTL (0 disables caching), with the authorizer function's own
+/// bounded map.
 pub type PolicyCache = TtlMap<String, AuthorizerResponse>;
+
+/// The cache key of a call: its identity sources' values, in order. No value holds
+/// a NUL, so joining with one keeps different lists apart.
+pub fn cache_key(values: &[String]) -> String {
+    values.join("\u{0}")
+}
 
 /// Why API Gateway answers a call itself instead of calling the route's function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,7 +61,8 @@ pub fn deny_message(decision: PolicyDecision) -> Option<&'static str> {
 pub struct AuthorizeCall<'a> {
     pub call: &'a HttpCall<'a>,
     /// The call's proxy event, without an authorizer context: a REQUEST authorizer's
-    /// event is derived from it.
+    /// event is derived from it, and its `requestContext` holds the context variables
+    /// identity sources name (`httpMethod`, `resourcePath`, `routeKey`).
     pub proxy_event: &'a Value,
     pub identity: &'a ApiIdentity,
     pub functions: &'a Functions,
@@ -59,8 +70,7 @@ pub struct AuthorizeCall<'a> {
     pub now: DateTime<Utc>,
 }
 
-/// The template's authorizers, with a policy cache per Lambda authorizer whose TTL
-/// is not 0.
+/// The template's authorizers, with a cache per Lambda authorizer whose TTL is not 0.
 pub struct Authorizers {
     definitions: BTreeMap<String, AuthorizerDef>,
     /// `None`: caching off (TTL 0), so no answer is copied into a map never read.
@@ -137,14 +147,20 @@ impl Authorizers {
         match self.definitions.get(name) {
             None => Err(GatewayError::AuthorizerFailure),
             Some(AuthorizerDef::Lambda {
-                header,
+                identity,
                 timeout_seconds,
                 payload,
+                simple_responses,
                 ..
             }) => {
-                let timeout = Duration::from_secs(*timeout_seconds);
-                self.lambda(name, (header, *payload), timeout, input, note)
-                    .await
+                let lambda = Lambda {
+                    name,
+                    identity,
+                    payload: *payload,
+                    simple_responses: *simple_responses,
+                    timeout: Duration::from_secs(*timeout_seconds),
+                };
+                self.lambda(lambda, input, note).await
             }
             Some(AuthorizerDef::CognitoUserPool { header }) => {
                 self.session(name, header, input.call, note)
@@ -154,38 +170,40 @@ impl Authorizers {
 
     async fn lambda(
         &self,
-        name: &str,
-        (header, payload): (&str, PayloadType),
-        timeout: Duration,
+        lambda: Lambda<'_>,
         input: AuthorizeCall<'_>,
         note: &mut String,
     ) -> Result<Value, GatewayError> {
-        // An empty identity source is refused before the authorizer is called.
-        let token = identity_source(input.call, header)?;
-        let cache = self.caches.get(name).and_then(Option::as_ref);
-        let method_arn = input
+        // A missing or empty identity source is refused before the authorizer is called.
+        let values = identity_values(lambda.identity, &input)?;
+        let key = cache_key(&values);
+        let cache = self.caches.get(lambda.name).and_then(Option::as_ref);
+        let call_arn = input
             .identity
             .method_arn(input.call.method, input.call.raw_path);
-        let (answer, latency_ms) = match cache.and_then(|c| c.get(token, Instant::now())) {
+        let (answer, latency_ms) = match cache.and_then(|c| c.get(&key, Instant::now())) {
             Some(cached) => {
                 self.counts.hits.fetch_add(1, Ordering::Relaxed);
-                let _ = write!(note, "{name}: cached");
+                let _ = write!(note, "{}: cached", lambda.name);
                 (cached, 0)
             }
             None => {
                 self.counts.misses.fetch_add(1, Ordering::Relaxed);
                 let started = Instant::now();
-                let event = match payload {
-                    PayloadType::Token => token_authorizer_event(token, &method_arn),
-                    PayloadType::Request => {
-                        request_authorizer_event(input.proxy_event, &method_arn)
+                let event = match lambda.payload {
+                    PayloadType::Token => token_authorizer_event(&values[0], &call_arn),
+                    PayloadType::Request => request_authorizer_event(input.proxy_event, &call_arn),
+                    PayloadType::HttpV2 => {
+                        http_authorizer_event(input.proxy_event, &call_arn, &values)
                     }
                 };
-                let outcome =
-                    tokio::time::timeout(timeout, input.functions.authorize(event, input.now))
-                        .await;
+                let outcome = tokio::time::timeout(
+                    lambda.timeout,
+                    input.functions.authorize(event, input.now),
+                )
+                .await;
                 let latency_ms = started.elapsed().as_millis() as u64;
-                let _ = write!(note, "{name}: called, {latency_ms} ms");
+                let _ = write!(note, "{}: called, {latency_ms} ms", lambda.name);
                 let answer = match outcome {
                     Ok(Ok(answer)) => answer,
                     Ok(Err(AuthorizerFailure::Unauthorized)) => {
@@ -196,13 +214,24 @@ impl Authorizers {
                     }
                 };
                 if let Some(cache) = cache {
-                    cache.insert(token.to_owned(), answer.clone(), Instant::now());
+                    cache.insert(key, answer.clone(), Instant::now());
                 }
                 (answer, latency_ms)
             }
         };
-        match answer.policy_document.decide(&method_arn) {
-            PolicyDecision::Allow => Ok(backend_context(&answer, latency_ms)),
+        let http = lambda.payload == PayloadType::HttpV2;
+        let decision = match (&answer, http && lambda.simple_responses) {
+            (AuthorizerResponse::Simple(simple), true) => match simple.is_authorized {
+                true => PolicyDecision::Allow,
+                false => PolicyDecision::ExplicitDeny,
+            },
+            (AuthorizerResponse::Policy(policy), false) => policy.policy_document.decide(&call_arn),
+            // An answer of the other format is a misconfigured authorizer: API Gateway
+            // fails the call.
+            _ => return Err(GatewayError::AuthorizerFailure),
+        };
+        match decision {
+            PolicyDecision::Allow => Ok(backend_context(&answer, latency_ms, http)),
             denied => Err(GatewayError::AccessDenied(denied)),
         }
     }
@@ -215,7 +244,9 @@ impl Authorizers {
         call: &HttpCall<'_>,
         note: &mut String,
     ) -> Result<Value, GatewayError> {
-        let token = identity_source(call, header)?;
+        let token = header_value(call.headers, header)
+            .filter(|v| !v.trim().is_empty())
+            .ok_or(GatewayError::Unauthorized)?;
         let claims = self
             .sessions
             .verify(token, Utc::now())
@@ -228,135 +259,57 @@ impl Authorizers {
     }
 }
 
-/// The identity source header's value; missing or blank is refused at once.
-fn identity_source<'a>(call: &'a HttpCall<'_>, header: &str) -> Result<&'a str, GatewayError> {
-    header_value(call.headers, header)
-        .filter(|v| !v.trim().is_empty())
-        .ok_or(GatewayError::Unauthorized)
+/// A Lambda authorizer's definition, for one call.
+struct Lambda<'a> {
+    name: &'a str,
+    identity: &'a [IdentitySource],
+    payload: PayloadType,
+    simple_responses: bool,
+    timeout: Duration,
 }
 
-/// `requestContext.authorizer` for the backend: the answer's context, its principal
-/// id and the authorizer's latency.
-fn backend_context(answer: &AuthorizerResponse, latency_ms: u64) -> Value {
-    let mut context = json!(answer.context);
-    context["principalId"] = json!(answer.principal_id);
+/// The identity sources' values for a call; any missing or blank one refuses it.
+fn identity_values(
+    sources: &[IdentitySource],
+    input: &AuthorizeCall<'_>,
+) -> Result<Vec<String>, GatewayError> {
+    sources
+        .iter()
+        .map(|source| {
+            let value = match source {
+                IdentitySource::Header(name) => {
+                    header_value(input.call.headers, name).map(str::to_owned)
+                }
+                IdentitySource::Context(name) => input
+                    .proxy_event
+                    .pointer(&format!("/requestContext/{name}"))
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+                IdentitySource::StageVariable(name) => {
+                    input.identity.stage_variables.get(name).cloned()
+                }
+            };
+            value
+                .filter(|v| !v.trim().is_empty())
+                .ok_or(GatewayError::Unauthorized)
+        })
+        .collect()
+}
+
+/// `requestContext.authorizer` for the backend. REST APIs: the answer's context, its
+/// principal id and the authorizer's latency. HTTP APIs: the context under `lambda`.
+fn backend_context(answer: &AuthorizerResponse, latency_ms: u64, http: bool) -> Value {
+    let context = json!(answer.context());
+    if http {
+        return json!({ "lambda": context });
+    }
+    let mut context = context;
+    if let Some(policy) = answer.policy() {
+        context["principalId"] = json!(policy.principal_id);
+    }
     context["integrationLatency"] = json!(latency_ms);
     context
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use authorizer::AuthorizerContext;
-    use serde_json::json;
-
-    const BASE: &str = "arn:aws:execute-api:us-east-1:123456789012:local/v1";
-
-    fn authorization() -> AuthorizerResponse {
-        AuthorizerResponse {
-            principal_id: "demo-viewer".into(),
-            policy_document: serde_json::from_value(json!({"Version": "2012-10-17", "Statement": [
-                {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": [format!("{BASE}/GET/catalog"), format!("{BASE}/GET/catalog/*")]},
-                {"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": [format!("{BASE}/PUT/settings")]}
-            ]}))
-            .unwrap(),
-            context: AuthorizerContext {
-                user_id: "demo-viewer".into(),
-                token_id: "01J".into(),
-                permissions: "catalog:read".into(),
-                expires_at: "2027-01-01T22:59:59Z".into(),
-                token_name: "demo".into(),
-                hint: "pgt_…abcd".into(),
-                limited: "false".into(),
-                secret_version: "1".into(),
-                owner_kind: "user".into(),
-                secret_state: "current".into(),
-            },
-        }
-    }
-
-    #[test]
-    fn evaluation_tells_allow_explicit_and_implicit_deny_apart() {
-        let auth = authorization();
-        assert_eq!(
-            auth.policy_document.decide(&format!("{BASE}/GET/catalog")),
-            PolicyDecision::Allow
-        );
-        assert_eq!(
-            auth.policy_document
-                .decide(&format!("{BASE}/GET/catalog/svc-1")),
-            PolicyDecision::Allow
-        );
-        assert_eq!(
-            auth.policy_document.decide(&format!("{BASE}/PUT/settings")),
-            PolicyDecision::ExplicitDeny
-        );
-        assert_eq!(
-            auth.policy_document.decide(&format!("{BASE}/POST/catalog")),
-            PolicyDecision::ImplicitDeny
-        );
-        assert_eq!(
-            deny_message(PolicyDecision::ExplicitDeny),
-            Some("User is not authorized to access this resource with an explicit deny")
-        );
-        assert_eq!(backend_context(&auth, 3)["userId"], "demo-viewer");
-    }
-
-    #[test]
-    fn the_backend_sees_the_context_the_principal_and_the_latency() {
-        let context = backend_context(&authorization(), 12);
-        assert_eq!(
-            context,
-            json!({"userId": "demo-viewer", "tokenId": "01J", "permissions": "catalog:read",
-                   "expiresAt": "2027-01-01T22:59:59Z", "tokenName": "demo", "hint": "pgt_…abcd",
-                   "limited": "false", "secretVersion": "1", "ownerKind": "user",
-                   "secretState": "current",
-                   "principalId": "demo-viewer", "integrationLatency": 12})
-        );
-    }
-
-    #[test]
-    fn cached_answers_expire_after_the_ttl() {
-        let cache = PolicyCache::new(Duration::from_secs(300), 100);
-        let t0 = Instant::now();
-        cache.insert("Bearer a".to_owned(), authorization(), t0);
-        assert!(cache
-            .get("Bearer a", t0 + Duration::from_secs(299))
-            .is_some());
-        assert!(cache
-            .get("Bearer a", t0 + Duration::from_secs(300))
-            .is_none());
-        // The key is the whole header value: another spelling is another entry.
-        assert!(cache.get("bearer a", t0).is_none());
-    }
-
-    #[test]
-    fn a_stage_flush_empties_the_cache_before_the_ttl() {
-        let cache = PolicyCache::new(Duration::from_secs(300), 100);
-        let t0 = Instant::now();
-        cache.insert("Bearer a".to_owned(), authorization(), t0);
-        cache.insert("Bearer b".to_owned(), authorization(), t0);
-        cache.clear();
-        assert!(cache.get("Bearer a", t0).is_none());
-        assert!(cache.is_empty());
-        cache.insert("Bearer a".to_owned(), authorization(), t0);
-        assert!(
-            cache.get("Bearer a", t0).is_some(),
-            "refilled by the next call"
-        );
-    }
-
-    #[test]
-    fn zero_ttl_disables_caching_and_capacity_bounds_it() {
-        let t0 = Instant::now();
-        let off = PolicyCache::new(Duration::ZERO, 100);
-        off.insert("k".to_owned(), authorization(), t0);
-        assert!(off.get("k", t0).is_none());
-        let small = PolicyCache::new(Duration::from_secs(60), 2);
-        for i in 0..10 {
-            small.insert(format!("k{i}"), authorization(), t0);
-        }
-        assert!(small.len() <= 2);
-        assert!(small.get("k9", t0).is_some());
-    }
-}
+mod tests;

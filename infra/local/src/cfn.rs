@@ -442,7 +442,7 @@ impl Template {
             .ok_or_else(|| TemplateError(format!("expected a whole number, got {resolved}")))
     }
 
-    fn parameter_type(&self, name: &str) -> Option<&str> {
+    pub fn parameter_type(&self, name: &str) -> Option<&str> {
         self.root
             .get("Parameters")
             .and_then(|p| p.get(name))

@@ -30,6 +30,13 @@ Options:
                               flushes, called by the revocations function) [default: a free port]
   --param NAME=VALUE          Override any template parameter (repeatable)
   --template PATH             template.yaml to serve [default: the repository's]
+  --config PATH               Permission configuration the functions read (PATGATE_CONFIG_PATH)
+                              [default: infra/config/permissions.json]
+  --client-template PATH      Also serve a client API's SAM template (an Api or HttpApi whose
+                              authorizer is patgate's, read from an SSM parameter), on its own
+                              port; repeatable (e.g. infra/examples/client-http/template.yaml)
+  --client-port PORT          Port of the first client template; the next ones count up
+                              [default: 3002]
   --dev-clock-control         Enable GET/PUT /local/clock, which shifts the clock the functions
                               see (for end-to-end tests of expiry)
   --quiet                     Do not log one line per request
@@ -61,6 +68,11 @@ pub struct Options {
     /// Template parameter overrides, `--authorizer-cache-ttl` and `--web-origin` included.
     pub params: BTreeMap<String, String>,
     pub template: Option<PathBuf>,
+    /// `None`: the repository's infra/config/permissions.json.
+    pub config: Option<PathBuf>,
+    /// Client API templates served beside patgate, on `client_port`, `client_port + 1`, ...
+    pub client_templates: Vec<PathBuf>,
+    pub client_port: u16,
     pub dev_clock_control: bool,
     pub quiet: bool,
 }
@@ -84,6 +96,20 @@ impl Options {
     /// The API's base URL, as a client on this machine reaches it.
     pub fn api_base(&self) -> String {
         self.base(self.port)
+    }
+
+    /// Each client template with the port it is served on.
+    pub fn client_apis(&self) -> Vec<(PathBuf, u16)> {
+        self.client_templates
+            .iter()
+            .zip(self.client_port..)
+            .map(|(path, port)| (path.clone(), port))
+            .collect()
+    }
+
+    /// The base URL a client API on `port` is reached at.
+    pub fn client_base(&self, port: u16) -> String {
+        self.base(port)
     }
 
     /// The web page's origin, when it is served.
@@ -116,6 +142,9 @@ impl Default for Options {
             management_port: 0,
             params: BTreeMap::new(),
             template: None,
+            config: None,
+            client_templates: Vec::new(),
+            client_port: 3002,
             dev_clock_control: false,
             quiet: false,
         }
@@ -254,6 +283,9 @@ fn apply<I: Iterator<Item = String>>(
             options.params.insert(name.to_owned(), v.to_owned());
         }
         "--template" => options.template = Some(PathBuf::from(flag.value()?)),
+        "--config" => options.config = Some(PathBuf::from(flag.value()?)),
+        "--client-template" => options.client_templates.push(PathBuf::from(flag.value()?)),
+        "--client-port" => options.client_port = flag.port()?,
         "--dev-clock-control" => options.dev_clock_control = true,
         "--quiet" => options.quiet = true,
         other => return Err(format!("unknown argument {other} (see --help)")),
@@ -355,6 +387,26 @@ mod tests {
         assert_eq!((o.port, o.dynamodb_port, o.in_memory), (4000, 8123, true));
         assert_eq!(o.params["AuthorizerCacheTtlSeconds"], "0");
         assert_eq!(o.params["EnableDemoApi"], "false");
+        let o = run(&[
+            "--config",
+            "/srv/permissions.json",
+            "--client-template",
+            "a.yaml",
+            "--client-template=b.yaml",
+            "--client-port",
+            "4100",
+        ])
+        .unwrap();
+        assert_eq!(o.config, Some(PathBuf::from("/srv/permissions.json")));
+        assert_eq!(
+            o.client_apis(),
+            [
+                (PathBuf::from("a.yaml"), 4100),
+                (PathBuf::from("b.yaml"), 4101)
+            ]
+        );
+        assert_eq!(o.client_base(4101), "http://127.0.0.1:4101");
+        assert!(run(&["--client-port", "0"]).is_err());
     }
 
     #[test]

@@ -16,6 +16,8 @@ pub struct ApiIdentity {
     pub stage: String,
     pub region: String,
     pub account_id: String,
+    /// The stage's variables, in every event of the API (`stageVariables`).
+    pub stage_variables: std::collections::BTreeMap<String, String>,
 }
 
 impl ApiIdentity {
@@ -118,7 +120,11 @@ pub fn proxy_event(
         "queryStringParameters": query,
         "multiValueQueryStringParameters": multi_query,
         "pathParameters": path_parameters,
-        "stageVariables": null,
+        "stageVariables": if api.stage_variables.is_empty() {
+            Value::Null
+        } else {
+            json!(api.stage_variables)
+        },
         "requestContext": request_context,
         "body": call.body,
         "isBase64Encoded": false,
@@ -134,7 +140,7 @@ pub fn set_authorizer(event: &mut Value, authorizer: Value) {
 }
 
 /// `a=1&b=x%20y` → `[("a", "1"), ("b", "x y")]`.
-fn query_pairs(raw_query: Option<&str>) -> Vec<(String, String)> {
+pub(crate) fn query_pairs(raw_query: Option<&str>) -> Vec<(String, String)> {
     raw_query
         .filter(|q| !q.is_empty())
         .map(|q| {
@@ -240,6 +246,7 @@ mod tests {
             stage: "v1".into(),
             region: "us-east-1".into(),
             account_id: "123456789012".into(),
+            stage_variables: Default::default(),
         }
     }
 

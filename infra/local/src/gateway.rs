@@ -1,10 +1,11 @@
-//! The local API Gateway's request pipeline: REST API semantics over the routes of
-//! template.yaml.
+//! The local API Gateway's request pipeline: REST API or HTTP API semantics over the
+//! routes of a template (template.yaml, or a client API's template).
 //!
 //! For each request: the body read (over the payload limit → 413), the `/local/`
-//! routes ([`crate::local_routes`]), route lookup (unknown → 403 "Missing
-//! Authentication Token"), CORS preflight, the route's authorizer ([`crate::authz`]),
-//! the Lambda proxy event, the function called in-process, and its response passed
+//! routes ([`crate::local_routes`], patgate's own API only), route lookup (unknown →
+//! REST 403 "Missing Authentication Token", HTTP API 404), CORS preflight, the route's
+//! authorizer ([`crate::authz`]), the Lambda proxy event (payload 1.0 for a REST API,
+//! 2.0 for an HTTP API), the function called in-process, and its response passed
 //! through. Answers API Gateway gives itself come from [`crate::answers`].
 
 use std::net::SocketAddr;
@@ -23,11 +24,12 @@ use serde_json::Value;
 use crate::answers::GatewayAnswers;
 use crate::authz::{AuthorizeCall, Authorizers};
 use crate::event::{lambda_request, proxy_event, set_authorizer, ApiIdentity, HttpCall};
+use crate::event_v2::{http_proxy_event, lambda_request_v2, route_key};
 use crate::functions::{ApiFunction, Functions};
 use crate::local_routes::{is_local, Clock, LocalRoutes};
 use crate::response::{insert, HttpResponse};
 use crate::routes::{Lookup, Router};
-use crate::sam::{LocalApi, RouteDef};
+use crate::sam::{ApiKind, LocalApi, RouteDef};
 use crate::session::SessionKeys;
 
 /// API Gateway's REST API payload limit.
@@ -39,7 +41,8 @@ pub struct Gateway {
     identity: ApiIdentity,
     functions: Arc<Functions>,
     authorizers: Authorizers,
-    local: LocalRoutes,
+    /// `/local/` routes: on patgate's own API only.
+    local: Option<LocalRoutes>,
     answers: GatewayAnswers,
     clock: Arc<Clock>,
     log_requests: bool,
@@ -47,7 +50,11 @@ pub struct Gateway {
 
 pub struct GatewayOptions {
     pub identity: ApiIdentity,
-    pub sessions: SessionKeys,
+    pub sessions: Arc<SessionKeys>,
+    /// The functions' clock, one for every API of the stack.
+    pub clock: Arc<Clock>,
+    /// Serve the `/local/` routes (patgate's own API).
+    pub local_routes: bool,
     pub clock_control: bool,
     pub web_origin: String,
     pub log_requests: bool,
@@ -65,28 +72,28 @@ impl Gateway {
     /// Checks that every route and authorizer of the template can run here.
     pub fn new(
         api: LocalApi,
-        functions: Functions,
+        functions: Arc<Functions>,
         options: GatewayOptions,
     ) -> Result<Self, String> {
         for route in &api.routes {
             check_route(route)?;
         }
-        let sessions = Arc::new(options.sessions);
-        let clock = Arc::new(Clock::default());
-        let local = LocalRoutes {
+        let sessions = options.sessions;
+        let clock = options.clock;
+        let local = options.local_routes.then(|| LocalRoutes {
             sessions: sessions.clone(),
             clock: clock.clone(),
             clock_control: options.clock_control,
             store: functions.service.store.clone(),
             lifecycle: functions.lifecycle.clone(),
-        };
+        });
         Ok(Gateway {
             router: Router::new(&api.routes),
             authorizers: Authorizers::new(&api.authorizers, sessions)?,
             answers: GatewayAnswers::new(&api, options.web_origin),
             api,
             identity: options.identity,
-            functions: Arc::new(functions),
+            functions,
             local,
             clock,
             log_requests: options.log_requests,
@@ -166,8 +173,8 @@ impl Gateway {
         request_id: &str,
         note: &mut String,
     ) -> HttpResponse {
-        if is_local(call.raw_path) {
-            return self.local.serve(call, &self.answers).await;
+        if let Some(local) = self.local.as_ref().filter(|_| is_local(call.raw_path)) {
+            return local.serve(call, &self.answers).await;
         }
         let (route, resource_path, params) = match self.router.lookup(call.method, call.raw_path) {
             Lookup::Found { .. } | Lookup::MethodMissing
@@ -182,14 +189,21 @@ impl Gateway {
             } => (route, resource.path.as_str(), params),
             Lookup::MethodMissing | Lookup::NoResource => return self.answers.missing_token(),
         };
-        let mut event = proxy_event(
-            &self.identity,
-            call,
-            resource_path,
-            &params,
-            request_id,
-            self.clock.now(),
-        );
+        let now = self.clock.now();
+        let mut event = match self.api.kind {
+            ApiKind::Rest => proxy_event(
+                &self.identity,
+                call,
+                resource_path,
+                &params,
+                request_id,
+                now,
+            ),
+            ApiKind::Http => {
+                let key = route_key(&route.method, &route.path);
+                http_proxy_event(&self.identity, call, &key, &params, request_id, now)
+            }
+        };
         if route.authorizer.as_deref() == Some(crate::sam::AWS_IAM) {
             match crate::sigv4::verify(call, Utc::now()) {
                 Ok(key) => set_iam_identity(&mut event, key),
@@ -226,7 +240,11 @@ impl Gateway {
 
     /// Calls the route's function with the proxy event, within its timeout.
     async fn invoke(&self, route: &RouteDef, event: Value) -> HttpResponse {
-        let request = match lambda_request(event) {
+        let converted = match self.api.kind {
+            ApiKind::Rest => lambda_request(event),
+            ApiKind::Http => lambda_request_v2(event),
+        };
+        let request = match converted {
             Ok(request) => request,
             Err(err) => {
                 eprintln!("patgate-local: cannot convert the proxy event: {err}");

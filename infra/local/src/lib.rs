@@ -13,6 +13,7 @@ pub mod cli;
 pub mod demo;
 pub mod dynamodb;
 pub mod event;
+pub mod event_v2;
 pub mod functions;
 pub mod gateway;
 pub mod lifecycle;

@@ -1,6 +1,7 @@
 //! The whole stack's life: DynamoDB Local started (or reused), the table and demo
-//! users, the gateway and the web page served until a signal, then everything
-//! stopped, DynamoDB Local included. Also `patgate-local dynamodb`, DynamoDB Local alone.
+//! users, the gateway (and one per client API template) and the web page served until
+//! a signal, then everything stopped, DynamoDB Local included. Also `patgate-local
+//! dynamodb`, DynamoDB Local alone.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -12,12 +13,12 @@ use std::time::{Duration, Instant};
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
-use patgate::config::Settings;
+use patgate::config::{Settings, PATGATE_CONFIG_PATH};
 use patgate::directory::Directory;
 use patgate::permissions::PermissionConfig;
 use patgate::service::TokenService;
 use patgate::store::TokenStore;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::signal::unix::{signal, Signal, SignalKind};
 
 use crate::cli::{DynamoDbOptions, Options};
@@ -26,6 +27,7 @@ use crate::event::ApiIdentity;
 use crate::functions::Functions;
 use crate::gateway::{Gateway, GatewayOptions};
 use crate::lifecycle::{Lifecycle, LoggedSink, REMINDER_INTERVAL};
+use crate::local_routes::Clock;
 use crate::management::Management;
 use crate::sam::{self, LocalApi, LocalContext};
 use crate::session::SessionKeys;
@@ -38,6 +40,8 @@ use revocations::stages::{ApiKind, Stage};
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 const API_ID: &str = "patgatelocal";
+/// Client APIs' ids: this prefix and their position, 10 characters as API Gateway's are.
+const CLIENT_API_ID_PREFIX: &str = "client";
 /// How often the table is tried while DynamoDB Local settles.
 const TABLE_ATTEMPTS: u32 = 20;
 
@@ -61,6 +65,20 @@ pub async fn run(options: Options) -> Result<ExitCode, BoxError> {
         &sam::local_parameters(&options.params),
         &context,
     )?;
+    if api.table.is_none() {
+        return Err(format!("{}: no AWS::DynamoDB::Table", template_path.display()).into());
+    }
+    let mut clients = Vec::new();
+    for (path, port) in options.client_apis() {
+        let client = sam::load(&path, &client_parameters(&path, &options)?, &context)?;
+        let listener = listen(&options, port).await.map_err(|e| {
+            format!(
+                "{e} (the port of client template {}: --client-port PORT)",
+                path.display()
+            )
+        })?;
+        clients.push((path, client, listener));
+    }
     let listener = listen(&options, options.port).await?;
     let management = listen(&options, options.management_port)
         .await
@@ -89,15 +107,19 @@ pub async fn run(options: Options) -> Result<ExitCode, BoxError> {
             return Ok(ExitCode::SUCCESS);
         }
     };
+    let client_apis = clients
+        .iter()
+        .map(|(path, api, _)| (path.clone(), api.clone()))
+        .collect();
     let prepared = tokio::select! {
-        prepared = prepare(dynamo.endpoint(), api, &options, management) => prepared,
+        prepared = prepare(dynamo.endpoint(), api, client_apis, &options, management) => prepared,
         signal = signals.recv() => {
             println!("patgate-local: {signal} during start-up; stopping");
             dynamo.stop().await;
             return Ok(ExitCode::SUCCESS);
         }
     };
-    let (gateway, table_outcome, management_url) = match prepared {
+    let (gateway, client_gateways, table_outcome, management_url) = match prepared {
         Ok(ready) => ready,
         Err(err) => {
             dynamo.stop().await;
@@ -120,7 +142,22 @@ pub async fn run(options: Options) -> Result<ExitCode, BoxError> {
     if let Some(web_base) = options.web_base() {
         println!("web page on {web_base}");
     }
-    let stop = serve(listener, web, gateway, &mut signals, &mut dynamo).await;
+    let mut sites = vec![(listener, Site::Api(gateway))];
+    if let Some((listener, site)) = web {
+        sites.push((listener, Site::Web(site)));
+    }
+    for ((path, _, listener), client) in clients.into_iter().zip(client_gateways) {
+        let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+        println!(
+            "client API of {} ({}, stage {}) on {}",
+            path.display(),
+            client.api().api_logical_id,
+            client.api().stage,
+            options.client_base(port)
+        );
+        sites.push((listener, Site::Api(client)));
+    }
+    let stop = serve(sites, &mut signals, &mut dynamo).await;
     shut_down(stop, dynamo).await
 }
 
@@ -159,33 +196,21 @@ impl Site {
     }
 }
 
-/// Accepts on the web page's listener, if there is one.
-async fn accept_web(
-    web: &Option<(TcpListener, Arc<WebSite>)>,
-) -> (
-    std::io::Result<(TcpStream, SocketAddr)>,
-    Option<Arc<WebSite>>,
-) {
-    match web {
-        Some((listener, site)) => (listener.accept().await, Some(site.clone())),
-        None => std::future::pending().await,
-    }
-}
-
-/// Accepts connections until a signal or DynamoDB Local's exit; then closes them.
+/// Accepts connections on every listener until a signal or DynamoDB Local's exit;
+/// then closes them.
 async fn serve(
-    listener: TcpListener,
-    web: Option<(TcpListener, Arc<WebSite>)>,
-    gateway: Arc<Gateway>,
+    sites: Vec<(TcpListener, Site)>,
     signals: &mut Signals,
     dynamo: &mut Dynamo,
 ) -> Stop {
     let graceful = GracefulShutdown::new();
     let http = hyper::server::conn::http1::Builder::new();
     let stop = loop {
-        let (accepted, site) = tokio::select! {
-            accepted = listener.accept() => (accepted, Site::Api(gateway.clone())),
-            (accepted, site) = accept_web(&web) => (accepted, Site::Web(site.expect("a web listener"))),
+        let accepts = sites.iter().map(|(listener, site)| {
+            Box::pin(async move { (listener.accept().await, site.clone()) })
+        });
+        let ((accepted, site), _, _) = tokio::select! {
+            accepted = futures::future::select_all(accepts) => accepted,
             signal = signals.recv() => break Stop::Signal(signal),
             status = dynamo.exited() => break Stop::DynamoExited(status),
         };
@@ -208,7 +233,7 @@ async fn serve(
             }
         }
     };
-    drop((listener, web));
+    drop(sites);
     match &stop {
         Stop::Signal(signal) => println!("patgate-local: {signal} received, shutting down"),
         Stop::DynamoExited(status) => {
@@ -223,6 +248,33 @@ async fn serve(
     }
     stop
 }
+
+/// A client template's parameters: their defaults, with `--authorizer-cache-ttl` for
+/// its `AuthorizerCacheTtlSeconds` when it declares one.
+fn client_parameters(
+    path: &Path,
+    options: &Options,
+) -> Result<std::collections::BTreeMap<String, String>, BoxError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read client template {}: {e}", path.display()))?;
+    let yaml: serde_yaml::Value = serde_yaml::from_str(&text)
+        .map_err(|e| format!("client template {}: invalid YAML: {e}", path.display()))?;
+    let declares_ttl = yaml
+        .get("Parameters")
+        .and_then(|p| p.get(CACHE_TTL_PARAMETER))
+        .is_some();
+    let mut parameters = std::collections::BTreeMap::new();
+    if let Some(ttl) = options
+        .params
+        .get(CACHE_TTL_PARAMETER)
+        .filter(|_| declares_ttl)
+    {
+        parameters.insert(CACHE_TTL_PARAMETER.to_owned(), ttl.clone());
+    }
+    Ok(parameters)
+}
+
+const CACHE_TTL_PARAMETER: &str = "AuthorizerCacheTtlSeconds";
 
 async fn shut_down(stop: Stop, mut dynamo: Dynamo) -> Result<ExitCode, BoxError> {
     let managed = dynamo.managed.is_some();
@@ -241,14 +293,18 @@ async fn shut_down(stop: Stop, mut dynamo: Dynamo) -> Result<ExitCode, BoxError>
 async fn prepare(
     endpoint: String,
     api: LocalApi,
+    client_apis: Vec<(PathBuf, LocalApi)>,
     options: &Options,
     management: TcpListener,
-) -> Result<(Arc<Gateway>, TableOutcome, String), BoxError> {
+) -> Result<(Arc<Gateway>, Vec<Arc<Gateway>>, TableOutcome, String), BoxError> {
+    let Some(table) = api.table.clone() else {
+        return Err("the template has no AWS::DynamoDB::Table".into());
+    };
     let client = patgate::store::connect_local(&endpoint);
     let table_name = options.table_name.clone();
     let mut attempt = 1;
     let outcome = loop {
-        match ensure_table(&client, &table_name, &api.table).await {
+        match ensure_table(&client, &table_name, &table).await {
             Ok(outcome) => break outcome,
             Err(err) if err.is_transient() && attempt < TABLE_ATTEMPTS => {
                 attempt += 1;
@@ -267,8 +323,18 @@ async fn prepare(
         LoggedSink::new(events_file, options.quiet),
     ));
 
-    let settings = Settings::from_lookup(|name| api.environment.get(name).cloned())?;
-    let permissions = PermissionConfig::bundled()?;
+    // The file the functions read at cold start: --config, else the demo file.
+    let config_path = options
+        .config
+        .clone()
+        .unwrap_or_else(|| repo_root().join(DEMO_CONFIG));
+    let mut environment = api.environment.clone();
+    environment.insert(
+        PATGATE_CONFIG_PATH.to_owned(),
+        config_path.display().to_string(),
+    );
+    let settings = Settings::from_lookup(|name| environment.get(name).cloned())?;
+    let permissions = PermissionConfig::load(&settings.config_path)?;
     let authorizer = authorizer::Authorizer::new(&settings, store.clone(), permissions.clone());
     let service = TokenService::new(settings, store, permissions);
     let directory = Directory::new(service.clone());
@@ -276,27 +342,42 @@ async fn prepare(
     let ttl = Arc::new(crate::ttl::TtlSweeper::new(
         directory.store().client().clone(),
         table_name.clone(),
-        api.table
-            .ttl_attribute()
-            .unwrap_or("delete_after")
-            .to_owned(),
+        table.ttl_attribute().unwrap_or("delete_after").to_owned(),
     ));
     tokio::spawn(ttl.clone().run());
-    let functions = Functions::new(service, directory, authorizer, lifecycle);
+    let functions = Arc::new(Functions::new(service, directory, authorizer, lifecycle));
     let local = LocalContext::default();
-    let gateway_options = GatewayOptions {
-        identity: ApiIdentity {
-            api_id: API_ID.to_owned(),
-            stage: api.stage.clone(),
-            region: local.region,
-            account_id: local.account_id,
-        },
-        sessions: SessionKeys::random(format!("http://{}:{}/local", options.host, options.port)),
+    let identity = |api_id: String, api: &LocalApi| ApiIdentity {
+        api_id,
+        stage: api.stage.clone(),
+        region: local.region.clone(),
+        account_id: local.account_id.clone(),
+        stage_variables: api.stage_variables.clone(),
+    };
+    let sessions = Arc::new(SessionKeys::random(format!(
+        "http://{}:{}/local",
+        options.host, options.port
+    )));
+    let clock = Arc::new(Clock::default());
+    let gateway_options = |identity: ApiIdentity, local_routes: bool| GatewayOptions {
+        identity,
+        sessions: sessions.clone(),
+        clock: clock.clone(),
+        local_routes,
         clock_control: options.dev_clock_control,
         web_origin: options.web_origin.clone(),
         log_requests: !options.quiet,
     };
-    let gateway = Arc::new(Gateway::new(api, functions, gateway_options)?);
+    let mut clients = Vec::new();
+    for (i, (path, client)) in client_apis.into_iter().enumerate() {
+        let id = format!("{CLIENT_API_ID_PREFIX}{:04}", i + 1);
+        let gateway_options = gateway_options(identity(id, &client), false);
+        let gateway = Gateway::new(client, functions.clone(), gateway_options)
+            .map_err(|e| format!("client template {}: {e}", path.display()))?;
+        clients.push(Arc::new(gateway));
+    }
+    let patgate_options = gateway_options(identity(API_ID.to_owned(), &api), true);
+    let gateway = Arc::new(Gateway::new(api, functions, patgate_options)?);
     tokio::spawn(run_reminders_every_minute(gateway.clone()));
     // The revocations function flushes this API's stage through the management
     // endpoint, as it flushes every registered stage in the cloud.
@@ -318,8 +399,11 @@ async fn prepare(
         ttl,
         (flusher, gateway.clock()),
     ));
-    Ok((gateway, outcome, management_url))
+    Ok((gateway, clients, outcome, management_url))
 }
+
+/// The demo permission configuration, the local stack's default.
+pub const DEMO_CONFIG: &str = "infra/config/permissions.json";
 
 /// The reminder job as the schedule runs it in the cloud, at the functions' clock.
 async fn run_reminders_every_minute(gateway: Arc<Gateway>) {

@@ -54,11 +54,19 @@ pub fn print_summary(
         api.api_logical_id,
         api.stage
     );
+    let config = options
+        .config
+        .clone()
+        .unwrap_or_else(|| crate::repo_root().join(crate::stack::DEMO_CONFIG));
+    println!("Permissions: {}", config.display());
     println!("DynamoDB:    {dynamo}");
     println!(
         "Table:       {} ({table_note}; TTL attribute {})",
         options.table_name,
-        api.table.ttl_attribute().unwrap_or("none")
+        api.table
+            .as_ref()
+            .and_then(|t| t.ttl_attribute())
+            .unwrap_or("none")
     );
     println!(
         "CORS origin: {}",

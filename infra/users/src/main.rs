@@ -18,14 +18,21 @@ async fn main() -> std::process::ExitCode {
         eprintln!("set TABLE_NAME to the patgate table (the stack's TokensTableName output)");
         return std::process::ExitCode::from(2);
     };
-    let (settings, permissions) = match (Settings::from_env(), PermissionConfig::bundled()) {
-        (Ok(settings), Ok(permissions)) => (settings, permissions),
-        (Err(err), _) => {
+    let settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(err) => {
             eprintln!("{err}");
             return std::process::ExitCode::from(2);
         }
-        (_, Err(err)) => {
-            eprintln!("{err}");
+    };
+    // The file the stack's functions read (its layer's /opt/patgate/config.json): the
+    // directory's drift follows the same roles.
+    let permissions = match PermissionConfig::load(&settings.config_path) {
+        Ok(permissions) => permissions,
+        Err(err) => {
+            eprintln!(
+                "{err}\nset PATGATE_CONFIG_PATH to the permission configuration the stack was built with (e.g. infra/config/permissions.json)"
+            );
             return std::process::ExitCode::from(2);
         }
     };

@@ -605,6 +605,33 @@ pub(crate) mod tests {
         assert!(!back.rotated_out);
         assert!(!item.contains_key("rotated_out"));
         assert_eq!(item[PK].as_s().unwrap(), &hash_pk(&original.hash));
+        // What the authorizer hands the backend, with defaults for what other writes set.
+        assert_eq!(
+            (back.name.as_str(), back.hint.as_str()),
+            ("n", original.hint.as_str())
+        );
+        assert_eq!(back.expires_at, original.expiry.expires_at);
+        assert_eq!(
+            (back.secret_version, back.owner_kind),
+            (original.secret_version, original.owner_kind)
+        );
+        assert!(!item.contains_key("token_hash") && !item.contains_key("secret"));
+        let mut older = item.clone();
+        for added in ["name", "hint", "expires_at"] {
+            older.remove(added);
+        }
+        older.insert("secret_version".into(), AttributeValue::N("4".into()));
+        older.insert("owner_kind".into(), string("service"));
+        let back = hash_from_item(older).unwrap();
+        assert_eq!((back.name.as_str(), back.hint.as_str()), ("", ""));
+        assert_eq!(
+            back.expires_at, original.expiry.expires_at,
+            "from delete_after"
+        );
+        assert_eq!(
+            (back.secret_version, back.owner_kind.as_str()),
+            (4, "service")
+        );
     }
 
     #[test]

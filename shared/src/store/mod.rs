@@ -190,7 +190,6 @@ pub struct HashRecord {
     pub permissions: Option<BTreeSet<String>>,
     pub roles: Vec<String>,
     pub active: bool,
-    pub owner_kind: PrincipalKind,
     /// The token's name and this secret's hint (empty on items written before they
     /// were kept here).
     pub name: String,
@@ -199,6 +198,7 @@ pub struct HashRecord {
     pub expires_at: DateTime<Utc>,
     /// Which secret of the token this is: 1 at creation, +1 per rotation.
     pub secret_version: u64,
+    pub owner_kind: PrincipalKind,
 }
 
 /// A creation's idempotency key, kept a day with the token it created: a retry with

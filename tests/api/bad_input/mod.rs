@@ -561,8 +561,8 @@ async fn a_user_record_without_an_access_version_works_like_any_other() {
         .await
         .unwrap();
     assert!(
-        decision.context.permissions.contains("scorecard:edit"),
+        decision.context().permissions.contains("scorecard:edit"),
         "{:?}",
-        decision.context
+        decision.context()
     );
 }

@@ -38,12 +38,14 @@ pub async fn token_event(
         Err(AuthorizerError::Unauthorized(reason)) => return Err(Refused::Unauthorized(reason)),
         Err(other) => panic!("the authorizer failed: {other:?}"),
     };
-    if !decision.policy_document.allows(&method_arn(method, path)) {
+    if !decision.is_allowed() {
         return Err(Refused::Forbidden);
     }
     let mut event = proxy_event(method, resource, path, body, &Caller::Anonymous);
-    let mut context = json!(decision.context);
-    context["principalId"] = json!(decision.principal_id);
+    let mut context = json!(decision.context());
+    if let Some(policy) = decision.policy() {
+        context["principalId"] = json!(policy.principal_id);
+    }
     context["integrationLatency"] = json!(3);
     event["requestContext"]["authorizer"] = context;
     event["headers"]["Authorization"] = json!(format!("Bearer {token}"));

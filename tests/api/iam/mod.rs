@@ -39,6 +39,7 @@ const NON_DYNAMODB_TEMPLATES: [&str; 2] = ["EventBridgePutEventsPolicy", "SQSSen
 mod clients;
 mod directory;
 mod evaluator;
+mod execute_api;
 mod flush;
 mod invokers;
 mod refusals;

@@ -27,6 +27,7 @@ fn identity() -> ApiIdentity {
         stage: "v1".into(),
         region: "us-east-1".into(),
         account_id: "123456789012".into(),
+        stage_variables: [("patgateApi".to_owned(), "patgate".to_owned())].into(),
     }
 }
 

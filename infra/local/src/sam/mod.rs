@@ -3,12 +3,13 @@
 //!
 //! - functions: every `AWS::Serverless::Function` with its
 //!   `Metadata.BuildProperties.Binary`, `Timeout` and own `Environment`;
-//! - routes: every function `Events` entry of `Type: Api` (Path, Method,
-//!   Auth.Authorizer, else the API's DefaultAuthorizer);
-//! - the `AWS::Serverless::Api` those events name: StageName, Cors, Auth.Authorizers,
-//!   GatewayResponses;
-//! - the `AWS::DynamoDB::Table`: KeySchema, AttributeDefinitions, BillingMode, GSIs,
-//!   TimeToLiveSpecification, StreamSpecification;
+//! - routes: every function `Events` entry of `Type: Api` or `Type: HttpApi` (Path,
+//!   Method, Auth.Authorizer, else the API's DefaultAuthorizer);
+//! - the one `AWS::Serverless::Api` or `AWS::Serverless::HttpApi` those events name:
+//!   StageName, stage variables (`Variables`, `StageVariables`), Cors,
+//!   Auth.Authorizers (`authorizers.rs`), GatewayResponses;
+//! - the `AWS::DynamoDB::Table`, if any: KeySchema, AttributeDefinitions, BillingMode,
+//!   GSIs, TimeToLiveSpecification, StreamSpecification;
 //! - `Globals.Function.Environment.Variables`, resolved (the functions' settings).
 
 use std::collections::BTreeMap;
@@ -19,10 +20,21 @@ use serde_json::Value;
 pub use crate::cfn::LocalContext;
 use crate::cfn::{as_bool_loose, err, number_of, scalar_string, Template, TemplateError};
 
+mod authorizers;
 mod table;
 
+pub use authorizers::{AuthorizerDef, IdentitySource, PayloadType, PATGATE_AUTHORIZER_BINARY};
 use table::table_def;
 pub use table::{IndexDef, TableDef, TimeToLiveDef};
+
+/// Which API Gateway API a template serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiKind {
+    /// `AWS::Serverless::Api`: a REST API (payload 1.0, `Type: Api` events).
+    Rest,
+    /// `AWS::Serverless::HttpApi`: an HTTP API (payload 2.0, `Type: HttpApi` events).
+    Http,
+}
 
 /// The route authorizer that means IAM authorization (SigV4-signed requests).
 pub const AWS_IAM: &str = "AWS_IAM";
@@ -54,16 +66,20 @@ pub fn local_parameters(overrides: &BTreeMap<String, String>) -> BTreeMap<String
 /// Everything the local stack needs from the template, resolved.
 #[derive(Debug, Clone)]
 pub struct LocalApi {
-    /// Logical id of the `AWS::Serverless::Api` (e.g. `PatgateApi`).
+    /// Logical id of the `AWS::Serverless::Api` or `HttpApi` (e.g. `PatgateApi`).
     pub api_logical_id: String,
+    pub kind: ApiKind,
     pub stage: String,
+    /// The stage's variables (`Variables` of an Api, `StageVariables` of an HttpApi).
+    pub stage_variables: BTreeMap<String, String>,
     /// Every function, by logical id.
     pub functions: BTreeMap<String, FunctionDef>,
     pub routes: Vec<RouteDef>,
     pub authorizers: BTreeMap<String, AuthorizerDef>,
     pub cors: Option<CorsDef>,
     pub gateway_responses: BTreeMap<String, GatewayResponseDef>,
-    pub table: TableDef,
+    /// The template's DynamoDB table; a client API's template has none.
+    pub table: Option<TableDef>,
     /// `Globals.Function.Environment.Variables`, resolved.
     pub environment: BTreeMap<String, String>,
 }
@@ -95,29 +111,6 @@ pub struct RouteDef {
     pub authorizer: Option<String>,
     /// The function's timeout in seconds.
     pub timeout_seconds: u64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PayloadType {
-    Token,
-    Request,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AuthorizerDef {
-    /// A Lambda (custom) authorizer.
-    Lambda {
-        function: String,
-        binary: String,
-        payload: PayloadType,
-        /// Identity source header (`Identity.Header`, default `Authorization`).
-        header: String,
-        /// Result cache TTL (`Identity.ReauthorizeEvery`, default 300).
-        ttl_seconds: u64,
-        timeout_seconds: u64,
-    },
-    /// A Cognito user pool authorizer; the local stack verifies its own session JWTs instead.
-    CognitoUserPool { header: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -164,32 +157,64 @@ pub fn local_api(template: &Template) -> Result<LocalApi, TemplateError> {
     let environment = environment(template, globals.pointer("/Environment"))?.unwrap_or_default();
     let functions = functions(template, &globals)?;
     let (api_logical_id, mut routes) = routes(template, &functions)?;
-    let raw_api = template
+    let raw_resource = template
         .resource(&api_logical_id)
-        .filter(|r| Template::resource_type(r) == "AWS::Serverless::Api")
-        .ok_or_else(|| TemplateError(format!("{api_logical_id} is not an AWS::Serverless::Api")))?
+        .ok_or_else(|| TemplateError(format!("no resource {api_logical_id}")))?;
+    let kind = match Template::resource_type(raw_resource) {
+        "AWS::Serverless::Api" => ApiKind::Rest,
+        "AWS::Serverless::HttpApi" => ApiKind::Http,
+        other => {
+            return err(format!(
+                "{api_logical_id} is a {other}, not an AWS::Serverless::Api or HttpApi"
+            ))
+        }
+    };
+    let raw_api = raw_resource
         .get("Properties")
         .cloned()
         .unwrap_or(Value::Null);
     let api = template.resolve(&raw_api)?.unwrap_or(Value::Null);
-    let stage = api
-        .get("StageName")
-        .and_then(scalar_string)
-        .ok_or_else(|| TemplateError(format!("{api_logical_id}: StageName is missing")))?;
-    let authorizers = authorizers(template, &raw_api, &functions)?;
+    let stage = match (api.get("StageName").and_then(scalar_string), kind) {
+        (Some(stage), _) => stage,
+        (None, ApiKind::Http) => "$default".to_owned(),
+        (None, ApiKind::Rest) => return err(format!("{api_logical_id}: StageName is missing")),
+    };
+    let variables = match kind {
+        ApiKind::Rest => "Variables",
+        ApiKind::Http => "StageVariables",
+    };
+    let stage_variables = api
+        .get(variables)
+        .and_then(Value::as_object)
+        .map(|vars| {
+            vars.iter()
+                .filter_map(|(k, v)| scalar_string(v).map(|v| (k.clone(), v)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let authorizers = authorizers::authorizers(template, &raw_api, kind, &functions)?;
     let default_authorizer = api
         .pointer("/Auth/DefaultAuthorizer")
         .and_then(Value::as_str);
     apply_default_authorizer(&mut routes, default_authorizer, &authorizers)?;
+    let has_table = template
+        .resources_of("AWS::DynamoDB::Table")
+        .next()
+        .is_some();
     Ok(LocalApi {
         api_logical_id,
+        kind,
         stage,
+        stage_variables,
         functions,
         routes,
         authorizers,
-        cors: cors(&api)?,
+        cors: match kind {
+            ApiKind::Rest => cors(&api)?,
+            ApiKind::Http => None,
+        },
         gateway_responses: gateway_responses(&api)?,
-        table: table_def(template)?,
+        table: has_table.then(|| table_def(template)).transpose()?,
         environment,
     })
 }
@@ -259,7 +284,10 @@ fn routes(
             .pointer("/Properties/Events")
             .and_then(Value::as_object);
         for (event_id, event) in events.into_iter().flatten() {
-            if event.get("Type").and_then(Value::as_str) != Some("Api") {
+            if !matches!(
+                event.get("Type").and_then(Value::as_str),
+                Some("Api" | "HttpApi")
+            ) {
                 continue;
             }
             let (api_id, route) = api_event(template, function_id, event_id, event, functions)?;
@@ -282,7 +310,7 @@ fn routes(
     }
 }
 
-/// One `Type: Api` event: the API it names and its route.
+/// One `Type: Api` or `Type: HttpApi` event: the API it names and its route.
 fn api_event(
     template: &Template,
     function_id: &str,
@@ -291,12 +319,16 @@ fn api_event(
     functions: &BTreeMap<String, FunctionDef>,
 ) -> Result<(String, RouteDef), TemplateError> {
     let properties = event.get("Properties").cloned().unwrap_or(Value::Null);
-    let api_id = match properties.pointer("/RestApiId/Ref").and_then(Value::as_str) {
+    let reference = properties
+        .pointer("/RestApiId/Ref")
+        .or_else(|| properties.pointer("/ApiId/Ref"))
+        .and_then(Value::as_str);
+    let api_id = match reference {
         Some(id) => id.to_owned(),
         None => {
             return err(format!(
-                "{function_id}.{event_id}: RestApiId must be a Ref to the AWS::Serverless::Api"
-            ))
+            "{function_id}.{event_id}: RestApiId (Api) or ApiId (HttpApi) must be a Ref to the API"
+        ))
         }
     };
     let path = template.string(properties.get("Path").unwrap_or(&Value::Null))?;
@@ -323,94 +355,6 @@ fn api_event(
         timeout_seconds: function.timeout_seconds,
     };
     Ok((api_id, route))
-}
-
-/// `Auth.Authorizers` of the API (resolved, except FunctionArn, which is read as a
-/// reference to the function).
-fn authorizers(
-    template: &Template,
-    raw_api: &Value,
-    functions: &BTreeMap<String, FunctionDef>,
-) -> Result<BTreeMap<String, AuthorizerDef>, TemplateError> {
-    let raw_authorizers = raw_api
-        .pointer("/Auth/Authorizers")
-        .and_then(Value::as_object);
-    let mut authorizers = BTreeMap::new();
-    for (name, raw) in raw_authorizers.into_iter().flatten() {
-        let resolved = template.resolve(raw)?.unwrap_or(Value::Null);
-        authorizers.insert(name.clone(), authorizer(name, raw, &resolved, functions)?);
-    }
-    Ok(authorizers)
-}
-
-fn authorizer(
-    name: &str,
-    raw: &Value,
-    resolved: &Value,
-    functions: &BTreeMap<String, FunctionDef>,
-) -> Result<AuthorizerDef, TemplateError> {
-    // `Identity.Header` (TOKEN and Cognito), or the first of `Identity.Headers` (REQUEST).
-    let header = resolved
-        .pointer("/Identity/Header")
-        .or_else(|| resolved.pointer("/Identity/Headers/0"))
-        .and_then(Value::as_str)
-        .unwrap_or("Authorization")
-        .to_owned();
-    let Some(arn) = raw.get("FunctionArn") else {
-        return match resolved.get("UserPoolArn") {
-            Some(_) => Ok(AuthorizerDef::CognitoUserPool { header }),
-            None => err(format!(
-                "authorizer {name}: neither FunctionArn nor UserPoolArn"
-            )),
-        };
-    };
-    // `!GetAtt <Function>.Arn`, or SAM's `!Ref <Function>.Alias` (its alias).
-    let function = arn
-        .pointer("/Fn::GetAtt/0")
-        .and_then(Value::as_str)
-        .or_else(|| {
-            arn.get("Ref")
-                .and_then(Value::as_str)
-                .and_then(|r| r.strip_suffix(".Alias"))
-        })
-        .ok_or_else(|| {
-            TemplateError(format!(
-                "authorizer {name}: FunctionArn must be !GetAtt <Function>.Arn or !Ref <Function>.Alias"
-            ))
-        })?
-        .to_owned();
-    let payload = match resolved
-        .get("FunctionPayloadType")
-        .and_then(Value::as_str)
-        .unwrap_or("TOKEN")
-    {
-        "TOKEN" => PayloadType::Token,
-        "REQUEST" => PayloadType::Request,
-        other => {
-            return err(format!(
-                "authorizer {name}: unsupported FunctionPayloadType {other}"
-            ))
-        }
-    };
-    let ttl_seconds = match resolved.pointer("/Identity/ReauthorizeEvery") {
-        Some(v) => number_of(v).ok_or_else(|| {
-            TemplateError(format!(
-                "authorizer {name}: ReauthorizeEvery is not a number"
-            ))
-        })?,
-        None => 300,
-    };
-    let target = functions
-        .get(&function)
-        .ok_or_else(|| TemplateError(format!("no function {function}")))?;
-    Ok(AuthorizerDef::Lambda {
-        binary: target.binary.clone(),
-        timeout_seconds: target.timeout_seconds,
-        function,
-        payload,
-        header,
-        ttl_seconds,
-    })
 }
 
 /// Routes without an authorizer of their own get the API's default; `NONE` opens them.

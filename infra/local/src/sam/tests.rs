@@ -67,14 +67,21 @@ fn the_real_template_yields_every_route_with_its_binary_and_authorizer() {
         AuthorizerDef::Lambda {
             binary,
             payload,
-            header,
+            identity,
             ttl_seconds,
             timeout_seconds,
             ..
         } => {
             assert_eq!(binary, "authorizer");
             assert_eq!(*payload, PayloadType::Request);
-            assert_eq!(header, "Authorization");
+            assert_eq!(
+                identity,
+                &vec![
+                    IdentitySource::Header("Authorization".into()),
+                    IdentitySource::Context("httpMethod".into()),
+                    IdentitySource::Context("resourcePath".into()),
+                ]
+            );
             assert_eq!(*ttl_seconds, 300);
             assert_eq!(*timeout_seconds, 5);
         }
@@ -97,16 +104,18 @@ fn the_demo_api_follows_its_condition() {
 #[test]
 fn table_cors_gateway_responses_and_environment_resolve() {
     let api = api();
-    assert_eq!(api.table.logical_id, "TokensTable");
+    assert_eq!(api.stage_variables["patgateApi"], "patgate");
+    assert_eq!(api.kind, ApiKind::Rest);
+    let table = api.table.as_ref().unwrap();
+    assert_eq!(table.logical_id, "TokensTable");
     assert_eq!(
-        api.table.key_schema,
+        table.key_schema,
         vec![("pk".into(), "HASH".into()), ("sk".into(), "RANGE".into())]
     );
-    let attributes: Vec<String> = api.table.attributes.iter().map(|a| a.0.clone()).collect();
+    let attributes: Vec<String> = table.attributes.iter().map(|a| a.0.clone()).collect();
     let expected = "pk sk dir_pk dir_sk inv_pk inv_expiry inv_idle";
     assert_eq!(attributes.join(" "), expected);
-    let indexes: Vec<String> = api
-        .table
+    let indexes: Vec<String> = table
         .global_secondary_indexes
         .iter()
         .map(|i| i.name.clone())
@@ -115,8 +124,8 @@ fn table_cors_gateway_responses_and_environment_resolve() {
         indexes.join(" "),
         "directory inventory-by-expiry inventory-by-idle"
     );
-    assert_eq!(api.table.ttl_attribute(), Some("delete_after"));
-    assert_eq!(api.table.billing_mode, "PAY_PER_REQUEST");
+    assert_eq!(table.ttl_attribute(), Some("delete_after"));
+    assert_eq!(table.billing_mode, "PAY_PER_REQUEST");
     let cors = api.cors.unwrap();
     assert_eq!(cors.allow_origin, "http://localhost:3000");
     assert_eq!(
@@ -177,7 +186,7 @@ fn functions_and_streams_are_read() {
     assert_eq!(authorizer.binary, "authorizer");
     assert_eq!(authorizer.environment, None);
     assert_eq!(
-        api.table.stream_view_type.as_deref(),
+        api.table.as_ref().unwrap().stream_view_type.as_deref(),
         Some("NEW_AND_OLD_IMAGES")
     );
     assert_eq!(api.functions["EventsFunction"].binary, "events");
