@@ -84,6 +84,8 @@ def run_function(stack: Stack, binary: str, event: dict, level: str, tmp_path: P
         "AWS_EC2_METADATA_DISABLED": "true",
         "AWS_ENDPOINT_URL_DYNAMODB": stack.dynamodb_url,
         "TABLE_NAME": TABLE_NAME,
+        # The permission configuration, where the layer puts it in the cloud.
+        "PATGATE_CONFIG_PATH": str(REPO / "infra/config/permissions.json"),
         "AWS_LAMBDA_FUNCTION_NAME": f"patgate-{binary}",
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
@@ -138,6 +140,9 @@ def test_the_authorizer_logs_no_secret(stack: Stack, caller: dict, level: str, t
     event["methodArn"] = "arn:aws:execute-api:us-east-1:123456789012:abcdef123/test/GET/catalog"
     event["headers"]["Authorization"] = f"Bearer {token['token']}"
     event["requestContext"]["identity"]["sourceIp"] = "192.0.2.10"
+    # The route and the table it is looked up in (patgate's own API, stage variable).
+    event["httpMethod"], event["resource"], event["path"] = "GET", "/catalog", "/catalog"
+    event["stageVariables"] = {"patgateApi": "patgate"}
 
     report, output = run_function(stack, "authorizer", event, level, tmp_path)
 
