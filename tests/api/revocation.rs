@@ -198,6 +198,12 @@ async fn every_change_that_takes_access_away_refuses_the_next_call_and_only_thos
         assert_eq!(rig.read(&issued.token).await, allowed(false));
         assert_eq!(rig.read(&issued.token).await, allowed(true));
     }
+    // The route is in the cache key: another route is its own (first) decision, and
+    // is cached from then on.
+    assert_eq!(
+        rig.call(&downgraded.token, "PUT", "/catalog/x").await,
+        allowed(false)
+    );
     assert_eq!(
         rig.call(&downgraded.token, "PUT", "/catalog/x").await,
         allowed(true)
@@ -262,9 +268,9 @@ async fn every_change_that_takes_access_away_refuses_the_next_call_and_only_thos
         assert_eq!(rig.read(&bystander.token).await, allowed(false), "{step}");
         assert_eq!(rig.read(&bystander.token).await, allowed(true), "{step}");
     }
-    // The downgraded token keeps what the lower role grants (the fresh answer that
-    // refused the write is cached, and allows reads).
-    assert_eq!(rig.read(&downgraded.token).await, allowed(true));
+    // The downgraded token keeps what the lower role grants: reads are their own
+    // route, so a fresh decision, which allows them.
+    assert_eq!(rig.read(&downgraded.token).await, allowed(false));
     assert!(rig
         .management
         .requests()
